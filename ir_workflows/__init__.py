@@ -1,0 +1,1 @@
+"""Temporal side of Sequester: workflows (deterministic, no Django), activities (call services), worker."""

@@ -1,0 +1,17 @@
+"""The named retry policies and timeouts every activity call takes from (one table, no inline values)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio.common import RetryPolicy
+
+# Database writes through a service: quick, retried briefly, business errors are non-retryable.
+DATABASE_WRITE = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=30),
+    maximum_attempts=10,
+)
+
+DATABASE_WRITE_TIMEOUT = timedelta(seconds=30)

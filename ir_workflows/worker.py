@@ -1,0 +1,35 @@
+"""The Temporal worker: an explicit list of workflows and activities (a test checks it)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from ir_workflows.smoke.activities import record_stack_probe
+from ir_workflows.smoke.workflows import StackProbeWorkflow
+
+WORKFLOWS: Sequence[type] = (StackProbeWorkflow,)
+ACTIVITIES: Sequence[Callable[..., Any]] = (record_stack_probe,)
+
+ACTIVITY_THREADS = 16
+
+
+def build_worker(
+    client: Client,
+    *,
+    task_queue: str,
+    activities: Sequence[Callable[..., Any]] = ACTIVITIES,
+    executor: ThreadPoolExecutor | None = None,
+) -> Worker:
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=list(WORKFLOWS),
+        activities=list(activities),
+        activity_executor=executor or ThreadPoolExecutor(max_workers=ACTIVITY_THREADS, thread_name_prefix="activity"),
+        max_concurrent_activities=ACTIVITY_THREADS,
+    )

@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+
+
+class WebappConfig(AppConfig):
+    name = "webapp"
+    verbose_name = "Sequester"
+
+    def ready(self) -> None:
+        from django.db.models.signals import post_migrate
+
+        from webapp.roles import sync_roles_after_migrate
+
+        post_migrate.connect(sync_roles_after_migrate, sender=self)

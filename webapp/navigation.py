@@ -1,0 +1,46 @@
+"""Navigation per role: each entry names the capability that shows it. Apps add their own entries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest
+from django.urls import reverse
+
+from webapp.roles import user_roles
+
+
+@dataclass(frozen=True, slots=True)
+class NavItem:
+    label: str
+    url_name: str
+    permission: str | None = None  # "webapp.view_audit"; None = every signed-in user
+    staff_only: bool = False
+
+
+NAV_ITEMS: list[NavItem] = [
+    NavItem("Home", "home"),
+    NavItem("API docs", "api-docs"),
+    NavItem("Admin", "admin:index", staff_only=True),
+]
+
+
+def nav_item_register(item: NavItem) -> None:
+    if item not in NAV_ITEMS:
+        NAV_ITEMS.append(item)
+
+
+def navigation(request: HttpRequest) -> dict[str, Any]:
+    user = request.user
+    if not user.is_authenticated:
+        return {"nav_items": [], "user_roles": []}
+    items = [
+        {"label": item.label, "url": reverse(item.url_name), "current": request.path == reverse(item.url_name)}
+        for item in NAV_ITEMS
+        if (not item.staff_only or user.is_staff) and (item.permission is None or user.has_perm(item.permission))
+    ]
+    if settings.TEMPORAL_UI_URL and user.has_perm("webapp.respond_to_incidents"):
+        items.append({"label": "Temporal UI", "url": settings.TEMPORAL_UI_URL, "current": False, "external": True})
+    return {"nav_items": items, "user_roles": user_roles(user)}

@@ -1,0 +1,1 @@
+"""Business rules of the web tier, one module per entity."""

@@ -1,0 +1,1 @@
+"""Settings: ``base`` (env-driven), ``development`` (make run), ``test`` and ``production``."""

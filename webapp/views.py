@@ -1,0 +1,36 @@
+"""Thin views of the base UI and the health endpoint."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from webapp.health import HealthReport, stack_health
+
+
+def _health_json(report: HealthReport, *, with_detail: bool) -> dict[str, object]:
+    checks: dict[str, dict[str, object]] = {}
+    for check in report.checks:
+        entry: dict[str, object] = {"status": check.status, "latency_ms": check.latency_ms}
+        if with_detail and check.detail:
+            entry["detail"] = check.detail
+        checks[check.name] = entry
+    return {"status": "ok" if report.ok else "degraded", "down": report.down, "checks": checks}
+
+
+@require_GET
+@never_cache
+def healthz(request: HttpRequest) -> JsonResponse:
+    """Public for load balancers; error details only for signed-in users."""
+    report = stack_health()
+    body = _health_json(report, with_detail=request.user.is_authenticated)
+    return JsonResponse(body, status=200 if report.ok else 503)
+
+
+@login_required
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    return render(request, "home.html", {"health": stack_health()})
