@@ -18,18 +18,23 @@ ACTIVITIES: Sequence[Callable[..., Any]] = (record_stack_probe,)
 ACTIVITY_THREADS = 16
 
 
+def activity_executor(threads: int = ACTIVITY_THREADS) -> ThreadPoolExecutor:
+    """Sync activities (ORM, keys, files) run here; the caller shuts it down after the worker."""
+    return ThreadPoolExecutor(max_workers=threads, thread_name_prefix="activity")
+
+
 def build_worker(
     client: Client,
     *,
     task_queue: str,
+    executor: ThreadPoolExecutor,
     activities: Sequence[Callable[..., Any]] = ACTIVITIES,
-    executor: ThreadPoolExecutor | None = None,
 ) -> Worker:
     return Worker(
         client,
         task_queue=task_queue,
         workflows=list(WORKFLOWS),
         activities=list(activities),
-        activity_executor=executor or ThreadPoolExecutor(max_workers=ACTIVITY_THREADS, thread_name_prefix="activity"),
-        max_concurrent_activities=ACTIVITY_THREADS,
+        activity_executor=executor,
+        max_concurrent_activities=executor._max_workers,
     )

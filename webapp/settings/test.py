@@ -23,6 +23,8 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# Worker threads of a test (activities, health checks) must not keep connections past their work.
+DATABASES["default"]["CONN_MAX_AGE"] = 0
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-sequester.sqlite3")}
 
@@ -45,3 +47,4 @@ CELERY_RESULT_BACKEND = celery_url(REDIS_URL)
 # A queue of this session's own, so that a `make run` stack on the same Redis never takes test tasks.
 os.environ.setdefault("SEQUESTER_CELERY_QUEUE", f"sequester-test-{uuid.uuid4().hex[:12]}")
 CELERY_TASK_DEFAULT_QUEUE = os.environ["SEQUESTER_CELERY_QUEUE"]
+SEQUESTER_HEALTH_TIMEOUT_SECONDS = 1.0

