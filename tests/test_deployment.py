@@ -23,7 +23,8 @@ def _read_by_settings(name: str) -> bool:
 def test_every_variable_is_one_the_settings_read():
     env = COMPOSE["x-app-env"]
     assert [name for name in env if not _read_by_settings(name)] == []
-    assert {"SECRET_KEY_FILE", "DATABASE_URL", "REDIS_URL", "TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE"} <= set(env)
+    required = {"SECRET_KEY_FILE", "SEQUESTER_MASTER_KEY_FILE", "DATABASE_URL", "REDIS_URL", "TEMPORAL_ADDRESS"}
+    assert required <= set(env)
     assert env["DJANGO_SETTINGS_MODULE"] == "webapp.settings.production"
 
 
@@ -41,7 +42,12 @@ def test_the_production_topology():
 def test_compose_environment_passes_check_deploy(tmp_path):
     secret = tmp_path / "django_secret_key.txt"
     secret.write_text("compose-" + "k" * 60)
-    compose_env = {k: str(v) for k, v in COMPOSE["x-app-env"].items()} | {"SECRET_KEY_FILE": str(secret)}
+    master = tmp_path / "master_key.txt"
+    master.write_text("A" * 43 + "=")
+    compose_env = {k: str(v) for k, v in COMPOSE["x-app-env"].items()} | {
+        "SECRET_KEY_FILE": str(secret),
+        "SEQUESTER_MASTER_KEY_FILE": str(master),
+    }
     base = {k: v for k, v in os.environ.items() if not k.startswith(("SEQUESTER_", "TEMPORAL_", "REDIS_URL"))}
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],

@@ -13,6 +13,7 @@ PRODUCTION_ENV = {
     "SECRET_KEY": "p" * 30 + "-production-secret-that-is-long-enough",
     "DATABASE_URL": "postgres://sequester@127.0.0.1:5432/sequester",
     "REDIS_URL": "redis://127.0.0.1:6379/0",
+    "SEQUESTER_MASTER_KEY": "q" * 43 + "=",
     "SEQUESTER_ALLOWED_HOSTS": "sequester.example",
 }
 
@@ -31,7 +32,7 @@ def test_check_deploy_is_clean_in_production():
 
 
 def test_production_requires_its_secrets():
-    for missing in ("SECRET_KEY", "DATABASE_URL", "REDIS_URL"):
+    for missing in ("SECRET_KEY", "DATABASE_URL", "REDIS_URL", "SEQUESTER_MASTER_KEY"):
         env = {k: v for k, v in PRODUCTION_ENV.items() if k != missing}
         result = _manage("check", env=env)
         assert result.returncode != 0
@@ -50,3 +51,6 @@ def test_a_bad_value_stops_start_up_naming_the_variable():
     result = _manage("check", env=PRODUCTION_ENV | {"TEMPORAL_ADDRESS": "no-port"})
     assert result.returncode != 0
     assert "TEMPORAL_ADDRESS must be host:port" in result.stderr
+    result = _manage("check", env=PRODUCTION_ENV | {"SEQUESTER_MASTER_KEY": "c2hvcnQ="})
+    assert result.returncode != 0
+    assert "SEQUESTER_MASTER_KEY must decode to 32 bytes" in result.stderr

@@ -69,3 +69,11 @@ def test_no_page_or_asset_loads_from_another_host():
             if path.is_file() and path.suffix in {".html", ".css", ".js"} and CDN.search(path.read_text()):
                 offenders.append(str(path.relative_to(ROOT)))
     assert offenders == []
+
+
+def test_the_openapi_schema_generates_without_warnings(tmp_path):
+    from django.core.management import call_command
+
+    out = tmp_path / "schema.yaml"
+    call_command("spectacular", "--file", str(out), "--validate", "--fail-on-warn")
+    assert "/api/v1/keys/{key_id}/encrypt" in out.read_text()

@@ -19,6 +19,7 @@ from webapp.settings.env import (
     env_optional,
     env_secret,
     env_str,
+    master_key_from_env,
     parse_database_url,
     parse_redis_url,
 )
@@ -47,6 +48,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "webapp",
+    "audit",
+    "keyvault",
     "ir_workflows",
 ]
 
@@ -150,6 +153,24 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 SEQUESTER_API_TOKEN_DAYS = env_int("SEQUESTER_API_TOKEN_DAYS", 365, minimum=1, maximum=3650)
+
+# --- Key custody ------------------------------------------------------------------------------
+SEQUESTER_MASTER_KEY = master_key_from_env("SEQUESTER_MASTER_KEY")
+SEQUESTER_PKCS11_MODULE = env_optional("SEQUESTER_PKCS11_MODULE")
+SEQUESTER_PKCS11_TOKEN_LABEL = env_str("SEQUESTER_PKCS11_TOKEN_LABEL", "sequester")
+SEQUESTER_PKCS11_PIN = env_secret("SEQUESTER_PKCS11_PIN")
+SEQUESTER_GATE_MAX_PAYLOAD_BYTES = env_int("SEQUESTER_GATE_MAX_PAYLOAD_BYTES", 1024 * 1024, minimum=1)
+SEQUESTER_GATE_MAX_BATCH_ITEMS = env_int("SEQUESTER_GATE_MAX_BATCH_ITEMS", 10_000, minimum=1)
+SEQUESTER_ENCRYPTION_EXCEPTION_MAX_HOURS = env_int(
+    "SEQUESTER_ENCRYPTION_EXCEPTION_MAX_HOURS", 24, minimum=1, maximum=24
+)
+SEQUESTER_RESTRICTION_CHECK_SECONDS = env_int("SEQUESTER_RESTRICTION_CHECK_SECONDS", 300, minimum=10)
+# A batch of base64 items: well above one item's limit, still bounded.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("SEQUESTER_MAX_REQUEST_BYTES", 32 * 1024 * 1024, minimum=1024)
+CELERY_BEAT_SCHEDULE["keyvault-verify-restrictions"] = {
+    "task": "keyvault.verify_restrictions",
+    "schedule": float(SEQUESTER_RESTRICTION_CHECK_SECONDS),
+}
 
 # --- Static files -----------------------------------------------------------------------------
 STATIC_URL = "/static/"

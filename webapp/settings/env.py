@@ -6,6 +6,8 @@ operator can act on. Secrets may also come from ``<NAME>_FILE`` (Docker / Kubern
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,6 +107,20 @@ def env_host_port(name: str, default: str) -> str:
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise ImproperlyConfigured(f"{name} must be host:port, got {value!r}")
     return value
+
+
+def master_key_from_env(name: str) -> bytes | None:
+    """A 32-byte AES-256 key, base64 (standard or URL-safe), from ``NAME`` or ``NAME_FILE``."""
+    value = env_secret(name)
+    if value is None:
+        return None
+    try:
+        key = base64.b64decode(value.replace("-", "+").replace("_", "/"), validate=True)
+    except (binascii.Error, ValueError):
+        raise ImproperlyConfigured(f"{name} must be base64 (32 random bytes)") from None
+    if len(key) != 32:
+        raise ImproperlyConfigured(f"{name} must decode to 32 bytes, got {len(key)}")
+    return key
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,8 @@ if len(SECRET_KEY) < 50:
     raise ImproperlyConfigured("SECRET_KEY (or SECRET_KEY_FILE) must be set, at least 50 characters, in production")
 if env_optional("DATABASE_URL") is None:
     raise ImproperlyConfigured("DATABASE_URL must be set in production")
+if env_optional("SEQUESTER_MASTER_KEY") is None and env_optional("SEQUESTER_MASTER_KEY_FILE") is None:
+    raise ImproperlyConfigured("SEQUESTER_MASTER_KEY (or SEQUESTER_MASTER_KEY_FILE) must be set in production")
 if env_optional("REDIS_URL") is None:
     raise ImproperlyConfigured("REDIS_URL must be set in production")
 

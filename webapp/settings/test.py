@@ -18,6 +18,8 @@ from webapp.settings.env import env_optional
 from webapp.stack.redis_server import celery_url, start_private_server
 
 SECRET_KEY = "test-only-secret-key-" + "x" * 40
+# A fixed test master key, so that worker processes started by tests read the same keystore.
+SEQUESTER_MASTER_KEY = bytes(range(32))
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STATIC_ROOT = VAR_DIR / "test-static"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
@@ -27,6 +29,9 @@ STORAGES = {
 }
 # Worker threads of a test (activities, health checks) must not keep connections past their work.
 DATABASES["default"]["CONN_MAX_AGE"] = 0
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Test isolation empties tables with TRUNCATE; the audit trigger lets these sessions do so.
+    DATABASES["default"]["OPTIONS"]["options"] = "-c sequester.audit_truncate=allow"  # type: ignore[index]
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-sequester.sqlite3")}
 

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class KeyvaultConfig(AppConfig):
+    name = "keyvault"
+    verbose_name = "Key custody"

@@ -1,0 +1,56 @@
+"""Reads of key custody: the active inventory, the quarantine, one key as a caller may see it."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from django.db.models import Max, QuerySet, Sum
+
+from keyvault.errors import KeyNotFound
+from keyvault.models import KeyUsage, ManagedKey
+from keyvault.states import INVENTORY, QUARANTINED
+from keyvault.usage import tally
+
+INCIDENT_RESPONSE_PERMISSION = "webapp.respond_to_incidents"
+
+
+def _with_relations(queryset: QuerySet[ManagedKey]) -> QuerySet[ManagedKey]:
+    return queryset.select_related("custodian", "parent", "replaced_by").prefetch_related("versions")
+
+
+def keys_inventory(*, state: str | None = None, alias: str | None = None) -> QuerySet[ManagedKey]:
+    """The active inventory: never a suspended, compromised or destroyed key (segregation)."""
+    states = [s.value for s in INVENTORY]
+    if state is not None:
+        states = [s for s in states if s == state]
+    queryset = ManagedKey.objects.filter(state__in=states)
+    if alias:
+        queryset = queryset.filter(alias=alias)
+    return _with_relations(queryset)
+
+
+def keys_quarantine() -> QuerySet[ManagedKey]:
+    """Suspended and compromised keys; for incident-response roles only (the view checks)."""
+    return _with_relations(ManagedKey.objects.filter(state__in=[s.value for s in QUARANTINED]))
+
+
+def key_visible_to(*, key_id: UUID, user: Any) -> ManagedKey:
+    """A key as ``user`` may see it: quarantined keys exist only for incident responders."""
+    key = _with_relations(ManagedKey.objects.filter(id=key_id)).first()
+    if key is None or (key.key_state in QUARANTINED and not user.has_perm(INCIDENT_RESPONSE_PERMISSION)):
+        raise KeyNotFound(f"no key with id {key_id}")
+    return key
+
+
+def key_usage_totals(key: ManagedKey) -> dict[str, Any]:
+    """Counters as written (this process's pending tally is written first; others' within a second)."""
+    tally.flush()
+    totals = KeyUsage.objects.filter(key=key).aggregate(
+        encrypt=Sum("encrypt_count"), decrypt=Sum("decrypt_count"), last=Max("last_used_at")
+    )
+    return {
+        "encrypt_count": totals["encrypt"] or 0,
+        "decrypt_count": totals["decrypt"] or 0,
+        "last_used_at": totals["last"],
+    }

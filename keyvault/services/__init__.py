@@ -1,0 +1,1 @@
+"""Business rules of key custody: lifecycle (states), the gate (every use), restriction, blast radius."""

@@ -1,0 +1,152 @@
+"""Every cell of the state-by-operation table, on both backends (local keystore and SoftHSM2)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from audit.models import AuditEvent
+from keyvault import ciphertext as ct
+from keyvault.errors import (
+    AliasHasNoUsableKey,
+    CompromisedKeyAccessDenied,
+    DecryptContextRequired,
+    GateAccessDenied,
+    KeyDestroyed,
+    KeyNotUsableForDecryption,
+    KeyNotUsableForEncryption,
+)
+from keyvault.services import gate, lifecycle
+from keyvault.states import KeyState
+from keyvault.types import Principal
+from tests.keyvault.conftest import AAD, FORENSICS, PLAINTEXT, SYSTEM, make_key
+
+pytestmark = pytest.mark.django_db
+S = KeyState
+
+# What a gate user (a service account) gets for each operation, per state.
+ENCRYPT = {
+    S.PRE_ACTIVE: KeyNotUsableForEncryption,
+    S.ACTIVE: None,
+    S.SUSPENDED: KeyNotUsableForEncryption,
+    S.DEACTIVATED: KeyNotUsableForEncryption,
+    S.COMPROMISED: KeyNotUsableForEncryption,
+    S.DESTROYED: KeyDestroyed,
+    S.DESTROYED_COMPROMISED: KeyDestroyed,
+}
+DECRYPT = {
+    S.PRE_ACTIVE: KeyNotUsableForDecryption,
+    S.ACTIVE: None,
+    S.SUSPENDED: None,
+    S.DEACTIVATED: None,
+    S.COMPROMISED: CompromisedKeyAccessDenied,
+    S.DESTROYED: KeyDestroyed,
+    S.DESTROYED_COMPROMISED: KeyDestroyed,
+}
+
+
+@pytest.mark.parametrize("state", list(S))
+def test_encrypt_and_data_key(backend, app, state):
+    key, _ = make_key(backend, state)
+    expected = ENCRYPT[state]
+    if expected is None:
+        (sealed,) = gate.gate_encrypt(key_id=key.id, items=[gate.EncryptItem(PLAINTEXT)], principal=app)
+        assert ct.parse(sealed).key_id == key.id
+        (data_key,) = gate.gate_data_keys(key_id=key.id, principal=app)
+        assert len(data_key.plaintext) == 32
+        assert gate.gate_decrypt(items=[gate.DecryptItem(data_key.wrapped)], principal=app) == [data_key.plaintext]
+        return
+    with pytest.raises(expected) as refused:
+        gate.gate_encrypt(key_id=key.id, items=[gate.EncryptItem(PLAINTEXT)], principal=app)
+    if expected is KeyNotUsableForEncryption:
+        assert refused.value.http_status == 409
+        assert state.label in refused.value.message
+    with pytest.raises(expected):
+        gate.gate_data_keys(key_id=key.id, principal=app)
+
+
+@pytest.mark.parametrize("state", list(S))
+def test_alias_never_resolves_to_a_quarantined_key(backend, app, state):
+    key, _ = make_key(backend, state)
+    if state is S.ACTIVE:
+        key_id, _ = gate.gate_encrypt_alias(alias="payments", items=[gate.EncryptItem(PLAINTEXT)], principal=app)
+        assert key_id == key.id
+    else:
+        with pytest.raises(AliasHasNoUsableKey):
+            gate.gate_encrypt_alias(alias="payments", items=[gate.EncryptItem(PLAINTEXT)], principal=app)
+
+
+@pytest.mark.parametrize("state", list(S))
+def test_decrypt_by_a_gate_user(backend, app, state):
+    _key, blob = make_key(backend, state, app=app)
+    before = AuditEvent.objects.filter(action="key.decrypt").count()
+    expected = DECRYPT[state]
+    if expected is None:
+        assert gate.gate_decrypt(items=[gate.DecryptItem(blob, AAD)], principal=app) == [PLAINTEXT]
+    else:
+        with pytest.raises(expected):
+            gate.gate_decrypt(items=[gate.DecryptItem(blob, AAD)], principal=app)
+    logged = AuditEvent.objects.filter(action="key.decrypt").count() - before
+    assert logged == (1 if state is S.SUSPENDED else 0)  # suspended: every use logged; active: counted only
+
+
+@pytest.mark.parametrize("state", [S.SUSPENDED, S.COMPROMISED])
+def test_decrypt_by_an_incident_responder(backend, responder, state):
+    key, sealed = make_key(backend, state)
+    if state is S.COMPROMISED:
+        with pytest.raises(DecryptContextRequired):
+            gate.gate_decrypt(items=[gate.DecryptItem(sealed, AAD)], principal=responder)
+    result = gate.gate_decrypt(items=[gate.DecryptItem(sealed, AAD)], principal=responder, context=FORENSICS)
+    assert result == [PLAINTEXT]
+    event = AuditEvent.objects.filter(action="key.decrypt", subject_id=str(key.id)).latest("seq")
+    assert event.actor == "responder"
+    assert event.reason == FORENSICS.justification
+    assert event.incident == "INC-1"
+    assert event.affected_system == "billing-db"
+    assert event.data["ciphertext"] == ct.fingerprint(sealed)
+    assert event.data["state"] == state.value
+
+
+@pytest.mark.parametrize("state", [S.ACTIVE, S.DEACTIVATED])
+def test_a_responder_without_gate_permission_cannot_touch_inventory_keys(backend, responder, state):
+    key, sealed = make_key(backend, state)
+    with pytest.raises(GateAccessDenied):
+        gate.gate_decrypt(items=[gate.DecryptItem(sealed, AAD)], principal=responder, context=FORENSICS)
+    with pytest.raises(GateAccessDenied):
+        gate.gate_encrypt(key_id=key.id, items=[gate.EncryptItem(PLAINTEXT)], principal=responder)
+
+
+def test_a_rewrap_job_decrypts_a_compromised_key_with_a_batch_event(backend):
+    key, sealed = make_key(backend, S.COMPROMISED)
+    replacement = lifecycle.key_replace(key_id=key.id, actor=SYSTEM, reason="replace", incident="INC-1")
+    job = Principal.for_rewrap_job("INC-1/rewrap")
+    target, rewrapped = gate.gate_rewrap(items=[gate.DecryptItem(sealed, AAD)] * 3, principal=job, context=FORENSICS)
+    assert target == replacement.id
+    assert gate.gate_decrypt(items=[gate.DecryptItem(b, AAD) for b in rewrapped], principal=job) == [PLAINTEXT] * 3
+    event = AuditEvent.objects.get(action="key.rewrap_decrypt_batch")
+    assert event.data["count"] == 3
+    assert event.data["job"] == "INC-1/rewrap"
+    assert len(event.data["ciphertexts_digest"]) == 64
+
+
+def test_the_backend_itself_refuses_encryption_once_restricted(backend):
+    """The second lock: even a caller that skipped the gate cannot encrypt on the backend."""
+    from keyvault.backends.base import AeadBatch, BackendRefused
+    from keyvault.services.versions import key_backend, version_ref
+
+    key, _ = make_key(backend, S.COMPROMISED)
+    version = key.versions.get()
+    with pytest.raises(BackendRefused):
+        key_backend(key).encrypt(version_ref(version), AeadBatch([os.urandom(12)], [b"x"], [b""]))
+    assert key_backend(key).verify_restriction(version_ref(version)).decrypt_only
+
+
+def test_restore_lifts_the_backend_restriction(backend, app):
+    key, sealed = make_key(backend, S.SUSPENDED)
+    lifecycle.key_restore(key_id=key.id, actor=SYSTEM, reason="false positive")
+    (again,) = gate.gate_encrypt(key_id=key.id, items=[gate.EncryptItem(PLAINTEXT, AAD)], principal=app)
+    assert gate.gate_decrypt(items=[gate.DecryptItem(again, AAD), gate.DecryptItem(sealed, AAD)], principal=app) == [
+        PLAINTEXT,
+        PLAINTEXT,
+    ]
