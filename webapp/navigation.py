@@ -16,12 +16,20 @@ from webapp.roles import user_roles
 class NavItem:
     label: str
     url_name: str
-    permission: str | None = None  # "webapp.view_audit"; None = every signed-in user
+    permissions: tuple[str, ...] = ()  # any of these ("webapp.view_audit", …); none = every signed-in user
     staff_only: bool = False
 
+    def visible_to(self, user: Any) -> bool:
+        if self.staff_only and not user.is_staff:
+            return False
+        return not self.permissions or any(user.has_perm(p) for p in self.permissions)
 
+
+INVENTORY_READERS = ("webapp.use_key_gate", "webapp.custody_keys", "webapp.respond_to_incidents", "webapp.view_audit")
 NAV_ITEMS: list[NavItem] = [
     NavItem("Home", "home"),
+    NavItem("Keys", "keys", INVENTORY_READERS),
+    NavItem("Quarantine", "keys-quarantine-page", ("webapp.respond_to_incidents",)),
     NavItem("API docs", "api-docs"),
     NavItem("Admin", "admin:index", staff_only=True),
 ]
@@ -39,7 +47,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     items = [
         {"label": item.label, "url": reverse(item.url_name), "current": request.path == reverse(item.url_name)}
         for item in NAV_ITEMS
-        if (not item.staff_only or user.is_staff) and (item.permission is None or user.has_perm(item.permission))
+        if item.visible_to(user)
     ]
     if settings.TEMPORAL_UI_URL and user.has_perm("webapp.respond_to_incidents"):
         items.append({"label": "Temporal UI", "url": settings.TEMPORAL_UI_URL, "current": False, "external": True})

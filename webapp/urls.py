@@ -17,4 +17,5 @@ urlpatterns = [
     path("api/docs/", login_required(SpectacularSwaggerView.as_view(url_name="api-schema")), name="api-docs"),
     path("api/v1/me/", MeApi.as_view(), name="api-me"),
     path("api/v1/", include("keyvault.api.urls")),
+    path("keys/", include("keyvault.urls")),
 ]

@@ -3,6 +3,7 @@ probe through Celery and Temporal, and Ctrl-C (SIGINT) stops everything with no 
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -43,7 +44,7 @@ def test_runstack_runs_the_whole_stack_and_stops_cleanly(tmp_path):
     marker = uuid.uuid4().hex
     env = _clean_env(tmp_path, marker)
     web, temporal, ui = free_port(), free_port(), free_port()
-    command = [sys.executable, "manage.py", "runstack", "--private-redis", "--port", str(web)]
+    command = [sys.executable, "manage.py", "runstack", "--private-redis", "--softhsm", "--port", str(web)]
     command += ["--temporal-port", str(temporal), "--temporal-ui-port", str(ui)]
     stack = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines: list[str] = []
@@ -85,6 +86,20 @@ def test_runstack_runs_the_whole_stack_and_stops_cleanly(tmp_path):
         assert probe.returncode == 0, probe.stderr
         assert "celery    ok" in probe.stdout
         assert "temporal  ok" in probe.stdout
+
+        # The PKCS#11 backend on the SoftHSM2 token that runstack set up, through the real web server.
+        token = subprocess.run(
+            [sys.executable, "manage.py", "issue_token", "e2e-app"], cwd=ROOT, env=env, capture_output=True, text=True
+        ).stdout.strip()
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{web}/api/v1/keys/",
+            data=b'{"alias": "hsm-key", "purpose": "e2e", "backend": "pkcs11"}',
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback
+            created = json.loads(response.read())
+        assert created["backend"] == "pkcs11"
+        assert created["state"] == "active"
 
         processes = pids_with_env(marker)
         assert len(processes) >= 7  # supervisor, redis, temporal, worker, celery (+pool), beat, web (+workers)

@@ -6,7 +6,7 @@ import shutil
 import socket
 import sys
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from webapp.stack.redis_server import private_server_command, private_socket_path, redis_answers
@@ -27,6 +27,7 @@ class StackOptions:
     temporal_ui_port: int
     web_workers: int = 2
     celery_concurrency: int = 2
+    extra_env: dict[str, str] = field(default_factory=dict)  # e.g. the SoftHSM2 token's settings
 
     @property
     def web_url(self) -> str:
@@ -87,6 +88,7 @@ def stack_processes(options: StackOptions) -> list[ProcessSpec]:
         "TEMPORAL_ADDRESS": options.temporal_address,
         "TEMPORAL_NAMESPACE": options.temporal_namespace,
         "SEQUESTER_VAR_DIR": str(options.var_dir),
+        **options.extra_env,
     }
     if options.temporal_ui_url:
         env["TEMPORAL_UI_URL"] = options.temporal_ui_url

