@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_inventory_hides_quarantined_keys(client, make_user):
-    active, _ = make_key("local", KeyState.ACTIVE, alias="inventory-key")
+    make_key("local", KeyState.ACTIVE, alias="inventory-key")
     suspended, _ = make_key("local", KeyState.SUSPENDED, alias="quarantined-key")
     client.force_login(make_user("aud", roles.AUDITOR))
     html = client.get("/keys/").content.decode()
