@@ -150,3 +150,27 @@ def test_restore_lifts_the_backend_restriction(backend, app):
         PLAINTEXT,
         PLAINTEXT,
     ]
+
+
+@pytest.mark.parametrize("state", list(S))
+def test_rewrap_follows_the_source_keys_decrypt_rules(backend, app, state):
+    _key, blob = make_key(backend, state, app=app)
+    target = lifecycle.key_create(actor=SYSTEM, alias="target", purpose="tests", backend=backend)
+    expected = DECRYPT[state]
+    if expected is None:
+        target_id, (rewrapped,) = gate.gate_rewrap(
+            items=[gate.DecryptItem(blob, AAD)], principal=app, target_key_id=target.id
+        )
+        assert target_id == target.id
+        assert gate.gate_decrypt(items=[gate.DecryptItem(rewrapped, AAD)], principal=app) == [PLAINTEXT]
+    else:
+        with pytest.raises(expected):
+            gate.gate_rewrap(items=[gate.DecryptItem(blob, AAD)], principal=app, target_key_id=target.id)
+
+
+@pytest.mark.parametrize("state", [s for s in S if s is not S.ACTIVE])
+def test_rewrap_never_encrypts_under_a_target_that_is_not_active(backend, app, state):
+    _source, blob = make_key(backend, S.ACTIVE, alias="source", app=app)
+    target, _ = make_key(backend, state, alias="target")
+    with pytest.raises((KeyNotUsableForEncryption, KeyDestroyed)):
+        gate.gate_rewrap(items=[gate.DecryptItem(blob, AAD)], principal=app, target_key_id=target.id)
