@@ -20,5 +20,6 @@ if "DATABASE_URL" not in os.environ and _postgres_answers():
 from webapp.settings.test import *  # noqa: E402, F403
 
 ROOT_URLCONF = "bench.urls"
+SEQUESTER_USAGE_BACKGROUND_FLUSH = True  # as deployed
 DATABASES["default"]["CONN_MAX_AGE"] = 60  # noqa: F405 - as deployed: connections persist
 LOGGING = {"version": 1, "disable_existing_loggers": False, "root": {"level": "ERROR"}}

@@ -15,3 +15,12 @@ DATABASE_WRITE = RetryPolicy(
 )
 
 DATABASE_WRITE_TIMEOUT = timedelta(seconds=30)
+
+# Sending mail or webhooks: transient failures are common, a few attempts then the workflow goes on.
+NOTIFY = RetryPolicy(
+    initial_interval=timedelta(seconds=5),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=2),
+    maximum_attempts=5,
+)
+NOTIFY_TIMEOUT = timedelta(minutes=1)

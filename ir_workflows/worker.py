@@ -9,11 +9,13 @@ from typing import Any
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from ir_workflows.approvals.activities import expire_approval_request, send_approval_notice
+from ir_workflows.approvals.workflows import ApprovalRequestWorkflow
 from ir_workflows.smoke.activities import record_stack_probe
 from ir_workflows.smoke.workflows import StackProbeWorkflow
 
-WORKFLOWS: Sequence[type] = (StackProbeWorkflow,)
-ACTIVITIES: Sequence[Callable[..., Any]] = (record_stack_probe,)
+WORKFLOWS: Sequence[type] = (StackProbeWorkflow, ApprovalRequestWorkflow)
+ACTIVITIES: Sequence[Callable[..., Any]] = (record_stack_probe, send_approval_notice, expire_approval_request)
 
 ACTIVITY_THREADS = 16
 

@@ -93,3 +93,8 @@ class BackendRefusedOperation(DomainError):
 class InvalidKeyRequest(DomainError):
     code = "invalid_key_request"
     http_status = 400
+
+
+class DecryptGrantRequired(DomainError):
+    code = "decrypt_grant_required"
+    http_status = 403

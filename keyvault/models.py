@@ -162,3 +162,30 @@ class EncryptionException(models.Model):
 
     def __str__(self) -> str:
         return f"exception {self.pk} on {self.key_id} for {self.principal}"
+
+
+class DecryptGrant(models.Model):
+    """An approved, time-boxed, budgeted permission to decrypt with a compromised key.
+
+    A person's grant names them (``principal`` = username); a playbook rewrap job's grant names the
+    job (``job:<name>``). Without a live grant nobody decrypts with a compromised key.
+    """
+
+    key = models.ForeignKey(ManagedKey, on_delete=models.CASCADE, related_name="decrypt_grants")
+    principal = models.CharField(max_length=150)
+    purpose = models.CharField(max_length=200)
+    incident = models.CharField(max_length=64, blank=True)
+    operation_budget = models.PositiveBigIntegerField()
+    operations_used = models.PositiveBigIntegerField(default=0)
+    expires_at = models.DateTimeField()
+    created_by = models.CharField(max_length=150)
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    approval_reference = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["key", "principal"])]
+
+    def __str__(self) -> str:
+        return f"decrypt grant {self.pk} on {self.key_id} for {self.principal}"

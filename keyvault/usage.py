@@ -15,6 +15,7 @@ from collections import defaultdict
 from uuid import UUID
 
 import structlog
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -35,7 +36,7 @@ class UsageTally:
             counts = self._pending[key_id]
             counts[0] += encrypted
             counts[1] += decrypted
-            if self._thread is None or not self._thread.is_alive():
+            if settings.SEQUESTER_USAGE_BACKGROUND_FLUSH and (self._thread is None or not self._thread.is_alive()):
                 self._thread = threading.Thread(target=self._run, name="usage-flush", daemon=True)
                 self._thread.start()
 
@@ -44,7 +45,7 @@ class UsageTally:
             pending, self._pending = dict(self._pending), defaultdict(lambda: [0, 0])
         return pending
 
-    def flush(self) -> int:
+    def flush(self, *, quiet: bool = False) -> int:
         """Write what is pending (from any thread); returns how many keys were updated."""
         from keyvault.models import USAGE_SHARDS, KeyUsage
 
@@ -60,8 +61,9 @@ class UsageTally:
                         decrypt_count=F("decrypt_count") + decrypted,
                         last_used_at=now,
                     )
-        except Exception:
-            log.warning("keyvault.usage_flush_failed", keys=len(pending), exc_info=True)
+        except Exception:  # counts go back to the tally and are retried next time
+            if not quiet:
+                log.warning("keyvault.usage_flush_failed", keys=len(pending), exc_info=True)
             with self._lock:
                 for key_id, (encrypted, decrypted) in pending.items():
                     counts = self._pending[key_id]
@@ -77,4 +79,4 @@ class UsageTally:
 
 
 tally = UsageTally()
-atexit.register(tally.flush)
+atexit.register(tally.flush, quiet=True)

@@ -16,6 +16,16 @@ from webapp.services.api_tokens import api_token_issue
 PASSWORD = "correct horse battery staple"
 
 
+@pytest.fixture(autouse=True)
+def _fresh_usage_tally() -> Iterator[None]:
+    """Usage counts are tallied per process: a test's pending counts must not leak into the next."""
+    from keyvault.usage import tally
+
+    tally.take()
+    yield
+    tally.take()
+
+
 @pytest.fixture
 def make_user(db: None) -> Callable[..., User]:
     def make(username: str, *role_slugs: str) -> User:

@@ -30,6 +30,8 @@ NAV_ITEMS: list[NavItem] = [
     NavItem("Home", "home"),
     NavItem("Keys", "keys", INVENTORY_READERS),
     NavItem("Quarantine", "keys-quarantine-page", ("webapp.respond_to_incidents",)),
+    NavItem("Approvals", "approvals-inbox", ("webapp.view_incidents",)),
+    NavItem("Security", "account-security", ("webapp.decide_approvals",)),
     NavItem("API docs", "api-docs"),
     NavItem("Admin", "admin:index", staff_only=True),
 ]

@@ -17,5 +17,8 @@ urlpatterns = [
     path("api/docs/", login_required(SpectacularSwaggerView.as_view(url_name="api-schema")), name="api-docs"),
     path("api/v1/me/", MeApi.as_view(), name="api-me"),
     path("api/v1/", include("keyvault.api.urls")),
+    path("api/v1/", include("approvals.api.urls")),
+    path("approvals/", include("approvals.urls")),
+    path("account/", include("approvals.account_urls")),
     path("keys/", include("keyvault.urls")),
 ]

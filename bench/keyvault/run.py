@@ -7,6 +7,7 @@ import json
 import os
 import threading
 import time
+from datetime import timedelta
 from typing import IO
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -82,6 +83,7 @@ def bench_bulk_rewrap() -> tuple[Ratio, dict[str, object]]:
     from audit.models import AuditEvent
     from audit.types import Actor
     from keyvault.services import gate, lifecycle
+    from keyvault.services.grants import decrypt_grant_for_job
     from keyvault.types import Principal, UseContext
 
     actor = Actor.system("bench")
@@ -93,6 +95,14 @@ def bench_bulk_rewrap() -> tuple[Ratio, dict[str, object]]:
         wrapped += gate.gate_encrypt(key_id=kek.id, items=data_keys[start : start + REWRAP_BATCH], principal=job)
     lifecycle.key_compromise(key_id=kek.id, actor=actor, reason="bench")
     replacement = lifecycle.key_replace(key_id=kek.id, actor=actor, reason="bench")
+    decrypt_grant_for_job(
+        job="bench-rewrap",
+        key_ids=[kek.id],
+        incident="BENCH-1",
+        operation_budget=10 * DATA_KEYS,
+        actor=actor,
+        valid_for=timedelta(hours=1),
+    )
     context = UseContext(justification="rewrap to the replacement", incident="BENCH-1", affected_system="bench")
     items = [gate.DecryptItem(w) for w in wrapped]
     raw_old, raw_new = AESGCM(AESGCM.generate_key(256)), AESGCM(AESGCM.generate_key(256))

@@ -32,6 +32,7 @@ from keyvault.errors import (
     CiphertextKeyMismatch,
     CompromisedKeyAccessDenied,
     DecryptContextRequired,
+    DecryptGrantRequired,
     GateAccessDenied,
     KeyDestroyed,
     KeyNotFound,
@@ -41,6 +42,7 @@ from keyvault.errors import (
     PayloadTooLarge,
 )
 from keyvault.models import EncryptionException, KeyVersion, ManagedKey
+from keyvault.services.grants import decrypt_grant_consume, job_principal
 from keyvault.services.versions import backend_errors, key_backend
 from keyvault.states import DESTROYED_STATES, KeyState
 from keyvault.types import Principal, UseContext
@@ -404,7 +406,9 @@ def _wanted_versions(groups: Sequence[ct.Group]) -> dict[UUID, set[int]]:
     return wanted
 
 
-def _authorize_decrypt(snapshot: _KeySnapshot, principal: Principal, context: UseContext) -> None:
+def _authorize_decrypt(snapshot: _KeySnapshot, principal: Principal, context: UseContext, count: int) -> int | None:
+    """Raise unless ``principal`` may decrypt ``count`` items; for a compromised key, consume a live
+    decrypt grant (the caller holds a transaction) and return its id."""
     _refuse_destroyed(snapshot)
     key, state = snapshot.key, snapshot.state
     if state is S.PRE_ACTIVE:
@@ -426,6 +430,19 @@ def _authorize_decrypt(snapshot: _KeySnapshot, principal: Principal, context: Us
                 key=str(key.id),
                 state=state.value,
             )
+        holder = job_principal(principal.rewrap_job) if principal.rewrap_job else principal.actor.name
+        purpose = "rewrap" if principal.rewrap_job else context.purpose
+        grant = decrypt_grant_consume(key_id=key.id, principal=holder, purpose=purpose, count=count)
+        if grant is None:
+            raise DecryptGrantRequired(
+                f"key {key.id} is compromised: decrypting needs a live, approved decrypt grant for {holder}"
+                + (f" and purpose {purpose!r}" if purpose else "")
+                + " with budget left (approval compromised_key_decrypt_access)",
+                key=str(key.id),
+                state=state.value,
+            )
+        return int(grant.pk)
+    return None
 
 
 def _logged_state(state: KeyState) -> bool:
@@ -497,8 +514,10 @@ def _decrypt_locked(
     by_key: dict[UUID, list[ct.Group]] = defaultdict(list)
     for group in groups:
         by_key[group.key_id].append(group)
-    for key_id in sorted(by_key):
-        _authorize_decrypt(snapshots[key_id], principal, context)
+    grants = {
+        key_id: _authorize_decrypt(snapshots[key_id], principal, context, sum(len(g.positions) for g in by_key[key_id]))
+        for key_id in sorted(by_key)
+    }
     out: list[bytes] = [b""] * len(blobs)
     for key_id in sorted(by_key):
         snapshot = snapshots[key_id]
@@ -520,9 +539,17 @@ def _decrypt_locked(
         tally.add(key_id, decrypted=sum(len(g.positions) for g in key_groups))
         if _logged_state(snapshot.state):
             used = blobs if len(groups) == 1 else [blobs[p] for g in key_groups for p in g.positions]
+            extra: dict[str, object] | None = {"grant": grants[key_id]} if grants[key_id] is not None else None
             with transaction.atomic():
                 _record_use(
-                    action, snapshot.key, snapshot.state, principal, context, used, bulk=bool(principal.rewrap_job)
+                    action,
+                    snapshot.key,
+                    snapshot.state,
+                    principal,
+                    context,
+                    used,
+                    bulk=bool(principal.rewrap_job),
+                    extra=extra,
                 )
     return out
 
@@ -544,6 +571,10 @@ def gate_decrypt(
     _check_sizes(aads)
     groups = _group(blobs, expected_key_id)
     snapshots = _snapshot([g.key_id for g in groups], _wanted_versions(groups), lock=False)
+    if any(_logged_state(snapshot.state) for snapshot in snapshots.values()):
+        # Evidence and grant budgets: the use, its grant and its audit events commit together.
+        with transaction.atomic():
+            return _decrypt_locked(snapshots, blobs, aads, groups, principal, context or UseContext())
     return _decrypt_locked(snapshots, blobs, aads, groups, principal, context or UseContext())
 
 

@@ -5,13 +5,23 @@ from __future__ import annotations
 from temporalio import activity, workflow
 
 from ir_workflows import worker
+from ir_workflows.approvals.types import (
+    APPROVAL_REQUEST_WORKFLOW,
+    EXPIRE_APPROVAL_ACTIVITY,
+    SEND_APPROVAL_NOTICE_ACTIVITY,
+)
 from ir_workflows.smoke.types import RECORD_STACK_PROBE_ACTIVITY, STACK_PROBE_WORKFLOW
 
 
 def test_registered_workflows_and_activities():
-    assert [workflow._Definition.must_from_class(cls).name for cls in worker.WORKFLOWS] == [STACK_PROBE_WORKFLOW]
+    assert [workflow._Definition.must_from_class(cls).name for cls in worker.WORKFLOWS] == [
+        STACK_PROBE_WORKFLOW,
+        APPROVAL_REQUEST_WORKFLOW,
+    ]
     assert [activity._Definition.must_from_callable(fn).name for fn in worker.ACTIVITIES] == [
-        RECORD_STACK_PROBE_ACTIVITY
+        RECORD_STACK_PROBE_ACTIVITY,
+        SEND_APPROVAL_NOTICE_ACTIVITY,
+        EXPIRE_APPROVAL_ACTIVITY,
     ]
 
 

@@ -71,6 +71,40 @@ def custodian(make_user: Callable[..., User]) -> Principal:
 FORENSICS = UseContext(justification="forensic read of leaked records", incident="INC-1", affected_system="billing-db")
 
 
+def grant(key: ManagedKey, principal: str, *, budget: int = 100, purpose: str = "forensics") -> None:
+    """An approved decrypt grant, as the approvals quorum would create it."""
+    from datetime import timedelta
+
+    from keyvault.services.grants import decrypt_grant_create
+
+    decrypt_grant_create(
+        key_id=key.id,
+        principal=principal,
+        purpose=purpose,
+        valid_for=timedelta(hours=1),
+        operation_budget=budget,
+        actor=SYSTEM,
+        incident="INC-1",
+    )
+
+
+def job_grant(key: ManagedKey, job: str, *, budget: int = 1_000_000) -> Principal:
+    """A rewrap job with its own grant on ``key``; returns the job's principal."""
+    from datetime import timedelta
+
+    from keyvault.services.grants import decrypt_grant_for_job
+
+    decrypt_grant_for_job(
+        job=job,
+        key_ids=[key.id],
+        incident="INC-1",
+        operation_budget=budget,
+        actor=SYSTEM,
+        valid_for=timedelta(hours=1),
+    )
+    return Principal.for_rewrap_job(job)
+
+
 def make_key(
     backend: str, state: KeyState, *, alias: str = "payments", app: Principal | None = None, **kwargs
 ) -> tuple[ManagedKey, bytes]:

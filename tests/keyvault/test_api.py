@@ -135,6 +135,12 @@ def test_compromised_key_decrypt_needs_a_responder_and_context(machine, as_role)
     no_context = _post(commander, f"/api/v1/keys/{key['id']}/decrypt", {"ciphertext_b64": ciphertext})
     assert no_context.status_code == 403
     assert no_context.json()["code"] == "decrypt_context_required"
+    forensics = {"justification": "forensics", "incident": "INC-1", "affected_system": "db"}
+    no_grant = _post(commander, f"/api/v1/keys/{key['id']}/decrypt", {"ciphertext_b64": ciphertext, **forensics})
+    assert (no_grant.status_code, no_grant.json()["code"]) == (403, "decrypt_grant_required")
+    from tests.keyvault.conftest import grant
+
+    grant(ManagedKey.objects.get(id=key["id"]), "u-commander")
     allowed = _post(
         commander,
         f"/api/v1/keys/{key['id']}/decrypt",

@@ -15,8 +15,8 @@ from keyvault.services import gate, restriction
 from keyvault.services.exceptions import encryption_exception_create, encryption_exception_revoke
 from keyvault.services.versions import key_backend, version_ref
 from keyvault.states import KeyState
-from keyvault.types import Principal, UseContext
-from tests.keyvault.conftest import PLAINTEXT, SYSTEM, make_key
+from keyvault.types import UseContext
+from tests.keyvault.conftest import PLAINTEXT, SYSTEM, job_grant, make_key
 
 pytestmark = pytest.mark.django_db
 LEGACY = UseContext(purpose="legacy-batch-close", justification="closing the day's batch", incident="INC-1")
@@ -46,7 +46,7 @@ def test_an_exception_allows_its_budget_and_nothing_more(backend, app):
     _encrypt(key, app)
     with pytest.raises(KeyNotUsableForEncryption, match="no approved, unexpired encryption exception"):
         _encrypt(key, app)
-    job = Principal.for_rewrap_job("t")
+    job = job_grant(key, "t")
     forensics = UseContext(justification="j", incident="INC-1", affected_system="s")
     assert gate.gate_decrypt(items=[gate.DecryptItem(first)], principal=job, context=forensics) == [PLAINTEXT]
     uses = AuditEvent.objects.filter(action="key.encrypt_under_exception")

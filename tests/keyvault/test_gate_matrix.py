@@ -12,6 +12,7 @@ from keyvault.errors import (
     AliasHasNoUsableKey,
     CompromisedKeyAccessDenied,
     DecryptContextRequired,
+    DecryptGrantRequired,
     GateAccessDenied,
     KeyDestroyed,
     KeyNotUsableForDecryption,
@@ -20,7 +21,7 @@ from keyvault.errors import (
 from keyvault.services import gate, lifecycle
 from keyvault.states import KeyState
 from keyvault.types import Principal
-from tests.keyvault.conftest import AAD, FORENSICS, PLAINTEXT, SYSTEM, make_key
+from tests.keyvault.conftest import AAD, FORENSICS, PLAINTEXT, SYSTEM, grant, job_grant, make_key
 
 pytestmark = pytest.mark.django_db
 S = KeyState
@@ -97,6 +98,10 @@ def test_decrypt_by_an_incident_responder(backend, responder, state):
     if state is S.COMPROMISED:
         with pytest.raises(DecryptContextRequired):
             gate.gate_decrypt(items=[gate.DecryptItem(sealed, AAD)], principal=responder)
+        # The incident-response permission alone is not enough: a live, approved grant is.
+        with pytest.raises(DecryptGrantRequired):
+            gate.gate_decrypt(items=[gate.DecryptItem(sealed, AAD)], principal=responder, context=FORENSICS)
+        grant(key, "responder", budget=1)
     result = gate.gate_decrypt(items=[gate.DecryptItem(sealed, AAD)], principal=responder, context=FORENSICS)
     assert result == [PLAINTEXT]
     event = AuditEvent.objects.filter(action="key.decrypt", subject_id=str(key.id)).latest("seq")
@@ -106,6 +111,10 @@ def test_decrypt_by_an_incident_responder(backend, responder, state):
     assert event.affected_system == "billing-db"
     assert event.data["ciphertext"] == ct.fingerprint(sealed)
     assert event.data["state"] == state.value
+    if state is S.COMPROMISED:
+        assert event.data["grant"] is not None
+        with pytest.raises(DecryptGrantRequired):  # the budget of one is spent
+            gate.gate_decrypt(items=[gate.DecryptItem(sealed, AAD)], principal=responder, context=FORENSICS)
 
 
 @pytest.mark.parametrize("state", [S.ACTIVE, S.DEACTIVATED])
@@ -120,7 +129,11 @@ def test_a_responder_without_gate_permission_cannot_touch_inventory_keys(backend
 def test_a_rewrap_job_decrypts_a_compromised_key_with_a_batch_event(backend):
     key, sealed = make_key(backend, S.COMPROMISED)
     replacement = lifecycle.key_replace(key_id=key.id, actor=SYSTEM, reason="replace", incident="INC-1")
-    job = Principal.for_rewrap_job("INC-1/rewrap")
+    with pytest.raises(DecryptGrantRequired):  # a job carries its own grant, or decrypts nothing
+        gate.gate_rewrap(
+            items=[gate.DecryptItem(sealed, AAD)], principal=Principal.for_rewrap_job("INC-1/rewrap"), context=FORENSICS
+        )
+    job = job_grant(key, "INC-1/rewrap")
     target, rewrapped = gate.gate_rewrap(items=[gate.DecryptItem(sealed, AAD)] * 3, principal=job, context=FORENSICS)
     assert target == replacement.id
     assert gate.gate_decrypt(items=[gate.DecryptItem(b, AAD) for b in rewrapped], principal=job) == [PLAINTEXT] * 3

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "webapp",
     "audit",
     "keyvault",
+    "approvals",
     "ir_workflows",
 ]
 
@@ -165,13 +166,37 @@ SEQUESTER_GATE_MAX_BATCH_ITEMS = env_int("SEQUESTER_GATE_MAX_BATCH_ITEMS", 10_00
 SEQUESTER_ENCRYPTION_EXCEPTION_MAX_HOURS = env_int(
     "SEQUESTER_ENCRYPTION_EXCEPTION_MAX_HOURS", 24, minimum=1, maximum=24
 )
+SEQUESTER_DECRYPT_GRANT_MAX_HOURS = env_int("SEQUESTER_DECRYPT_GRANT_MAX_HOURS", 24, minimum=1, maximum=168)
+SEQUESTER_USAGE_BACKGROUND_FLUSH = True  # tests turn it off: counters are then written when read
 SEQUESTER_RESTRICTION_CHECK_SECONDS = env_int("SEQUESTER_RESTRICTION_CHECK_SECONDS", 300, minimum=10)
 # A batch of base64 items: well above one item's limit, still bounded.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("SEQUESTER_MAX_REQUEST_BYTES", 32 * 1024 * 1024, minimum=1024)
+CELERY_BEAT_SCHEDULE["temporal-outbox-sweep"] = {"task": "ir_workflows.sweep_outbox", "schedule": 30.0}
 CELERY_BEAT_SCHEDULE["keyvault-verify-restrictions"] = {
     "task": "keyvault.verify_restrictions",
     "schedule": float(SEQUESTER_RESTRICTION_CHECK_SECONDS),
 }
+
+# --- Approvals and step-up ----------------------------------------------------------------------
+SEQUESTER_WEBAUTHN_RP_ID = env_str("SEQUESTER_WEBAUTHN_RP_ID", "localhost")
+SEQUESTER_WEBAUTHN_RP_NAME = env_str("SEQUESTER_WEBAUTHN_RP_NAME", "Sequester")
+SEQUESTER_WEBAUTHN_ORIGINS = env_list("SEQUESTER_WEBAUTHN_ORIGINS", ["http://localhost:8000"])
+SEQUESTER_WEBAUTHN_REQUIRE_UV = env_bool("SEQUESTER_WEBAUTHN_REQUIRE_UV", True)
+SEQUESTER_APPROVAL_SWEEP_SECONDS = env_int("SEQUESTER_APPROVAL_SWEEP_SECONDS", 30, minimum=5)
+SEQUESTER_BASE_URL = env_str("SEQUESTER_BASE_URL", "http://localhost:8000")
+
+# --- Email -------------------------------------------------------------------------------------
+_SMTP_HOST = env_optional("SEQUESTER_SMTP_HOST")
+EMAIL_BACKEND = (
+    "django.core.mail.backends.smtp.EmailBackend" if _SMTP_HOST else "django.core.mail.backends.console.EmailBackend"
+)
+EMAIL_HOST = _SMTP_HOST or "localhost"
+EMAIL_PORT = env_int("SEQUESTER_SMTP_PORT", 25, minimum=1, maximum=65535)
+EMAIL_HOST_USER = env_optional("SEQUESTER_SMTP_USER") or ""
+EMAIL_HOST_PASSWORD = env_secret("SEQUESTER_SMTP_PASSWORD") or ""
+EMAIL_USE_TLS = env_bool("SEQUESTER_SMTP_STARTTLS", False)
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = env_str("SEQUESTER_MAIL_FROM", "sequester@localhost")
 
 # --- Static files -----------------------------------------------------------------------------
 STATIC_URL = "/static/"

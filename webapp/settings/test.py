@@ -20,6 +20,7 @@ from webapp.stack.redis_server import celery_url, start_private_server
 SECRET_KEY = "test-only-secret-key-" + "x" * 40
 # A fixed test master key, so that worker processes started by tests read the same keystore.
 SEQUESTER_MASTER_KEY = bytes(range(32))
+SEQUESTER_USAGE_BACKGROUND_FLUSH = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STATIC_ROOT = VAR_DIR / "test-static"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,1 @@
+"""Elevated multi-party approvals: quorum policies, separation of duties, step-up, signed decisions."""

@@ -1,0 +1,247 @@
+"""REST for approvals, mirroring the UI under the same rules (one view per operation)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from uuid import UUID
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from approvals.errors import RequestNotFound
+from approvals.models import ApprovalRequest
+from approvals.presenters import request_detail, request_summary
+from approvals.selectors import requests_awaiting
+from approvals.services import decisions, requests, stepup
+from webapp.api.actors import actor_from_request
+
+VIEWERS = ("webapp.view_incidents", "webapp.use_key_gate")
+
+
+class CanUseApprovals(BasePermission):
+    message = "approvals are for people with a role (or the service account that asked)"
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        user = request.user
+        return bool(user and user.is_authenticated and any(user.has_perm(p) for p in VIEWERS))
+
+
+class PersonOnly(BasePermission):
+    message = "step-up and decisions are for people signed in, not API tokens"
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return bool(request.user and request.user.is_authenticated and request.auth is None)
+
+
+def _visible(request: Request, request_id: UUID) -> ApprovalRequest:
+    found = ApprovalRequest.objects.select_related("policy", "requested_by").filter(id=request_id).first()
+    if found is None or not (
+        request.user.has_perm("webapp.view_incidents") or found.requested_by_id == request.user.pk
+    ):
+        raise RequestNotFound(f"no approval request {request_id}")
+    return found
+
+
+class Summary(serializers.Serializer[Any]):
+    id = serializers.UUIDField()
+    action = serializers.CharField()
+    status = serializers.CharField()
+    subject = serializers.DictField()
+    incident = serializers.CharField()
+    requested_by = serializers.CharField()
+    requested_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField()
+    payload_hash = serializers.CharField()
+    missing = serializers.ListField(child=serializers.CharField())
+
+
+class ApprovalListApi(APIView):
+    permission_classes = [CanUseApprovals]
+
+    class OpenInput(serializers.Serializer[Any]):
+        action = serializers.SlugField()
+        payload = serializers.DictField()
+        reason = serializers.CharField(max_length=4000)
+        incident = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+
+    @extend_schema(
+        summary="Requests awaiting my decision, most urgent first (?scope=mine: the ones I asked for)",
+        responses=Summary(many=True),
+    )
+    def get(self, request: Request) -> Response:
+        if request.query_params.get("scope") == "mine":
+            found = ApprovalRequest.objects.filter(requested_by_id=request.user.pk).select_related(
+                "policy", "requested_by"
+            )
+            found = found.order_by("-requested_at")[:200]
+        else:
+            found = requests_awaiting(request.user)[:200]
+        return Response({"results": [request_summary(r) for r in found]})
+
+    @extend_schema(
+        summary="Open an approval request under the current policy for the action",
+        request=OpenInput,
+        responses={201: Summary},
+    )
+    def post(self, request: Request) -> Response:
+        serializer = self.OpenInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        opened = requests.approval_request_open(
+            action=data["action"],
+            payload=data["payload"],
+            reason=data["reason"],
+            incident=data["incident"],
+            requested_by=request.user,
+            actor=actor_from_request(request),
+        )
+        return Response(request_summary(opened), status=status.HTTP_201_CREATED)
+
+
+class ApprovalDetailApi(APIView):
+    permission_classes = [CanUseApprovals]
+
+    @extend_schema(summary="One request: the exact payload, decisions, what is still required", responses=Summary)
+    def get(self, request: Request, request_id: UUID) -> Response:
+        return Response(request_detail(_visible(request, request_id), viewer=request.user))
+
+
+class ChallengeInput(serializers.Serializer[Any]):
+    decision = serializers.ChoiceField(choices=["approve", "reject"])
+    reason = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
+    role = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+
+
+class ChallengeOutput(serializers.Serializer[Any]):
+    challenge_id = serializers.UUIDField()
+    document = serializers.DictField()
+    document_hash = serializers.CharField()
+    webauthn_options = serializers.DictField(allow_null=True)
+    totp_allowed = serializers.BooleanField()
+    expires_at = serializers.DateTimeField()
+
+
+class ApprovalChallengeApi(APIView):
+    permission_classes = [PersonOnly]
+
+    @extend_schema(
+        summary="The decision document to sign, and the WebAuthn options over its hash",
+        request=ChallengeInput,
+        responses=ChallengeOutput,
+    )
+    def post(self, request: Request, request_id: UUID) -> Response:
+        serializer = ChallengeInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        challenge, options = decisions.decision_challenge_issue(
+            request_id=request_id,
+            approver=request.user,
+            verdict=data["decision"],
+            reason=data["reason"],
+            role=data["role"] or None,
+        )
+        return Response(
+            {
+                "challenge_id": challenge.id,
+                "document": challenge.document,
+                "document_hash": challenge.document_hash,
+                "webauthn_options": json.loads(options) if options else None,
+                "totp_allowed": challenge.request.policy.allow_totp,
+                "expires_at": challenge.expires_at,
+            }
+        )
+
+
+class DecideInput(serializers.Serializer[Any]):
+    challenge_id = serializers.UUIDField()
+    webauthn = serializers.DictField(required=False)
+    totp = serializers.RegexField(r"^\d{6}$", required=False)
+
+
+class ApprovalDecideApi(APIView):
+    permission_classes = [PersonOnly]
+
+    @extend_schema(
+        summary="Decide with a fresh step-up (a WebAuthn assertion, or TOTP where allowed)",
+        request=DecideInput,
+        responses=Summary,
+    )
+    def post(self, request: Request, request_id: UUID) -> Response:
+        serializer = DecideInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        decision = decisions.approval_decide(
+            challenge_id=data["challenge_id"],
+            approver=request.user,
+            actor=actor_from_request(request),
+            webauthn=data.get("webauthn"),
+            totp=data.get("totp"),
+        )
+        if str(decision.request_id) != str(request_id):
+            raise RequestNotFound("the challenge belongs to another request")
+        decision.request.refresh_from_db()
+        return Response(request_detail(decision.request, viewer=request.user))
+
+
+class CancelInput(serializers.Serializer[Any]):
+    reason = serializers.CharField(max_length=4000)
+
+
+class ApprovalCancelApi(APIView):
+    permission_classes = [CanUseApprovals]
+
+    @extend_schema(
+        summary="Cancel a pending request (its requester or an incident commander)",
+        request=CancelInput,
+        responses=Summary,
+    )
+    def post(self, request: Request, request_id: UUID) -> Response:
+        serializer = CancelInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        cancelled = requests.approval_cancel(
+            request_id=request_id,
+            user=request.user,
+            actor=actor_from_request(request),
+            reason=serializer.validated_data["reason"],
+        )
+        return Response(request_summary(cancelled))
+
+
+# --- step-up registration --------------------------------------------------------------------------
+class WebAuthnBeginApi(APIView):
+    permission_classes = [PersonOnly]
+
+    @extend_schema(
+        summary="Options for registering a WebAuthn authenticator",
+        request=None,
+        responses={200: serializers.DictField()},
+    )
+    def post(self, request: Request) -> Response:
+        return Response(json.loads(stepup.webauthn_registration_begin(user=request.user)))
+
+
+class WebAuthnFinishApi(APIView):
+    permission_classes = [PersonOnly]
+
+    class FinishInput(serializers.Serializer[Any]):
+        credential = serializers.DictField()
+        name = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+
+    @extend_schema(
+        summary="Store the registered authenticator", request=FinishInput, responses={201: serializers.DictField()}
+    )
+    def post(self, request: Request) -> Response:
+        serializer = self.FinishInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        stored = stepup.webauthn_registration_finish(
+            user=request.user,
+            credential=serializer.validated_data["credential"],
+            name=serializer.validated_data["name"],
+            actor=actor_from_request(request),
+        )
+        return Response({"id": stored.pk, "name": stored.name}, status=status.HTTP_201_CREATED)

@@ -1,0 +1,1 @@
+"""Business rules of approvals: requests, decisions, step-up, effects, notifications."""

@@ -1,0 +1,80 @@
+"""What an approved request does. Grants take effect here; state changes that a workflow is waiting to
+carry out (its own request) are left to that workflow."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+from uuid import UUID
+
+from approvals import policies
+from approvals.errors import LegalHold
+from approvals.models import ApprovalRequest
+from audit.types import Actor
+from ir_workflows.approvals.types import approval_workflow_id
+from keyvault.errors import LegalHoldActive
+from keyvault.services import lifecycle, restriction
+from keyvault.services.exceptions import encryption_exception_create
+from keyvault.services.grants import decrypt_grant_create
+
+
+def _standalone(request: ApprovalRequest) -> bool:
+    """True when no incident workflow waits for this request (it runs in its own request workflow)."""
+    return request.workflow_id == approval_workflow_id(str(request.id))
+
+
+def approval_apply(request: ApprovalRequest, *, actor: Actor) -> dict[str, Any]:
+    details: dict[str, Any] = request.payload["details"]
+    reference = str(request.id)
+    if request.action == policies.ENCRYPTION_EXCEPTION:
+        exception = encryption_exception_create(
+            key_id=UUID(details["key"]),
+            principal=details["principal"],
+            purpose=details["purpose"],
+            reason=request.reason,
+            valid_for=timedelta(hours=details["valid_hours"]),
+            operation_budget=details["operation_budget"],
+            actor=actor,
+            incident=request.incident,
+            approval_reference=reference,
+        )
+        return {"encryption_exception": exception.pk}
+    if request.action == policies.COMPROMISED_KEY_DECRYPT_ACCESS:
+        grant = decrypt_grant_create(
+            key_id=UUID(details["key"]),
+            principal=details["principal"],
+            purpose=details["purpose"],
+            valid_for=timedelta(hours=details["valid_hours"]),
+            operation_budget=details["operation_budget"],
+            actor=actor,
+            incident=request.incident,
+            approval_reference=reference,
+        )
+        return {"decrypt_grant": grant.pk}
+    if not _standalone(request):
+        return {}
+    if request.action == policies.KEY_DESTRUCTION:
+        try:
+            key = lifecycle.key_destroy(
+                key_id=UUID(details["key"]), actor=actor, reason=request.reason, incident=request.incident
+            )
+        except LegalHoldActive as exc:
+            raise LegalHold(exc.message) from None
+        return {"destroyed": str(key.id), "state": key.state}
+    if request.action == policies.RESTORE_FALSE_POSITIVE:
+        restored = [
+            str(lifecycle.key_restore(key_id=UUID(k), actor=actor, reason=request.reason, incident=request.incident).id)
+            for k in details["keys"]
+        ]
+        return {"restored": restored}
+    if request.action == policies.CONFIRM_COMPROMISE:
+        changed = []
+        for key_id in details["keys"]:
+            for key in lifecycle.key_compromise(
+                key_id=UUID(key_id), actor=actor, reason=request.reason, incident=request.incident
+            ):
+                changed.append(key)
+        for key in changed:
+            restriction.key_restrict(key_id=key.id, actor=actor, incident=request.incident)
+        return {"compromised": [str(k.id) for k in changed]}
+    return {}

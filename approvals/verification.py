@@ -1,0 +1,88 @@
+"""Re-check a stored decision from its evidence alone: the document, its hash, the request payload it
+names, and (for WebAuthn) the signature under the approver's registered public key. Status fields are
+never consulted."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from webauthn import verify_authentication_response
+from webauthn.helpers.exceptions import WebAuthnException
+
+from approvals.models import Decision
+from approvals.services.stepup import b64url, b64url_decode
+from audit.chain import canonical_json
+
+
+@dataclass
+class DecisionCheck:
+    decision_id: str
+    checks: list[tuple[str, bool, str]] = field(default_factory=list)
+
+    def add(self, name: str, ok: bool, detail: str = "") -> None:
+        self.checks.append((name, ok, detail))
+
+    @property
+    def ok(self) -> bool:
+        return all(ok for _, ok, _ in self.checks)
+
+
+def decision_verify(decision: Decision) -> DecisionCheck:
+    report = DecisionCheck(str(decision.id))
+    document = decision.document
+    digest = hashlib.sha256(canonical_json(document)).hexdigest()
+    report.add("document hash", digest == decision.document_hash, digest)
+    request = decision.request
+    payload_digest = hashlib.sha256(canonical_json(request.payload)).hexdigest()
+    report.add("request payload hash", document.get("payload_hash") == payload_digest, payload_digest)
+    report.add(
+        "document names this decision",
+        document.get("request") == str(request.id)
+        and document.get("approver") == decision.approver.get_username()
+        and document.get("decision") == decision.verdict
+        and document.get("role") == decision.role,
+    )
+    evidence = decision.evidence
+    if decision.method == Decision.Method.TOTP:
+        report.add(
+            "step-up",
+            evidence.get("method") == "totp" and evidence.get("document_hash") == digest,
+            "TOTP marker only: a shared-secret code cannot be re-verified offline",
+        )
+        return report
+    client_data = json.loads(b64url_decode(evidence["client_data_json"]))
+    report.add("signed challenge is the document hash", client_data.get("challenge") == b64url(bytes.fromhex(digest)))
+    credential = decision.credential
+    if credential is None:
+        report.add("approver's registered credential", False, "missing")
+        return report
+    report.add("credential belongs to the approver", credential.user_id == decision.approver_id)
+    assertion = {
+        "id": evidence["credential_id"],
+        "rawId": evidence["credential_id"],
+        "type": "public-key",
+        "response": {
+            "clientDataJSON": evidence["client_data_json"],
+            "authenticatorData": evidence["authenticator_data"],
+            "signature": evidence["signature"],
+            "userHandle": evidence.get("user_handle"),
+        },
+        "clientExtensionResults": {},
+    }
+    try:
+        verify_authentication_response(
+            credential=assertion,
+            expected_challenge=bytes.fromhex(digest),
+            expected_rp_id=settings.SEQUESTER_WEBAUTHN_RP_ID,
+            expected_origin=settings.SEQUESTER_WEBAUTHN_ORIGINS,
+            credential_public_key=bytes(credential.public_key),
+            credential_current_sign_count=0,
+            require_user_verification=False,
+        )
+        report.add("WebAuthn signature", True, f"credential {evidence['credential_id'][:16]}…")
+    except (WebAuthnException, ValueError, KeyError, TypeError) as exc:
+        report.add("WebAuthn signature", False, str(exc))
+    return report

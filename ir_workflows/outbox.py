@@ -1,0 +1,149 @@
+"""Enqueue in the caller's transaction, deliver after commit (Celery, retried), sweep what was missed.
+
+Delivery is idempotent on Temporal's side: a start uses the workflow id (an existing run is not
+started twice) and an update its id (a repeated update returns the first result).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import asdict, is_dataclass
+from datetime import timedelta
+from typing import Any
+
+import structlog
+from django.conf import settings
+from django.db import transaction
+from django.dispatch import Signal
+from django.utils import timezone
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from ir_workflows.client import temporal_client
+from ir_workflows.models import TemporalOutbox
+
+log = structlog.get_logger(__name__)
+
+# Sent after an entry reached Temporal: sender=TemporalOutbox, entry=the row.
+outbox_delivered = Signal()
+
+# RPC failures that retrying cannot fix: the workflow does not exist or has completed.
+_PERMANENT = {RPCStatusCode.NOT_FOUND, RPCStatusCode.INVALID_ARGUMENT, RPCStatusCode.FAILED_PRECONDITION}
+
+
+class DeliveryRetry(Exception):
+    """Temporal could not be reached (or answered a transient error): try again later."""
+
+
+def _as_json(payload: Any) -> dict[str, Any]:
+    if is_dataclass(payload) and not isinstance(payload, type):
+        return asdict(payload)
+    return dict(payload)
+
+
+def _schedule(outbox_id: int) -> None:
+    from ir_workflows.tasks import deliver_outbox
+
+    deliver_outbox.delay(outbox_id)
+
+
+def outbox_start(*, workflow_type: str, workflow_id: str, payload: Any) -> TemporalOutbox:
+    """Start ``workflow_type`` as ``workflow_id`` once the caller's transaction commits."""
+    entry, _ = TemporalOutbox.objects.get_or_create(
+        idempotency_key=f"start:{workflow_id}",
+        defaults={
+            "kind": TemporalOutbox.Kind.START,
+            "workflow_id": workflow_id,
+            "workflow_type": workflow_type,
+            "payload": _as_json(payload),
+        },
+    )
+    transaction.on_commit(lambda: _schedule(entry.pk))
+    return entry
+
+
+def outbox_update(*, workflow_id: str, update_name: str, update_id: str, payload: Any) -> TemporalOutbox:
+    """Send the update ``update_name`` with id ``update_id`` once the caller's transaction commits."""
+    entry, _ = TemporalOutbox.objects.get_or_create(
+        idempotency_key=f"update:{workflow_id}:{update_id}",
+        defaults={
+            "kind": TemporalOutbox.Kind.UPDATE,
+            "workflow_id": workflow_id,
+            "update_name": update_name,
+            "payload": _as_json(payload),
+        },
+    )
+    transaction.on_commit(lambda: _schedule(entry.pk))
+    return entry
+
+
+async def _send(entry: TemporalOutbox) -> Any:
+    client = await temporal_client()
+    if entry.kind == TemporalOutbox.Kind.START:
+        try:
+            await client.start_workflow(
+                entry.workflow_type,
+                entry.payload,
+                id=entry.workflow_id,
+                task_queue=settings.TEMPORAL_TASK_QUEUE,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            )
+        except WorkflowAlreadyStartedError:
+            return {"already_started": True}
+        return {"started": True}
+    handle = client.get_workflow_handle(entry.workflow_id)
+    update_id = entry.idempotency_key.rsplit(":", 1)[1]
+    return await handle.execute_update(entry.update_name, entry.payload, id=update_id)
+
+
+def outbox_deliver(outbox_id: int) -> bool:
+    """Deliver one entry. True when done (delivered or given up), raises DeliveryRetry otherwise."""
+    with transaction.atomic():
+        entry = TemporalOutbox.objects.select_for_update().filter(pk=outbox_id).first()
+        if entry is None or entry.delivered_at or entry.gave_up_at:
+            return True
+        entry.attempts += 1
+        entry.save(update_fields=["attempts"])
+    try:
+        result = asyncio.run(_send(entry))
+    except WorkflowUpdateFailedError as exc:
+        return _give_up(entry, f"the workflow rejected the update: {exc.cause or exc}")
+    except RPCError as exc:
+        if exc.status in _PERMANENT:
+            return _give_up(entry, f"{exc.status.name}: {exc.message}")
+        _note_error(entry, f"{exc.status.name}: {exc.message}")
+        raise DeliveryRetry(str(exc)) from exc
+    except (RuntimeError, OSError, TimeoutError) as exc:  # connection refused, DNS, …
+        _note_error(entry, f"{type(exc).__name__}: {exc}")
+        raise DeliveryRetry(str(exc)) from exc
+    TemporalOutbox.objects.filter(pk=entry.pk).update(
+        delivered_at=timezone.now(),
+        last_error="",
+        result=result if isinstance(result, dict | list) else {"value": str(result)},
+    )
+    log.info("temporal.outbox_delivered", kind=entry.kind, workflow=entry.workflow_id, key=entry.idempotency_key)
+    outbox_delivered.send(sender=TemporalOutbox, entry=entry)
+    return True
+
+
+def _note_error(entry: TemporalOutbox, error: str) -> None:
+    TemporalOutbox.objects.filter(pk=entry.pk).update(last_error=error[:2000])
+    log.warning("temporal.outbox_retry", key=entry.idempotency_key, error=error)
+
+
+def _give_up(entry: TemporalOutbox, error: str) -> bool:
+    TemporalOutbox.objects.filter(pk=entry.pk).update(gave_up_at=timezone.now(), last_error=error[:2000])
+    log.error("temporal.outbox_gave_up", key=entry.idempotency_key, error=error)
+    return True
+
+
+def outbox_pending(older_than: timedelta = timedelta(seconds=10)) -> list[int]:
+    """Entries not delivered yet (e.g. their task was lost, or Temporal was down), for the sweep."""
+    cutoff = timezone.now() - older_than
+    return list(
+        TemporalOutbox.objects.filter(delivered_at__isnull=True, gave_up_at__isnull=True, created_at__lt=cutoff)
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:500]
+    )
