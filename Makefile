@@ -8,8 +8,8 @@ PY := $(VENV)/bin/python
 # uv from PATH, else the copy that `make uv` installs for this interpreter.
 UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 # Debian packages the project needs at run and test time (WeasyPrint: pango, harfbuzz, fonts;
-# SoftHSM2 for the PKCS#11 backend).
-DEBIAN_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core softhsm2
+# SoftHSM2 for the PKCS#11 backend; Chromium for the browser tests, driven by Playwright).
+DEBIAN_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core softhsm2 chromium
 
 .PHONY: help run test lint format typecheck pytest bench venv uv system-deps clean
 

@@ -6,6 +6,7 @@ import json
 from typing import Any
 from uuid import UUID
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import BasePermission
@@ -219,7 +220,7 @@ class WebAuthnBeginApi(APIView):
     @extend_schema(
         summary="Options for registering a WebAuthn authenticator",
         request=None,
-        responses={200: serializers.DictField()},
+        responses={200: OpenApiTypes.OBJECT},
     )
     def post(self, request: Request) -> Response:
         return Response(json.loads(stepup.webauthn_registration_begin(user=request.user)))
@@ -233,7 +234,7 @@ class WebAuthnFinishApi(APIView):
         name = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
 
     @extend_schema(
-        summary="Store the registered authenticator", request=FinishInput, responses={201: serializers.DictField()}
+        summary="Store the registered authenticator", request=FinishInput, responses={201: OpenApiTypes.OBJECT}
     )
     def post(self, request: Request) -> Response:
         serializer = self.FinishInput(data=request.data)

@@ -4,8 +4,8 @@ updates, and reminders, escalation and expiry firing at the right instants."""
 from __future__ import annotations
 
 import uuid
-from typing import Any
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from temporalio import activity

@@ -59,7 +59,7 @@ def test_runstack_runs_the_whole_stack_and_stops_cleanly(tmp_path):
             assert time.monotonic() < deadline, "".join(lines)
             time.sleep(0.2)
         output = "".join(lines)
-        assert f"http://127.0.0.1:{web}/" in output
+        assert f"Web UI       http://localhost:{web}/" in output
         assert f"Temporal UI  http://127.0.0.1:{ui}/" in output
         assert "Demo users created" in output
         assert "commander" in output

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import sys
@@ -31,7 +32,9 @@ class StackOptions:
 
     @property
     def web_url(self) -> str:
-        return f"http://{self.web_host}:{self.web_port}/"
+        # "localhost", not the IP: browsers allow WebAuthn on localhost (a secure context), never on an IP.
+        host = "localhost" if self.web_host in ("127.0.0.1", "::1", "localhost") else self.web_host
+        return f"http://{host}:{self.web_port}/"
 
     @property
     def temporal_ui_url(self) -> str | None:
@@ -88,6 +91,8 @@ def stack_processes(options: StackOptions) -> list[ProcessSpec]:
         "TEMPORAL_ADDRESS": options.temporal_address,
         "TEMPORAL_NAMESPACE": options.temporal_namespace,
         "SEQUESTER_VAR_DIR": str(options.var_dir),
+        "SEQUESTER_BASE_URL": os.environ.get("SEQUESTER_BASE_URL", options.web_url.rstrip("/")),
+        "SEQUESTER_WEBAUTHN_ORIGINS": os.environ.get("SEQUESTER_WEBAUTHN_ORIGINS", options.web_url.rstrip("/")),
         **options.extra_env,
     }
     if options.temporal_ui_url:

@@ -106,7 +106,7 @@ class Command(BaseCommand):
         call_command("seed_demo")
 
     def _banner(self, supervisor: Supervisor, stack: StackOptions) -> None:
-        health_url = f"{stack.web_url}healthz"
+        health_url = f"http://{stack.web_host}:{stack.web_port}/healthz"
         deadline = time.monotonic() + 90
         while not http_ok(health_url) and time.monotonic() < deadline and not supervisor.stopping:
             time.sleep(0.5)
