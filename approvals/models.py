@@ -66,6 +66,9 @@ class ApprovalRequest(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     closed_at = models.DateTimeField(null=True, blank=True)
     workflow_id = models.CharField(max_length=200, blank=True, help_text="The workflow waiting for it")
+    idempotency_key = models.CharField(
+        max_length=200, null=True, blank=True, unique=True, help_text="A retried opener gets the same request"
+    )
     result = models.JSONField(default=dict, blank=True, help_text="What the approval produced (grant, …)")
 
     class Meta:

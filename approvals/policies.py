@@ -12,14 +12,25 @@ from approvals.quorum import Requirement, requirements_from
 from webapp.roles import CISO, KEY_CUSTODIAN, LEGAL_DPO, SECURITY_LEAD
 
 HOUR = 3600
+__all__ = [
+    "CLOSE_INCIDENT",
+    "COMPROMISED_KEY_DECRYPT_ACCESS",
+    "CONFIRM_COMPROMISE",
+    "ENCRYPTION_EXCEPTION",
+    "KEY_DESTRUCTION",
+    "REGULATORY_FILING_SIGNOFF",
+    "RESTORE_FALSE_POSITIVE",
+]
 
-CONFIRM_COMPROMISE = "confirm_compromise"
-RESTORE_FALSE_POSITIVE = "restore_false_positive"
-ENCRYPTION_EXCEPTION = "encryption_exception"
-COMPROMISED_KEY_DECRYPT_ACCESS = "compromised_key_decrypt_access"
-REGULATORY_FILING_SIGNOFF = "regulatory_filing_signoff"
-KEY_DESTRUCTION = "key_destruction"
-CLOSE_INCIDENT = "close_incident"
+from approvals.actions import (  # noqa: E402 - re-exported: callers name actions through policies
+    CLOSE_INCIDENT,
+    COMPROMISED_KEY_DECRYPT_ACCESS,
+    CONFIRM_COMPROMISE,
+    ENCRYPTION_EXCEPTION,
+    KEY_DESTRUCTION,
+    REGULATORY_FILING_SIGNOFF,
+    RESTORE_FALSE_POSITIVE,
+)
 
 DEFAULT_POLICIES: dict[str, dict[str, Any]] = {
     CONFIRM_COMPROMISE: {

@@ -24,3 +24,24 @@ NOTIFY = RetryPolicy(
     maximum_attempts=5,
 )
 NOTIFY_TIMEOUT = timedelta(minutes=1)
+
+# Playbook steps that touch keys and backends: a few quick attempts, then the commander is told
+# (the workflow waits for a retry instead of spinning).
+KEY_STEP = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=30),
+    maximum_attempts=6,
+    non_retryable_error_types=["BusinessError"],
+)
+KEY_STEP_TIMEOUT = timedelta(minutes=2)
+
+# Rewrap: long-running, heartbeating, resumable from its last heartbeat.
+REWRAP = RetryPolicy(
+    initial_interval=timedelta(seconds=2),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=1),
+    maximum_attempts=20,
+    non_retryable_error_types=["BusinessError"],
+)
+REWRAP_TIMEOUT = timedelta(hours=6)  # its heartbeat timeout comes with the plan (SEQUESTER_REWRAP_HEARTBEAT_SECONDS)

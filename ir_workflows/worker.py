@@ -11,11 +11,28 @@ from temporalio.worker import Worker
 
 from ir_workflows.approvals.activities import expire_approval_request, send_approval_notice
 from ir_workflows.approvals.workflows import ApprovalRequestWorkflow
+from ir_workflows.incident.activities import PLAYBOOK_ACTIVITIES
+from ir_workflows.incident.workflows import (
+    KeyCompromiseIncidentWorkflow,
+    KeyRestrictionBatchWorkflow,
+    KeyRestrictionWorkflow,
+)
 from ir_workflows.smoke.activities import record_stack_probe
 from ir_workflows.smoke.workflows import StackProbeWorkflow
 
-WORKFLOWS: Sequence[type] = (StackProbeWorkflow, ApprovalRequestWorkflow)
-ACTIVITIES: Sequence[Callable[..., Any]] = (record_stack_probe, send_approval_notice, expire_approval_request)
+WORKFLOWS: Sequence[type] = (
+    StackProbeWorkflow,
+    ApprovalRequestWorkflow,
+    KeyCompromiseIncidentWorkflow,
+    KeyRestrictionBatchWorkflow,
+    KeyRestrictionWorkflow,
+)
+ACTIVITIES: Sequence[Callable[..., Any]] = (
+    record_stack_probe,
+    send_approval_notice,
+    expire_approval_request,
+    *PLAYBOOK_ACTIVITIES,
+)
 
 ACTIVITY_THREADS = 16
 

@@ -79,6 +79,9 @@ class ManagedKey(models.Model):
     data_assets = models.ManyToManyField(DataAsset, blank=True, related_name="keys")
     systems = models.ManyToManyField(System, blank=True, related_name="keys")
     legal_hold = models.BooleanField(default=False)
+    external_ref = models.CharField(
+        max_length=300, blank=True, db_index=True, help_text="The key's name elsewhere (KMS ARN, Vault path)"
+    )
 
     created_at = models.DateTimeField(auto_now_add=True)
     activated_at = models.DateTimeField(null=True, blank=True)
@@ -189,3 +192,23 @@ class DecryptGrant(models.Model):
 
     def __str__(self) -> str:
         return f"decrypt grant {self.pk} on {self.key_id} for {self.principal}"
+
+
+class WrappedItem(models.Model):
+    """Data (typically a wrapped data key) that an application registered for rewrapping: when its
+    key is compromised, the playbook re-encrypts it under the replacement, inside Sequester."""
+
+    key = models.ForeignKey(ManagedKey, on_delete=models.PROTECT, related_name="wrapped_items")
+    data_asset = models.ForeignKey(DataAsset, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    reference = models.CharField(max_length=200, help_text="The application's own id for the record")
+    ciphertext = models.BinaryField()
+    aad = models.BinaryField(default=b"", blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["key", "id"])]
+        constraints = [models.UniqueConstraint(fields=["data_asset", "reference"], name="one_item_per_reference")]
+
+    def __str__(self) -> str:
+        return f"{self.reference} under {self.key_id}"

@@ -28,6 +28,7 @@ class NavItem:
 INVENTORY_READERS = ("webapp.use_key_gate", "webapp.custody_keys", "webapp.respond_to_incidents", "webapp.view_audit")
 NAV_ITEMS: list[NavItem] = [
     NavItem("Home", "home"),
+    NavItem("Incidents", "incidents-list", ("webapp.view_incidents",)),
     NavItem("Keys", "keys", INVENTORY_READERS),
     NavItem("Quarantine", "keys-quarantine-page", ("webapp.respond_to_incidents",)),
     NavItem("Approvals", "approvals-inbox", ("webapp.view_incidents",)),

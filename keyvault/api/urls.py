@@ -18,5 +18,6 @@ urlpatterns = [
     path("keys/<uuid:key_id>/encrypt-batch", views.KeyEncryptBatchApi.as_view(), name="key-encrypt-batch"),
     path("keys/<uuid:key_id>/decrypt-batch", views.KeyDecryptBatchApi.as_view(), name="key-decrypt-batch"),
     path("keys/<uuid:key_id>/rewrap-batch", views.KeyRewrapBatchApi.as_view(), name="key-rewrap-batch"),
+    path("keys/<uuid:key_id>/wrapped-items", views.KeyWrappedItemsApi.as_view(), name="key-wrapped-items"),
     path("aliases/<slug:alias>/encrypt", views.AliasEncryptApi.as_view(), name="alias-encrypt"),
 ]

@@ -18,6 +18,7 @@ from keyvault.api.permissions import CanCreateKeys, CanCustody, CanReadInventory
 from keyvault.errors import InvalidKeyRequest
 from keyvault.models import AiDataCategory, ManagedKey
 from keyvault.services import gate, lifecycle, restriction
+from keyvault.services.wrapped_items import ItemToRegister, wrapped_items_register
 from keyvault.states import KeyState
 from keyvault.types import Principal, UseContext
 from webapp.api.actors import actor_from_request
@@ -519,3 +520,38 @@ class KeyRewrapBatchApi(APIView):
             expected_key_id=key_id,
         )
         return Response({"key_id": str(target_id), "items": [{"ciphertext_b64": b64(s)} for s in sealed]})
+
+
+class WrappedItemInput(serializers.Serializer[Any]):
+    reference = serializers.CharField(max_length=200)
+    ciphertext_b64 = Base64Field()
+    aad_b64 = Base64Field(required=False, default=b"")
+    data_asset = serializers.IntegerField(required=False, allow_null=True, default=None)
+
+
+class WrappedItemsInput(serializers.Serializer[Any]):
+    items = WrappedItemInput(many=True)
+
+
+class RegisteredOutput(serializers.Serializer[Any]):
+    registered = serializers.IntegerField()
+
+
+class KeyWrappedItemsApi(APIView):
+    permission_classes = [CanUseGate]
+
+    @extend_schema(
+        summary="Register ciphertexts (e.g. wrapped data keys) made under this key, for rewrapping on compromise",
+        request=WrappedItemsInput,
+        responses={201: RegisteredOutput},
+    )
+    def post(self, request: Request, key_id: UUID) -> Response:
+        data = _parse(WrappedItemsInput, request)
+        count = wrapped_items_register(
+            key_id=key_id,
+            items=[
+                ItemToRegister(i["reference"], i["ciphertext_b64"], i["aad_b64"], i["data_asset"])
+                for i in data["items"]
+            ],
+        )
+        return Response({"registered": count}, status=status.HTTP_201_CREATED)

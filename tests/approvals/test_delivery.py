@@ -14,6 +14,7 @@ from django.utils import timezone
 from approvals import policies
 from approvals.models import ApprovalRequest, Decision
 from ir_workflows.approvals.types import ApprovalGateResult
+from ir_workflows.client import temporal_client
 from ir_workflows.models import TemporalOutbox
 from ir_workflows.outbox import DeliveryRetry, outbox_deliver, outbox_pending
 from ir_workflows.tasks import sweep_outbox
@@ -35,9 +36,7 @@ class RunningWorker:
         self._thread = threading.Thread(target=self._loop.run_until_complete, args=(self._main(),), daemon=True)
 
     async def _main(self) -> None:
-        from temporalio.client import Client
-
-        client = await Client.connect(self.address)
+        client = await temporal_client(address=self.address)
         self._stop = asyncio.Event()
         with activity_executor(4) as executor:
             async with build_worker(client, task_queue=self.task_queue, executor=executor):
@@ -60,9 +59,7 @@ def _deliver_all() -> None:
 
 
 async def _result(address: str, workflow_id: str) -> ApprovalGateResult:
-    from temporalio.client import Client
-
-    client = await Client.connect(address)
+    client = await temporal_client(address=address)
     result: ApprovalGateResult = await client.get_workflow_handle(workflow_id, result_type=ApprovalGateResult).result()
     return result
 

@@ -9,9 +9,9 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.db import connection
 from temporalio import activity
-from temporalio.client import Client
 from temporalio.worker import Worker
 
+from ir_workflows.client import temporal_client
 from ir_workflows.smoke.types import (
     RECORD_STACK_PROBE_ACTIVITY,
     RecordStackProbeInput,
@@ -50,7 +50,7 @@ async def test_workflow_on_time_skipping_server(time_skipping_env):
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 async def test_real_activity_writes_the_row_through_the_dev_server(temporal_address):
-    client = await Client.connect(temporal_address)
+    client = await temporal_client(address=temporal_address)
     task_queue = f"tq-{uuid.uuid4()}"
     probe_id = uuid.uuid4().hex
     with activity_executor(4) as executor:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from django.test import override_settings
 
+from ir_workflows.client import temporal_client
 from ir_workflows.worker import activity_executor, build_worker
 from tests.servers import celery_worker_process, free_port
 from webapp.stack.redis_server import start_private_server
@@ -20,14 +21,12 @@ def _running_temporal_worker(address: str, task_queue: str):
     """A real Temporal worker on ``task_queue`` in a background event loop; returns a stop function."""
     import threading
 
-    from temporalio.client import Client
-
     started = threading.Event()
     loop = asyncio.new_event_loop()
     holder: dict[str, asyncio.Event] = {}
 
     async def main() -> None:
-        client = await Client.connect(address)
+        client = await temporal_client(address=address)
         holder["stop"] = asyncio.Event()
         with activity_executor(2) as executor:
             async with build_worker(client, task_queue=task_queue, executor=executor):

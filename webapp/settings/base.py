@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "audit",
     "keyvault",
     "approvals",
+    "incidents",
     "ir_workflows",
 ]
 
@@ -112,6 +113,8 @@ TEMPORAL_ADDRESS = env_host_port("TEMPORAL_ADDRESS", "127.0.0.1:7233")
 TEMPORAL_NAMESPACE = env_str("TEMPORAL_NAMESPACE", "default")
 TEMPORAL_TASK_QUEUE = env_str("TEMPORAL_TASK_QUEUE", "sequester")
 TEMPORAL_UI_URL = env_optional("TEMPORAL_UI_URL")
+# Payload encryption keys, "id:base64,id:base64" (the first encrypts). Unset: derived from the master key.
+TEMPORAL_CODEC_KEYS = env_optional("TEMPORAL_CODEC_KEYS")
 
 # --- Auth -------------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -167,6 +170,9 @@ SEQUESTER_ENCRYPTION_EXCEPTION_MAX_HOURS = env_int(
     "SEQUESTER_ENCRYPTION_EXCEPTION_MAX_HOURS", 24, minimum=1, maximum=24
 )
 SEQUESTER_DECRYPT_GRANT_MAX_HOURS = env_int("SEQUESTER_DECRYPT_GRANT_MAX_HOURS", 24, minimum=1, maximum=168)
+SEQUESTER_REWRAP_BATCH_SIZE = env_int("SEQUESTER_REWRAP_BATCH_SIZE", 500, minimum=1, maximum=10_000)
+SEQUESTER_REWRAP_PAUSE_MS = env_int("SEQUESTER_REWRAP_PAUSE_MS", 0, minimum=0, maximum=60_000)
+SEQUESTER_REWRAP_HEARTBEAT_SECONDS = env_int("SEQUESTER_REWRAP_HEARTBEAT_SECONDS", 30, minimum=1, maximum=3600)
 SEQUESTER_USAGE_BACKGROUND_FLUSH = True  # tests turn it off: counters are then written when read
 SEQUESTER_RESTRICTION_CHECK_SECONDS = env_int("SEQUESTER_RESTRICTION_CHECK_SECONDS", 300, minimum=10)
 # A batch of base64 items: well above one item's limit, still bounded.

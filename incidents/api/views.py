@@ -1,0 +1,211 @@
+"""REST: signals and webhooks in (a contract), incidents and the commander's actions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.db.models import QuerySet
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.parsers import JSONParser
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from incidents.cloudevents import parse
+from incidents.models import Incident
+from incidents.presenters import incident_detail, incident_summary
+from incidents.services import incidents as incident_services
+from incidents.services.signals import SignalResult, signal_receive
+from incidents.webhooks import webhook_event
+from keyvault.api.permissions import any_of
+from webapp.api.actors import actor_from_request
+
+CanReport = any_of("webapp.report_signals")
+CanView = any_of("webapp.view_incidents")
+CanCommand = any_of("webapp.command_incidents")
+
+
+class CloudEventParser(JSONParser):
+    media_type = "application/cloudevents+json"
+
+
+def _signal_response(result: SignalResult) -> Response:
+    body = {
+        "incident": result.incident.reference,
+        "incident_id": str(result.incident.id),
+        "signal": str(result.signal.id),
+        "duplicate": result.duplicate,
+        "new_incident": result.incident_created,
+        "suspended": len(result.suspended),
+        "unresolved": result.unresolved,
+    }
+    return Response(body, status=status.HTTP_200_OK if result.duplicate else status.HTTP_202_ACCEPTED)
+
+
+class SignalApi(APIView):
+    permission_classes = [CanReport]
+    parser_classes = [JSONParser, CloudEventParser]
+
+    @extend_schema(
+        summary="A compromise signal (CloudEvents 1.0, structured JSON): the keys are suspended before the answer",
+        request=OpenApiTypes.OBJECT,
+        responses={202: OpenApiTypes.OBJECT, 200: OpenApiTypes.OBJECT},
+    )
+    def post(self, request: Request) -> Response:
+        event = parse(request.data)
+        return _signal_response(signal_receive(event=event, via="api", actor=actor_from_request(request)))
+
+
+class WebhookApi(APIView):
+    """Detectors authenticate with the HMAC of the body, not a session or token."""
+
+    authentication_classes: list[Any] = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        summary="A detector's webhook (generic CloudEvent, GitHub secret scanning, AWS EventBridge), HMAC-verified",
+        request=OpenApiTypes.OBJECT,
+        responses={202: OpenApiTypes.OBJECT, 200: OpenApiTypes.OBJECT},
+    )
+    def post(self, request: Request, name: str) -> Response:
+        event = webhook_event(name=name, body=request.body, headers=dict(request.headers))
+        from audit.types import Actor
+
+        actor = Actor(name=f"webhook:{name}", type="service", source_ip=request.META.get("REMOTE_ADDR"))
+        return _signal_response(signal_receive(event=event, via=f"webhook:{name}", actor=actor))
+
+
+def _incidents(request: Request) -> QuerySet[Incident]:
+    found = Incident.objects.select_related("commander").order_by("-opened_at")
+    state = request.query_params.get("status")
+    if state in Incident.Status.values:
+        found = found.filter(status=state)
+    severity = request.query_params.get("severity")
+    if severity:
+        found = found.filter(severity=severity)
+    if request.query_params.get("mine") in ("1", "true"):
+        found = found.filter(commander_id=request.user.pk)
+    return found
+
+
+class IncidentListApi(APIView):
+    permission_classes = [CanView]
+
+    @extend_schema(summary="Incidents (?status=open|closed, ?severity=, ?mine=1)", responses={200: OpenApiTypes.OBJECT})
+    def get(self, request: Request) -> Response:
+        return Response({"results": [incident_summary(i) for i in _incidents(request)[:500]]})
+
+
+class IncidentDetailApi(APIView):
+    permission_classes = [CanView]
+
+    @extend_schema(
+        summary="One incident: keys, blast radius, step, approvals, rewrap progress",
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    def get(self, request: Request, reference: str) -> Response:
+        return Response(incident_detail(incident_services.incident_get(reference)))
+
+
+class AddKeysInput(serializers.Serializer[Any]):
+    keys = serializers.ListField(child=serializers.UUIDField(), min_length=1, max_length=10_000)
+    reason = serializers.CharField(max_length=2000)
+
+
+class AwarenessInput(serializers.Serializer[Any]):
+    aware_at = serializers.DateTimeField()
+
+
+class SeverityInput(serializers.Serializer[Any]):
+    severity = serializers.ChoiceField(choices=["low", "medium", "high", "critical"])
+    reason = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+class NoteInput(serializers.Serializer[Any]):
+    text = serializers.CharField(max_length=4000)
+
+
+class AdvanceInput(serializers.Serializer[Any]):
+    action = serializers.ChoiceField(choices=["request_close", "retry"])
+    choice = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
+
+
+def _valid(serializer_class: type[serializers.Serializer[Any]], request: Request) -> dict[str, Any]:
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
+class IncidentKeysApi(APIView):
+    permission_classes = [CanCommand]
+
+    @extend_schema(
+        summary="Add keys: contained at once, then restricted by the playbook",
+        request=AddKeysInput,
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    def post(self, request: Request, reference: str) -> Response:
+        data = _valid(AddKeysInput, request)
+        added = incident_services.incident_add_keys(
+            reference=reference, key_ids=data["keys"], actor=actor_from_request(request), reason=data["reason"]
+        )
+        return Response({"added": [str(k) for k in added]})
+
+
+class IncidentAwarenessApi(APIView):
+    permission_classes = [CanCommand]
+
+    @extend_schema(
+        summary="Record when the organisation became aware (starts regulatory clocks)",
+        request=AwarenessInput,
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    def post(self, request: Request, reference: str) -> Response:
+        aware_at: datetime = _valid(AwarenessInput, request)["aware_at"]
+        incident = incident_services.incident_record_awareness(
+            reference=reference, aware_at=aware_at, actor=actor_from_request(request)
+        )
+        return Response(incident_summary(incident))
+
+
+class IncidentSeverityApi(APIView):
+    permission_classes = [CanCommand]
+
+    @extend_schema(summary="Change the severity", request=SeverityInput, responses={200: OpenApiTypes.OBJECT})
+    def post(self, request: Request, reference: str) -> Response:
+        data = _valid(SeverityInput, request)
+        incident = incident_services.incident_change_severity(
+            reference=reference, severity=data["severity"], actor=actor_from_request(request), reason=data["reason"]
+        )
+        return Response(incident_summary(incident))
+
+
+class IncidentNoteApi(APIView):
+    permission_classes = [any_of("webapp.command_incidents", "webapp.respond_to_incidents")]
+
+    @extend_schema(summary="Add a note to the timeline", request=NoteInput, responses={201: OpenApiTypes.OBJECT})
+    def post(self, request: Request, reference: str) -> Response:
+        incident_services.incident_add_note(
+            reference=reference, text=_valid(NoteInput, request)["text"], actor=actor_from_request(request)
+        )
+        return Response({"ok": True}, status=status.HTTP_201_CREATED)
+
+
+class IncidentAdvanceApi(APIView):
+    permission_classes = [CanCommand]
+
+    @extend_schema(
+        summary="A manual step: request_close (keep_decrypt_only | destroy) or retry a stalled step",
+        request=AdvanceInput,
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    def post(self, request: Request, reference: str) -> Response:
+        data = _valid(AdvanceInput, request)
+        incident_services.incident_advance(
+            reference=reference, action=data["action"], choice=data["choice"], actor=actor_from_request(request)
+        )
+        return Response({"ok": True})

@@ -1,0 +1,40 @@
+"""Business errors of incidents and signals, each with a stable code."""
+
+from __future__ import annotations
+
+from webapp.errors import DomainError
+
+
+class InvalidCloudEvent(DomainError):
+    code = "invalid_cloudevent"
+    http_status = 400
+
+
+class UnknownKey(DomainError):
+    code = "unknown_key"
+    http_status = 422
+
+
+class BadSignature(DomainError):
+    code = "bad_signature"
+    http_status = 401
+
+
+class UnknownWebhookSource(DomainError):
+    code = "unknown_webhook_source"
+    http_status = 404
+
+
+class IncidentNotFound(DomainError):
+    code = "incident_not_found"
+    http_status = 404
+
+
+class IncidentClosed(DomainError):
+    code = "incident_closed"
+    http_status = 409
+
+
+class InvalidIncidentAction(DomainError):
+    code = "invalid_incident_action"
+    http_status = 400

@@ -1,0 +1,101 @@
+"""Incidents as the API and the pages show them (from the database: the source of truth)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from approvals.models import ApprovalRequest
+from approvals.presenters import request_summary
+from audit.models import AuditEvent
+from incidents.models import Incident, IncidentKey
+
+STEPS = ["contain", "confirm", "restrict", "rewrap", "notify", "regulatory", "close", "closed"]
+
+
+def incident_summary(incident: Incident) -> dict[str, Any]:
+    return {
+        "reference": incident.reference,
+        "id": str(incident.id),
+        "title": incident.title,
+        "status": incident.status,
+        "step": incident.step,
+        "severity": incident.severity,
+        "resolution": incident.resolution,
+        "commander": incident.commander.get_username() if incident.commander else None,
+        "opened_at": incident.opened_at.isoformat(),
+        "detected_at": incident.detected_at.isoformat(),
+        "aware_at": incident.aware_at.isoformat() if incident.aware_at else None,
+        "closed_at": incident.closed_at.isoformat() if incident.closed_at else None,
+        "attention": incident.attention,
+        "key_count": incident.incident_keys.count(),
+    }
+
+
+def incident_keys(incident: Incident, limit: int = 500) -> list[dict[str, Any]]:
+    links = (
+        IncidentKey.objects.filter(incident=incident)
+        .select_related("key", "key__replaced_by")
+        .order_by("via", "key__alias")
+    )
+    return [
+        {
+            "id": str(link.key.id),
+            "alias": link.key.alias,
+            "state": link.key.state,
+            "via": link.via,
+            "restricted": link.key.restricted_at is not None,
+            "replacement": str(link.key.replaced_by_id) if link.key.replaced_by_id else None,
+            "ai_category": link.key.ai_category,
+        }
+        for link in links[:limit]
+    ]
+
+
+def incident_detail(incident: Incident) -> dict[str, Any]:
+    data = incident_summary(incident)
+    data.update(
+        {
+            "keys": incident_keys(incident),
+            "blast_radius": incident.blast_radius,
+            "approvals": [
+                request_summary(r)
+                for r in ApprovalRequest.objects.filter(incident=incident.reference)
+                .select_related("policy", "requested_by")
+                .order_by("-requested_at")
+            ],
+            "rewrap": [
+                {
+                    "key": str(p.key_id),
+                    "replacement": str(p.replacement_id),
+                    "done": p.done,
+                    "total": p.total,
+                    "finished": p.finished_at is not None,
+                }
+                for p in incident.rewraps.order_by("started_at")
+            ],
+            "signals": [
+                {
+                    "id": str(s.id),
+                    "source": s.source,
+                    "event_id": s.event_id,
+                    "type": s.type,
+                    "received_at": s.received_at.isoformat(),
+                    "via": s.received_via,
+                    "evidence": s.evidence,
+                }
+                for s in incident.signals.all()[:100]
+            ],
+            "timeline": [
+                {
+                    "seq": e.seq,
+                    "at": e.occurred_at.isoformat(),
+                    "action": e.action,
+                    "actor": e.actor,
+                    "reason": e.reason,
+                    "subject": f"{e.subject_type}:{e.subject_id}",
+                }
+                for e in AuditEvent.objects.filter(incident=incident.reference).order_by("-seq")[:300]
+            ],
+        }
+    )
+    return data

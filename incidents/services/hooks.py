@@ -1,0 +1,55 @@
+"""Step hooks: what runs at the playbook's notify and regulatory steps.
+
+The playbook calls every handler registered for a step; apps register theirs at start-up
+(``step_hook_register("notify", handler)``). A step with no handler records that on the incident's
+timeline, so an auditor sees that nothing was sent rather than assuming it was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from audit.services import audit_record
+from audit.types import Actor
+from incidents.models import Incident
+
+StepHook = Callable[[Incident], str]  # returns a line for the timeline
+
+_HOOKS: dict[str, list[tuple[str, StepHook]]] = {"notify": [], "regulatory": []}
+
+
+def step_hook_register(step: str, name: str, hook: StepHook) -> None:
+    if step not in _HOOKS:
+        raise ValueError(f"no hook point {step!r}; use one of {', '.join(_HOOKS)}")
+    if all(existing != name for existing, _ in _HOOKS[step]):
+        _HOOKS[step].append((name, hook))
+
+
+def step_hooks_run(*, incident: Incident, step: str) -> list[str]:
+    if step not in _HOOKS:
+        raise ValueError(f"no hook point {step!r}")
+    actor = Actor.system(f"playbook-{step}")
+    ran = []
+    for name, hook in _HOOKS[step]:
+        outcome = hook(incident)
+        audit_record(
+            action=f"incident.{step}_hook",
+            actor=actor,
+            subject_type="incident",
+            subject_id=incident.reference,
+            reason=outcome,
+            incident=incident.reference,
+            data={"hook": name},
+        )
+        ran.append(name)
+    if not ran:
+        audit_record(
+            action=f"incident.{step}_hook",
+            actor=actor,
+            subject_type="incident",
+            subject_id=incident.reference,
+            reason=f"no {step} handler is configured in this deployment: nothing was done at this step",
+            incident=incident.reference,
+            data={"hook": None},
+        )
+    return ran

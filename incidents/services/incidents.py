@@ -1,0 +1,292 @@
+"""Incidents: opening one (with containment), attaching to one, and the commander's actions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
+
+from audit.services import audit_record
+from audit.types import Actor
+from incidents.errors import IncidentClosed, IncidentNotFound, InvalidIncidentAction
+from incidents.models import SEVERITY_RANK, Incident, IncidentCounter, IncidentKey, Severity
+from ir_workflows.incident.types import (
+    ADD_KEYS_UPDATE,
+    ADD_NOTE_UPDATE,
+    ADVANCE_UPDATE,
+    CHANGE_SEVERITY_UPDATE,
+    INCIDENT_WORKFLOW,
+    RECORD_AWARENESS_UPDATE,
+    AddKeysUpdate,
+    AdvanceUpdate,
+    AwarenessUpdate,
+    IncidentInput,
+    NoteUpdate,
+    SeverityUpdate,
+)
+from ir_workflows.outbox import outbox_start, outbox_update
+from keyvault.models import ManagedKey
+from keyvault.services.blast_radius import key_descendant_ids
+from keyvault.services.lifecycle import key_suspend
+
+SYSTEM_USERNAME = "sequester"
+
+
+def system_user() -> Any:
+    """The account that opens requests on behalf of machines (no role: it can never approve)."""
+    user, created = get_user_model().objects.get_or_create(
+        username=SYSTEM_USERNAME, defaults={"first_name": "Sequester"}
+    )
+    if created:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+    return user
+
+
+def _next_reference(now: datetime) -> str:
+    counter, _ = IncidentCounter.objects.select_for_update().get_or_create(year=now.year)
+    counter.last += 1
+    counter.save(update_fields=["last"])
+    return f"INC-{now.year}-{counter.last:04d}"
+
+
+def incident_get(reference_or_id: str | UUID, *, lock: bool = False) -> Incident:
+    queryset = Incident.objects.select_for_update() if lock else Incident.objects.all()
+    incident = queryset.filter(reference=str(reference_or_id)).first()
+    if incident is None:
+        try:
+            incident = queryset.filter(id=UUID(str(reference_or_id))).first()
+        except ValueError:
+            incident = None
+    if incident is None:
+        raise IncidentNotFound(f"no incident {reference_or_id}")
+    return incident
+
+
+def open_incident_for(keys: list[ManagedKey]) -> Incident | None:
+    return (
+        Incident.objects.select_for_update()
+        .filter(status=Incident.Status.OPEN, incident_keys__key__in=keys)
+        .order_by("opened_at")
+        .first()
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Containment:
+    incident: Incident
+    created: bool
+    suspended: list[UUID]
+    added: list[UUID]
+
+
+def _link_and_contain(
+    incident: Incident, keys: list[ManagedKey], *, actor: Actor, reason: str, via: str
+) -> tuple[list[UUID], list[UUID]]:
+    """Suspend ``keys`` and every key they wrapped, and link them all to ``incident``."""
+    root_ids = [key.id for key in keys]
+    result = key_suspend(key_ids=root_ids, actor=actor, reason=reason, incident=incident.reference)
+    linked = set(IncidentKey.objects.filter(incident=incident).values_list("key_id", flat=True))
+    added: list[UUID] = []
+    cascaded = set(key_descendant_ids(root_ids)) - set(root_ids)
+    rows = []
+    for key_id in [*root_ids, *sorted(cascaded)]:
+        if key_id not in linked:
+            linked.add(key_id)
+            added.append(key_id)
+            rows.append(
+                IncidentKey(
+                    incident=incident, key_id=key_id, via=IncidentKey.Via.CASCADE if key_id in cascaded else via
+                )
+            )
+    IncidentKey.objects.bulk_create(rows)
+    incident.blast_radius = result.blast_radius.as_dict() if not incident.blast_radius else incident.blast_radius
+    return result.suspended, added
+
+
+@transaction.atomic
+def incident_open_or_attach(
+    *,
+    keys: list[ManagedKey],
+    title: str,
+    severity: str,
+    actor: Actor,
+    reason: str,
+    commander: Any = None,
+    detected_at: datetime | None = None,
+    via: str = IncidentKey.Via.SIGNAL,
+) -> Containment:
+    """Contain ``keys`` now (same transaction as the caller's signal) and open an incident for them, or
+    attach them to the open incident that already holds one of them. The incident's workflow starts
+    after commit through the outbox (so containment never waits for Temporal)."""
+    existing = open_incident_for(keys)
+    if existing is not None:
+        suspended, added = _link_and_contain(existing, keys, actor=actor, reason=reason, via=via)
+        if SEVERITY_RANK[Severity(severity)] > SEVERITY_RANK[Severity(existing.severity)]:
+            existing.severity = severity
+        existing.save()
+        if added:
+            outbox_update(
+                workflow_id=existing.workflow_id,
+                update_name=ADD_KEYS_UPDATE,
+                update_id=f"keys-{'-'.join(str(k)[:8] for k in added[:4])}-{len(added)}-{timezone.now().timestamp()}",
+                payload=AddKeysUpdate(keys=[str(k) for k in added], by=actor.name, reason=reason),
+            )
+        return Containment(existing, False, suspended, added)
+    now = timezone.now()
+    reference = _next_reference(now)
+    incident = Incident.objects.create(
+        reference=reference,
+        title=title or f"Compromise of {', '.join(k.alias for k in keys[:3])}{'…' if len(keys) > 3 else ''}",
+        severity=severity,
+        commander=commander,
+        opened_at=now,
+        detected_at=detected_at or now,
+        workflow_id=reference,
+    )
+    suspended, added = _link_and_contain(incident, keys, actor=actor, reason=reason, via=via)
+    incident.save()
+    audit_record(
+        action="incident.opened",
+        actor=actor,
+        subject_type="incident",
+        subject_id=reference,
+        reason=reason,
+        incident=reference,
+        data={"keys": [str(k.id) for k in keys], "severity": severity, "contained": len(suspended)},
+    )
+    outbox_start(
+        workflow_type=INCIDENT_WORKFLOW,
+        workflow_id=incident.workflow_id,
+        payload=IncidentInput(
+            incident=reference,
+            keys=[str(k.id) for k in keys],
+            severity=severity,
+            commander=commander.get_username() if commander else "",
+        ),
+    )
+    return Containment(incident, True, suspended, added)
+
+
+# --- the commander's actions: the database first, then an update to the workflow ------------------
+def _open(reference: str) -> Incident:
+    incident = incident_get(reference, lock=True)
+    if incident.status != Incident.Status.OPEN:
+        raise IncidentClosed(f"incident {incident.reference} is closed")
+    return incident
+
+
+def _tell_workflow(incident: Incident, name: str, payload: Any, update_id: str) -> None:
+    outbox_update(workflow_id=incident.workflow_id, update_name=name, update_id=update_id, payload=payload)
+
+
+@transaction.atomic
+def incident_add_keys(*, reference: str, key_ids: list[UUID], actor: Actor, reason: str) -> list[UUID]:
+    incident = _open(reference)
+    keys = list(ManagedKey.objects.filter(id__in=key_ids))
+    if len(keys) != len(set(key_ids)):
+        raise InvalidIncidentAction("unknown key id")
+    _suspended, added = _link_and_contain(incident, keys, actor=actor, reason=reason, via=IncidentKey.Via.COMMANDER)
+    incident.save()
+    if added:
+        _tell_workflow(
+            incident,
+            ADD_KEYS_UPDATE,
+            AddKeysUpdate(keys=[str(k) for k in added], by=actor.name, reason=reason),
+            f"add-{timezone.now().timestamp()}",
+        )
+    return added
+
+
+@transaction.atomic
+def incident_record_awareness(*, reference: str, aware_at: datetime, actor: Actor) -> Incident:
+    incident = _open(reference)
+    if aware_at > timezone.now():
+        raise InvalidIncidentAction("the awareness time cannot be in the future")
+    incident.aware_at = aware_at
+    incident.save(update_fields=["aware_at"])
+    audit_record(
+        action="incident.aware_at_recorded",
+        actor=actor,
+        subject_type="incident",
+        subject_id=incident.reference,
+        incident=incident.reference,
+        data={"aware_at": aware_at.isoformat()},
+    )
+    _tell_workflow(
+        incident,
+        RECORD_AWARENESS_UPDATE,
+        AwarenessUpdate(aware_at=aware_at.isoformat(), by=actor.name),
+        f"aware-{aware_at.timestamp()}",
+    )
+    return incident
+
+
+@transaction.atomic
+def incident_change_severity(*, reference: str, severity: str, actor: Actor, reason: str) -> Incident:
+    incident = _open(reference)
+    if severity not in Severity.values:
+        raise InvalidIncidentAction(f"severity is one of {', '.join(Severity.values)}")
+    previous, incident.severity = incident.severity, severity
+    incident.save(update_fields=["severity"])
+    audit_record(
+        action="incident.severity_changed",
+        actor=actor,
+        subject_type="incident",
+        subject_id=incident.reference,
+        reason=reason,
+        incident=incident.reference,
+        data={"from": previous, "to": severity},
+    )
+    _tell_workflow(
+        incident,
+        CHANGE_SEVERITY_UPDATE,
+        SeverityUpdate(severity=severity, by=actor.name),
+        f"severity-{timezone.now().timestamp()}",
+    )
+    return incident
+
+
+@transaction.atomic
+def incident_add_note(*, reference: str, text: str, actor: Actor) -> None:
+    incident = _open(reference)
+    if not text.strip():
+        raise InvalidIncidentAction("a note needs text")
+    event = audit_record(
+        action="incident.note",
+        actor=actor,
+        subject_type="incident",
+        subject_id=incident.reference,
+        reason=text.strip()[:4000],
+        incident=incident.reference,
+    )
+    _tell_workflow(incident, ADD_NOTE_UPDATE, NoteUpdate(text=text.strip()[:4000], by=actor.name), f"note-{event.seq}")
+
+
+@transaction.atomic
+def incident_advance(*, reference: str, action: str, choice: str, actor: Actor) -> None:
+    """A manual step: request closure (choice: keep_decrypt_only or destroy), or retry a failed step."""
+    incident = _open(reference)
+    if action not in ("request_close", "retry"):
+        raise InvalidIncidentAction("advance with request_close or retry")
+    if action == "request_close" and choice not in ("keep_decrypt_only", "destroy"):
+        raise InvalidIncidentAction("closing keeps the keys decrypt-only or destroys them")
+    audit_record(
+        action=f"incident.{action}",
+        actor=actor,
+        subject_type="incident",
+        subject_id=incident.reference,
+        incident=incident.reference,
+        data={"choice": choice},
+    )
+    _tell_workflow(
+        incident,
+        ADVANCE_UPDATE,
+        AdvanceUpdate(action=action, choice=choice, by=actor.name),
+        f"advance-{action}-{timezone.now().timestamp()}",
+    )

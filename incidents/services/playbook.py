@@ -1,0 +1,309 @@
+"""The playbook's steps on the database side: what each activity does, idempotent under retries."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.utils import timezone
+
+from approvals import policies
+from approvals.models import ApprovalRequest
+from approvals.services.requests import approval_request_open, gate_spec
+from audit.services import audit_record
+from audit.types import Actor
+from incidents.models import Incident, IncidentKey, RewrapProgress
+from incidents.services.incidents import incident_get, system_user
+from ir_workflows.approvals.types import ApprovalGateSpec
+from keyvault.errors import IllegalTransition
+from keyvault.models import DecryptGrant, ManagedKey, WrappedItem
+from keyvault.services import gate, lifecycle, restriction
+from keyvault.services.blast_radius import key_blast_radius
+from keyvault.services.grants import decrypt_grant_for_job, job_principal
+from keyvault.states import DESTROYED_STATES, KeyState
+from keyvault.types import Principal, UseContext
+from webapp.roles import COMMANDER
+
+S = KeyState
+PLAYBOOK = Actor.system("playbook")
+
+
+class BusinessError(Exception):
+    """A step that cannot succeed by retrying (its type name is in the non-retryable list)."""
+
+
+def _incident_keys(incident: Incident) -> list[ManagedKey]:
+    return list(ManagedKey.objects.filter(incident_links__incident=incident).order_by("id"))
+
+
+@transaction.atomic
+def incident_contain(*, reference: str) -> dict[str, Any]:
+    """Containment holds already (done with the signal); make sure of it and record the blast radius."""
+    incident = incident_get(reference, lock=True)
+    keys = _incident_keys(incident)
+    roots = list(
+        IncidentKey.objects.filter(incident=incident)
+        .exclude(via=IncidentKey.Via.CASCADE)
+        .order_by("key_id")
+        .values_list("key_id", flat=True)
+    )
+    lifecycle.key_suspend(key_ids=roots, actor=PLAYBOOK, reason="containment check", incident=reference)
+    radius = key_blast_radius(roots)
+    incident.blast_radius = radius.as_dict()
+    incident.save(update_fields=["blast_radius"])
+    return {
+        "roots": [str(k) for k in roots],
+        "keys": [str(k.id) for k in keys],
+        "systems": len(radius.systems),
+        "record_count": radius.record_count,
+    }
+
+
+@transaction.atomic
+def incident_set_step(*, reference: str, step: str) -> str:
+    incident = incident_get(reference, lock=True)
+    if incident.step != step:
+        previous, incident.step = incident.step, step
+        incident.attention = ""
+        incident.save(update_fields=["step", "attention"])
+        audit_record(
+            action="incident.step",
+            actor=PLAYBOOK,
+            subject_type="incident",
+            subject_id=reference,
+            incident=reference,
+            data={"from": previous, "to": step},
+        )
+    return step
+
+
+def incident_open_approval(
+    *, reference: str, action: str, round_number: int, keys: list[str], disposition: str
+) -> ApprovalGateSpec:
+    """Open (once per round: retries get the same request) the approval the playbook waits for."""
+    incident = incident_get(reference)
+    idempotency_key = f"{reference}:{action}:{round_number}"
+    existing = (
+        ApprovalRequest.objects.select_related("policy", "requested_by").filter(idempotency_key=idempotency_key).first()
+    )
+    if existing is not None:
+        return gate_spec(existing)
+    if action in (policies.CONFIRM_COMPROMISE, policies.RESTORE_FALSE_POSITIVE):
+        payload: dict[str, Any] = {"keys": keys, "incident": reference}
+    elif action == policies.CLOSE_INCIDENT:
+        payload = {"incident": reference, "disposition": disposition, "resolution": incident.resolution}
+    elif action == policies.KEY_DESTRUCTION:
+        payload = {"key": keys[0], "all_keys": keys}
+    else:
+        raise BusinessError(f"the playbook opens no {action} request")
+    requester = incident.commander or system_user()
+    request = approval_request_open(
+        action=action,
+        payload=payload,
+        reason=f"{incident.reference}: {incident.title}",
+        requested_by=requester,
+        actor=PLAYBOOK,
+        incident=reference,
+        workflow_id=incident.workflow_id,
+    )
+    ApprovalRequest.objects.filter(pk=request.pk).update(idempotency_key=idempotency_key)
+    return gate_spec(request)
+
+
+def incident_attention(*, reference: str, message: str) -> int:
+    """Something needs the commander: on the incident, on the timeline, and by email."""
+    with transaction.atomic():
+        incident = incident_get(reference, lock=True)
+        incident.attention = message[:2000]
+        incident.save(update_fields=["attention"])
+        audit_record(
+            action="incident.attention",
+            actor=PLAYBOOK,
+            subject_type="incident",
+            subject_id=reference,
+            reason=message,
+            incident=reference,
+        )
+    recipients = [incident.commander.email] if incident.commander and incident.commander.email else []
+    if not recipients:
+        from django.contrib.auth import get_user_model
+
+        recipients = list(
+            get_user_model()
+            .objects.filter(groups__name=COMMANDER, is_active=True)
+            .exclude(email="")
+            .values_list("email", flat=True)
+        )
+    if not recipients:
+        return 0
+    link = f"{settings.SEQUESTER_BASE_URL.rstrip('/')}/incidents/{reference}/"
+    return send_mail(
+        f"[Sequester] {reference} needs you", f"{message}\n\n{link}\n", settings.DEFAULT_FROM_EMAIL, recipients
+    )
+
+
+def key_mark_compromised(*, reference: str, key_id: str) -> str:
+    key = ManagedKey.objects.get(id=key_id)
+    if key.key_state in (S.COMPROMISED, S.DESTROYED_COMPROMISED):
+        return str(key.state)
+    try:
+        lifecycle.key_compromise(
+            key_id=key.id, actor=PLAYBOOK, reason="compromise confirmed by quorum", incident=reference, cascade=False
+        )
+    except IllegalTransition as exc:
+        raise BusinessError(exc.message) from exc
+    return S.COMPROMISED.value
+
+
+def key_restrict_verify(*, reference: str, key_id: str) -> tuple[str, bool]:
+    key = ManagedKey.objects.get(id=key_id)
+    if key.key_state in DESTROYED_STATES:
+        return str(key.state), True
+    report = restriction.key_restrict(key_id=key.id, actor=PLAYBOOK, incident=reference)
+    return str(key.state), report.verified
+
+
+@dataclass(frozen=True, slots=True)
+class RewrapTargetRow:
+    key: str
+    replacement: str
+    total: int
+
+
+def incident_rewrap_plan(*, reference: str) -> list[RewrapTargetRow]:
+    """A replacement for every compromised key named by a signal or the commander, or holding data to
+    rewrap; the rewrap job's grant (the confirmation quorum stands behind it) for each key with data."""
+    incident = incident_get(reference)
+    targets = []
+    for key in _incident_keys(incident):
+        if key.key_state is not S.COMPROMISED:
+            continue
+        total = WrappedItem.objects.filter(key=key).count()
+        named = IncidentKey.objects.filter(incident=incident, key=key).exclude(via=IncidentKey.Via.CASCADE).exists()
+        if not (named or total):
+            continue
+        replacement = lifecycle.key_replace(key_id=key.id, actor=PLAYBOOK, reason="replacement", incident=reference)
+        if total:
+            job = f"{reference}/rewrap/{key.id}"
+            if not DecryptGrant.objects.filter(key=key, principal=job_principal(job), revoked_at__isnull=True).exists():
+                decrypt_grant_for_job(
+                    job=job,
+                    key_ids=[key.id],
+                    incident=reference,
+                    operation_budget=max(total, 1) * 2,
+                    actor=PLAYBOOK,
+                    valid_for=timedelta(hours=settings.SEQUESTER_DECRYPT_GRANT_MAX_HOURS),
+                )
+            RewrapProgress.objects.get_or_create(
+                incident=incident, key=key, defaults={"replacement": replacement, "total": total}
+            )
+        targets.append(RewrapTargetRow(str(key.id), str(replacement.id), total))
+    return targets
+
+
+def rewrap_batch(
+    *, reference: str, key_id: str, replacement_id: str, after_id: int, batch_size: int
+) -> tuple[int, int]:
+    """Rewrap the next batch of items still under ``key_id``: the rewrap and the rows' update commit
+    together, so a crash repeats nothing. Returns (items rewrapped, last item id)."""
+    job = f"{reference}/rewrap/{key_id}"
+    key_uuid = uuid.UUID(key_id)
+    with transaction.atomic():
+        items = list(
+            WrappedItem.objects.select_for_update(skip_locked=True)
+            .filter(key_id=key_uuid, id__gt=after_id)
+            .order_by("id")[:batch_size]
+        )
+        if not items:
+            return 0, after_id
+        _, sealed = gate.gate_rewrap(
+            items=[gate.DecryptItem(bytes(item.ciphertext), bytes(item.aad)) for item in items],
+            principal=Principal.for_rewrap_job(job),
+            context=UseContext(
+                justification="re-encrypt under the replacement key",
+                incident=reference,
+                affected_system="wrapped-item registry",
+                purpose="rewrap",
+            ),
+            target_key_id=uuid.UUID(replacement_id),
+        )
+        now = timezone.now()
+        for item, ciphertext in zip(items, sealed, strict=True):
+            item.ciphertext = ciphertext
+            item.key_id = uuid.UUID(replacement_id)
+            item.updated_at = now
+        WrappedItem.objects.bulk_update(items, ["ciphertext", "key", "updated_at"])
+        progress = RewrapProgress.objects.select_for_update().get(
+            incident__reference=reference, key_id=uuid.UUID(key_id)
+        )
+        progress.done += len(items)
+        if not WrappedItem.objects.filter(key_id=key_uuid).exists():
+            progress.finished_at = now
+        progress.save(update_fields=["done", "finished_at"])
+        return len(items), items[-1].id
+
+
+def rewrap_progress(*, reference: str, key_id: str) -> tuple[int, int]:
+    progress = RewrapProgress.objects.get(incident__reference=reference, key_id=uuid.UUID(key_id))
+    return progress.done, progress.total
+
+
+@transaction.atomic
+def incident_restore_keys(*, reference: str) -> list[str]:
+    """A false positive confirmed by quorum: suspended keys go back to active (replacements excepted)."""
+    incident = incident_get(reference)
+    restored = []
+    for key in _incident_keys(incident):
+        if key.key_state is S.SUSPENDED:
+            lifecycle.key_restore(key_id=key.id, actor=PLAYBOOK, reason="false positive (quorum)", incident=reference)
+            restored.append(str(key.id))
+    incident.resolution = Incident.Resolution.FALSE_POSITIVE
+    incident.save(update_fields=["resolution"])
+    return restored
+
+
+def incident_destroy_keys(*, reference: str) -> tuple[list[str], list[str]]:
+    """Destroy the compromised keys named in the incident (quorum given); keys under legal hold stay."""
+    incident = incident_get(reference)
+    destroyed, kept = [], []
+    for link in (
+        IncidentKey.objects.filter(incident=incident).exclude(via=IncidentKey.Via.CASCADE).select_related("key")
+    ):
+        key = link.key
+        if key.key_state in DESTROYED_STATES:
+            destroyed.append(str(key.id))
+        elif key.legal_hold:
+            kept.append(str(key.id))
+        else:
+            lifecycle.key_destroy(
+                key_id=key.id, actor=PLAYBOOK, reason="destroyed at closure (quorum)", incident=reference
+            )
+            destroyed.append(str(key.id))
+    return destroyed, kept
+
+
+@transaction.atomic
+def incident_close(*, reference: str, resolution: str, disposition: str) -> str:
+    incident = incident_get(reference, lock=True)
+    if incident.status != Incident.Status.CLOSED:
+        incident.status = Incident.Status.CLOSED
+        incident.step = Incident.Step.CLOSED
+        incident.resolution = resolution or incident.resolution
+        incident.closed_at = timezone.now()
+        incident.attention = ""
+        incident.save()
+        audit_record(
+            action="incident.closed",
+            actor=PLAYBOOK,
+            subject_type="incident",
+            subject_id=reference,
+            incident=reference,
+            data={"resolution": incident.resolution, "disposition": disposition},
+        )
+    assert incident.closed_at is not None
+    return incident.closed_at.isoformat()

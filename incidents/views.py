@@ -1,0 +1,160 @@
+"""Incident pages: the list, reporting a compromise, the incident page (live), the commander's actions."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from incidents.cloudevents import CompromiseEvent, KeyReference
+from incidents.errors import IncidentNotFound
+from incidents.models import Incident, Severity
+from incidents.presenters import STEPS, incident_detail
+from incidents.services import incidents as services
+from incidents.services.signals import signal_receive
+from keyvault.selectors import keys_inventory
+from webapp.api.actors import actor_from_request
+from webapp.errors import DomainError
+
+
+def _require(request: HttpRequest, permission: str) -> None:
+    if not request.user.has_perm(permission):
+        raise PermissionDenied
+
+
+@login_required
+@require_GET
+def incident_list(request: HttpRequest) -> HttpResponse:
+    _require(request, "webapp.view_incidents")
+    found = Incident.objects.select_related("commander").order_by("-opened_at")
+    scope = request.GET.get("scope", "open")
+    if scope == "open":
+        found = found.filter(status=Incident.Status.OPEN)
+    elif scope == "mine":
+        found = found.filter(commander_id=request.user.pk)
+    severity = request.GET.get("severity", "")
+    if severity in Severity.values:
+        found = found.filter(severity=severity)
+    return render(
+        request,
+        "incidents/list.html",
+        {"incidents": found[:200], "scope": scope, "severity": severity, "severities": Severity.choices},
+    )
+
+
+def _page_context(request: HttpRequest, reference: str) -> dict[str, object]:
+    try:
+        incident = services.incident_get(reference)
+    except IncidentNotFound:
+        raise Http404("no such incident") from None
+    detail = incident_detail(incident)
+    step_index = STEPS.index(incident.step) if incident.step in STEPS else 0
+    return {
+        "incident": incident,
+        "detail": detail,
+        "steps": [(step, i < step_index, i == step_index) for i, step in enumerate(STEPS)],
+        "can_command": request.user.has_perm("webapp.command_incidents"),
+        "severities": Severity.choices,
+    }
+
+
+@login_required
+@require_GET
+def incident_page(request: HttpRequest, reference: str) -> HttpResponse:
+    _require(request, "webapp.view_incidents")
+    context = _page_context(request, reference)
+    if context["can_command"]:
+        context["inventory"] = keys_inventory(state="active")[:300]
+    return render(request, "incidents/page.html", context)
+
+
+@login_required
+@require_GET
+def incident_live(request: HttpRequest, reference: str) -> HttpResponse:
+    """The live part of the incident page, polled every few seconds."""
+    _require(request, "webapp.view_incidents")
+    return render(request, "incidents/_live.html", _page_context(request, reference))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def incident_report(request: HttpRequest) -> HttpResponse:
+    _require(request, "webapp.report_signals")
+    if request.method == "POST":
+        references = [KeyReference("id", value) for value in request.POST.getlist("keys")]
+        fingerprint = request.POST.get("fingerprint", "").strip()
+        if fingerprint:
+            references.append(KeyReference("fingerprint", fingerprint))
+        if not references:
+            messages.error(request, "Name at least one key (pick it, or paste its fingerprint).")
+        else:
+            event = CompromiseEvent(
+                id=str(uuid.uuid4()),
+                source=f"ui:{request.user.get_username()}",
+                type="sequester.manual_report",
+                time=timezone.now(),
+                keys=references,
+                severity=request.POST.get("severity", Severity.HIGH)
+                if request.POST.get("severity") in Severity.values
+                else Severity.HIGH,
+                evidence={"description": request.POST.get("description", "")[:4000]},
+                title=request.POST.get("title", "")[:300],
+            )
+            try:
+                result = signal_receive(
+                    event=event, via="ui", actor=actor_from_request(request), commander=request.user
+                )
+            except DomainError as exc:
+                messages.error(request, f"{exc.message} ({exc.code})")
+            else:
+                messages.success(request, f"Contained: {len(result.suspended)} key(s) suspended.")
+                return redirect("incident-page", reference=result.incident.reference)
+    context = {"inventory": keys_inventory(state="active")[:500], "severities": Severity.choices}
+    return render(request, "incidents/report.html", context)
+
+
+@login_required
+@require_POST
+def incident_action(request: HttpRequest, reference: str, action: str) -> HttpResponse:
+    _require(request, "webapp.respond_to_incidents" if action == "note" else "webapp.command_incidents")
+    actor = actor_from_request(request)
+    try:
+        if action == "keys":
+            services.incident_add_keys(
+                reference=reference,
+                key_ids=[uuid.UUID(k) for k in request.POST.getlist("keys")],
+                actor=actor,
+                reason=request.POST.get("reason", "") or "added by the commander",
+            )
+        elif action == "awareness":
+            aware_at = datetime.fromisoformat(request.POST.get("aware_at", ""))
+            if timezone.is_naive(aware_at):
+                aware_at = timezone.make_aware(aware_at, timezone.get_current_timezone())
+            services.incident_record_awareness(reference=reference, aware_at=aware_at, actor=actor)
+        elif action == "severity":
+            services.incident_change_severity(
+                reference=reference,
+                severity=request.POST.get("severity", ""),
+                actor=actor,
+                reason=request.POST.get("reason", ""),
+            )
+        elif action == "note":
+            services.incident_add_note(reference=reference, text=request.POST.get("text", ""), actor=actor)
+        elif action in ("request_close", "retry"):
+            services.incident_advance(
+                reference=reference, action=action, choice=request.POST.get("choice", ""), actor=actor
+            )
+        else:
+            raise Http404("no such action")
+    except (ValueError, DomainError) as exc:
+        messages.error(request, f"Not done: {getattr(exc, 'message', str(exc))}")
+    else:
+        messages.success(request, "Done.")
+    return redirect("incident-page", reference=reference)

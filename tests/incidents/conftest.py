@@ -1,0 +1,49 @@
+"""Signals and incidents: a detector's token, CloudEvents, webhook sources."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import uuid
+from typing import Any
+
+import pytest
+from rest_framework.test import APIClient
+
+from incidents.models import WebhookSource
+from incidents.webhooks import webhook_secret_seal
+
+
+@pytest.fixture
+def detector(api_client: APIClient, service_token: str) -> APIClient:
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {service_token}")
+    return api_client
+
+
+def cloudevent(*refs: dict[str, str], event_id: str | None = None, **data: Any) -> dict[str, Any]:
+    return {
+        "specversion": "1.0",
+        "id": event_id or str(uuid.uuid4()),
+        "source": "https://scanner.example/test",
+        "type": "com.example.secret.leaked",
+        "time": "2026-11-29T10:00:00Z",
+        "datacontenttype": "application/json",
+        "data": {"keys": list(refs), "severity": "high", "evidence": {"url": "https://x.example/1"}, **data},
+    }
+
+
+def post_signal(client: APIClient, event: dict[str, Any]):
+    return client.post("/api/v1/signals/", json.dumps(event), content_type="application/cloudevents+json")
+
+
+def webhook_source(name: str, kind: str, secret: bytes = b"s3cret") -> bytes:
+    WebhookSource.objects.create(name=name, kind=kind, secret_sealed=webhook_secret_seal(name, secret))
+    return secret
+
+
+def signed(secret: bytes, body: bytes) -> str:
+    return "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
+
+
+from tests.keyvault.conftest import app, gate_user  # noqa: E402, F401 - fixtures shared with key custody tests
