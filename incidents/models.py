@@ -42,7 +42,7 @@ class Incident(models.Model):
         FALSE_POSITIVE = "false_positive", "False positive"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    reference = models.CharField(max_length=32, unique=True, help_text="INC-YYYY-NNNN, also the workflow id")
+    reference = models.CharField(max_length=32, unique=True, help_text="INC-YYYY-NNNN, for people")
     title = models.CharField(max_length=300)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
     step = models.CharField(max_length=12, choices=Step.choices, default=Step.CONTAIN)

@@ -95,7 +95,11 @@ def _incidents(request: Request) -> QuerySet[Incident]:
 class IncidentListApi(APIView):
     permission_classes = [CanView]
 
-    @extend_schema(summary="Incidents (?status=open|closed, ?severity=, ?mine=1)", responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(
+        operation_id="incidents_list",
+        summary="Incidents (?status=open|closed, ?severity=, ?mine=1)",
+        responses={200: OpenApiTypes.OBJECT},
+    )
     def get(self, request: Request) -> Response:
         return Response({"results": [incident_summary(i) for i in _incidents(request)[:500]]})
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -140,14 +141,16 @@ def incident_open_or_attach(
         return Containment(existing, False, suspended, added)
     now = timezone.now()
     reference = _next_reference(now)
+    incident_id = uuid.uuid4()
     incident = Incident.objects.create(
+        id=incident_id,
         reference=reference,
         title=title or f"Compromise of {', '.join(k.alias for k in keys[:3])}{'…' if len(keys) > 3 else ''}",
         severity=severity,
         commander=commander,
         opened_at=now,
         detected_at=detected_at or now,
-        workflow_id=reference,
+        workflow_id=str(incident_id),  # the incident id is the workflow id
     )
     suspended, added = _link_and_contain(incident, keys, actor=actor, reason=reason, via=via)
     incident.save()

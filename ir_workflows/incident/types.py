@@ -34,12 +34,12 @@ REWRAP_CONCURRENCY = 4
 APPROVAL_ROUNDS_BEFORE_STALL = 3
 
 
-def restriction_batch_id(incident: str, batch: int) -> str:
-    return f"{incident}/restrict-batch/{batch}"
+def restriction_batch_id(parent_workflow_id: str, batch: int) -> str:
+    return f"{parent_workflow_id}/restrict-batch/{batch}"
 
 
-def key_restriction_id(incident: str, key: str) -> str:
-    return f"{incident}/restrict/{key}"
+def key_restriction_id(parent_workflow_id: str, key: str) -> str:
+    return f"{parent_workflow_id}/restrict/{key}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +111,7 @@ class KeyTaskResult:
 class RestrictionBatchInput:
     incident: str
     keys: list[str]
+    parent_workflow_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)

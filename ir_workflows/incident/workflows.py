@@ -125,7 +125,7 @@ class KeyRestrictionBatchWorkflow:
                     workflow.execute_child_workflow(
                         KEY_RESTRICTION_WORKFLOW,
                         KeyTaskInput(incident=batch.incident, key=key),
-                        id=key_restriction_id(batch.incident, key),
+                        id=key_restriction_id(batch.parent_workflow_id or batch.incident, key),
                         result_type=KeyTaskResult,
                     )
                     for key in chunk
@@ -308,13 +308,14 @@ class KeyCompromiseIncidentWorkflow:
         pending = [key for key in keys if key not in self._restricted]
         for start in range(0, len(pending), RESTRICTION_BATCH_SIZE):
             self._batches += 1
-            batch = RestrictionBatchInput(self._ref, pending[start : start + RESTRICTION_BATCH_SIZE])
+            parent = workflow.info().workflow_id
+            batch = RestrictionBatchInput(self._ref, pending[start : start + RESTRICTION_BATCH_SIZE], parent)
             while True:
                 try:
                     result = await workflow.execute_child_workflow(
                         RESTRICTION_BATCH_WORKFLOW,
                         batch,
-                        id=restriction_batch_id(self._ref, self._batches),
+                        id=restriction_batch_id(parent, self._batches),
                         result_type=RestrictionBatchResult,
                     )
                     break

@@ -40,7 +40,7 @@ def test_a_signal_contains_the_key_before_the_answer(detector, app):
         (dek.id, "cascade"),
     }
     assert incident.blast_radius["key_count"] == 2
-    assert TemporalOutbox.objects.get(kind="start").workflow_id == incident.reference
+    assert TemporalOutbox.objects.get(kind="start").workflow_id == str(incident.id)
     assert AuditEvent.objects.filter(action="signal.received", incident=incident.reference).count() == 1
 
 

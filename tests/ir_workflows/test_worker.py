@@ -1,41 +1,43 @@
-"""The worker registers an explicit list of workflows and activities, and they match."""
+"""The worker registers an explicit list of workflows and activities, and they match the names used."""
 
 from __future__ import annotations
+
+import ast
+from pathlib import Path
 
 from temporalio import activity, workflow
 
 from ir_workflows import worker
-from ir_workflows.approvals.types import (
-    APPROVAL_REQUEST_WORKFLOW,
-    EXPIRE_APPROVAL_ACTIVITY,
-    SEND_APPROVAL_NOTICE_ACTIVITY,
-)
-from ir_workflows.smoke.types import RECORD_STACK_PROBE_ACTIVITY, STACK_PROBE_WORKFLOW
+from ir_workflows.approvals import types as approval_types
+from ir_workflows.incident import types as incident_types
+from ir_workflows.smoke import types as smoke_types
 
 
-def test_registered_workflows_and_activities():
-    assert [workflow._Definition.must_from_class(cls).name for cls in worker.WORKFLOWS] == [
-        STACK_PROBE_WORKFLOW,
-        APPROVAL_REQUEST_WORKFLOW,
-    ]
-    assert [activity._Definition.must_from_callable(fn).name for fn in worker.ACTIVITIES] == [
-        RECORD_STACK_PROBE_ACTIVITY,
-        SEND_APPROVAL_NOTICE_ACTIVITY,
-        EXPIRE_APPROVAL_ACTIVITY,
-    ]
+def _names(module, suffix: str) -> set[str]:
+    return {
+        getattr(module, name)
+        for name in dir(module)
+        if name.endswith(suffix) and isinstance(getattr(module, name), str)
+    }
+
+
+def test_every_named_workflow_and_activity_is_registered_once():
+    workflows = [workflow._Definition.must_from_class(cls).name for cls in worker.WORKFLOWS]
+    activities = [activity._Definition.must_from_callable(fn).name for fn in worker.ACTIVITIES]
+    assert len(workflows) == len(set(workflows))
+    assert len(activities) == len(set(activities))
+    modules = (smoke_types, approval_types, incident_types)
+    assert set(workflows) == set().union(*(_names(m, "_WORKFLOW") for m in modules))
+    assert set(activities) == set().union(*(_names(m, "_ACTIVITY") for m in modules))
 
 
 def test_workflow_modules_do_not_import_django():
-    import ast
-    from pathlib import Path
-
     root = Path(worker.__file__).parent
-    for path in root.rglob("workflows.py"):
+    forbidden = {"django", "webapp", "keyvault", "incidents", "audit"}
+    for path in [*root.rglob("workflows.py"), *root.rglob("gate.py")]:
         tree = ast.parse(path.read_text())
-        imported = [
-            node.module if isinstance(node, ast.ImportFrom) else alias.name
-            for node in ast.walk(tree)
-            if isinstance(node, ast.Import | ast.ImportFrom)
-            for alias in (node.names if isinstance(node, ast.Import) else [None])  # type: ignore[list-item]
-        ]
-        assert not [name for name in imported if name and name.split(".")[0] in {"django", "webapp"}], path
+        for node in ast.walk(tree):
+            names = [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            assert not [n for n in names if n.split(".")[0] in forbidden], (path, names)

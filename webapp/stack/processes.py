@@ -134,6 +134,8 @@ def stack_processes(options: StackOptions) -> list[ProcessSpec]:
                     options.temporal_namespace,
                     "--log-level",
                     "warn",
+                    "--ui-codec-endpoint",
+                    f"{options.web_url}api/temporal-codec",
                 ],
                 ready=lambda: port_open(host, port) and port_open(host, options.temporal_ui_port),
                 ready_timeout=90,
