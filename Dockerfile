@@ -9,7 +9,7 @@ RUN apt-get update \
 
 WORKDIR /app
 COPY pyproject.toml uv.lock ./
-RUN uv sync --frozen --no-dev --no-install-project
+RUN UV_COMPILE_BYTECODE=1 uv sync --frozen --no-dev --no-install-project
 COPY . .
 ENV PATH="/app/.venv/bin:$PATH" \
     DJANGO_SETTINGS_MODULE=webapp.settings.production \
@@ -17,6 +17,7 @@ ENV PATH="/app/.venv/bin:$PATH" \
     PYTHONUNBUFFERED=1
 RUN SECRET_KEY=build-only-$(head -c 48 /dev/urandom | base64 | tr -d '\n') DATABASE_URL=sqlite:///tmp/build.db \
     REDIS_URL=redis://127.0.0.1:6379/0 python manage.py collectstatic --noinput \
+ && python -m compileall -q -x '/\.venv/' . \
  && mkdir -p /app/var && chown -R sequester /app/var
 USER sequester
 EXPOSE 8000

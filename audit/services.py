@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection, transaction
@@ -23,6 +26,91 @@ def _lock_chain_head() -> None:
     # SQLite: transactions are IMMEDIATE (settings), so one writer at a time already.
 
 
+@dataclass(frozen=True, slots=True)
+class EventDraft:
+    """One event of a batch written by ``audit_record_many``."""
+
+    action: str
+    subject_type: str
+    subject_id: object
+    reason: str = ""
+    incident: str = ""
+    affected_system: str = ""
+    data: Mapping[str, Any] | None = None
+
+
+def _document(seq: int, prev_hash: str, occurred_at: Any, actor: Actor, draft: EventDraft) -> dict[str, Any]:
+    document: dict[str, Any] = {
+        "seq": seq,
+        "occurred_at": timestamp(occurred_at),
+        "actor": actor.name,
+        "actor_type": actor.type,
+        "action": draft.action,
+        "subject_type": draft.subject_type,
+        "subject_id": str(draft.subject_id),
+        "reason": draft.reason,
+        "incident": draft.incident,
+        "affected_system": draft.affected_system,
+        "source_ip": actor.source_ip,
+        "user_agent": actor.user_agent,
+        "data": dict(draft.data or {}),
+        "prev_hash": prev_hash,
+    }
+    document["hash"] = event_hash(document)
+    return document
+
+
+_deferred = threading.local()
+
+
+@contextmanager
+def audit_batch() -> Iterator[None]:
+    """Inside the block, events are collected and appended to the chain together when it ends (still
+    inside the caller's transaction). The chain's lock is then held only from that append to the
+    commit, instead of from the first event on: concurrent transactions wait much less."""
+    if getattr(_deferred, "events", None) is not None:
+        yield  # nested: the outer batch appends
+        return
+    _deferred.events = []
+    try:
+        yield
+        events: list[tuple[Actor, EventDraft]] = _deferred.events
+    finally:
+        _deferred.events = None
+    _append(events)
+
+
+def audit_record_many(*, actor: Actor, drafts: list[EventDraft]) -> int:
+    """Append many events in one statement (a containment of thousands of keys): same chain, same rules."""
+    if not drafts:
+        return 0
+    buffer = getattr(_deferred, "events", None)
+    if buffer is not None:
+        buffer.extend((actor, draft) for draft in drafts)
+        return len(drafts)
+    return _append([(actor, draft) for draft in drafts])
+
+
+def _append(events: list[tuple[Actor, EventDraft]]) -> int:
+    if not events:
+        return 0
+    with transaction.atomic(savepoint=False):
+        _lock_chain_head()
+        head = AuditEvent.objects.order_by("-seq").values_list("seq", "hash").first()
+        seq, prev_hash = (head[0], head[1]) if head else (0, GENESIS_HASH)
+        occurred_at = timezone.now()
+        rows = []
+        for actor, draft in events:
+            seq += 1
+            document = _document(seq, prev_hash, occurred_at, actor, draft)
+            prev_hash = document["hash"]
+            rows.append(
+                AuditEvent(**{k: v for k, v in document.items() if k != "occurred_at"}, occurred_at=occurred_at)
+            )
+        AuditEvent.objects.bulk_create(rows, batch_size=2000)
+    return len(rows)
+
+
 def audit_record(
     *,
     action: str,
@@ -33,30 +121,20 @@ def audit_record(
     incident: str = "",
     affected_system: str = "",
     data: Mapping[str, Any] | None = None,
-) -> AuditEvent:
-    """Append one event to the chain, in the caller's transaction (it commits or rolls back with it)."""
-    with transaction.atomic():
+) -> AuditEvent | None:
+    """Append one event to the chain, in the caller's transaction (it commits or rolls back with it).
+    Inside ``audit_batch()`` the event is appended when the batch ends (and None is returned)."""
+    buffer = getattr(_deferred, "events", None)
+    if buffer is not None:
+        buffer.append((actor, EventDraft(action, subject_type, subject_id, reason, incident, affected_system, data)))
+        return None
+    with transaction.atomic(savepoint=False):
         _lock_chain_head()
         head = AuditEvent.objects.order_by("-seq").values_list("seq", "hash").first()
         seq, prev_hash = (head[0] + 1, head[1]) if head else (1, GENESIS_HASH)
         occurred_at = timezone.now()
-        document: dict[str, Any] = {
-            "seq": seq,
-            "occurred_at": timestamp(occurred_at),
-            "actor": actor.name,
-            "actor_type": actor.type,
-            "action": action,
-            "subject_type": subject_type,
-            "subject_id": str(subject_id),
-            "reason": reason,
-            "incident": incident,
-            "affected_system": affected_system,
-            "source_ip": actor.source_ip,
-            "user_agent": actor.user_agent,
-            "data": dict(data or {}),
-            "prev_hash": prev_hash,
-        }
-        document["hash"] = event_hash(document)
+        draft = EventDraft(action, subject_type, subject_id, reason, incident, affected_system, data)
+        document = _document(seq, prev_hash, occurred_at, actor, draft)
         return AuditEvent.objects.create(
             **{key: value for key, value in document.items() if key != "occurred_at"}, occurred_at=occurred_at
         )

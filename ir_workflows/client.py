@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import dataclasses
 import functools
+import threading
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -58,3 +62,43 @@ async def temporal_client(*, address: str | None = None, namespace: str | None =
         namespace=namespace or settings.TEMPORAL_NAMESPACE,
         data_converter=data_converter(),
     )
+
+
+T = TypeVar("T")
+
+
+class _ClientLoop:
+    """One background event loop per process holding a connected client per (address, namespace):
+    short-lived callers (Celery tasks, views) reuse the connection instead of opening one per call."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._clients: dict[tuple[str, str], Client] = {}
+
+    def _ensure_loop(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            if self._loop is None or self._loop.is_closed():
+                loop = asyncio.new_event_loop()
+                threading.Thread(target=loop.run_forever, name="temporal-client", daemon=True).start()
+                self._loop = loop
+            return self._loop
+
+    async def _client(self, address: str, namespace: str) -> Client:
+        key = (address, namespace)
+        client = self._clients.get(key)
+        if client is None:
+            client = await temporal_client(address=address, namespace=namespace)
+            self._clients[key] = client
+        return client
+
+    def run(self, work: Callable[[Client], Awaitable[T]], *, timeout: float = 60.0) -> T:
+        address, namespace = settings.TEMPORAL_ADDRESS, settings.TEMPORAL_NAMESPACE
+
+        async def call() -> T:
+            return await work(await self._client(address, namespace))
+
+        return asyncio.run_coroutine_threadsafe(call(), self._ensure_loop()).result(timeout)
+
+
+shared_client = _ClientLoop()

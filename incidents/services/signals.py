@@ -8,7 +8,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
-from audit.services import audit_record
+from audit.services import audit_batch, audit_record
 from audit.types import Actor
 from incidents.cloudevents import CompromiseEvent
 from incidents.errors import UnknownKey
@@ -48,6 +48,11 @@ def signal_receive(*, event: CompromiseEvent, via: str, actor: Actor, commander:
 
 @transaction.atomic
 def _receive(*, event: CompromiseEvent, via: str, actor: Actor, commander: Any) -> SignalResult:
+    with audit_batch():  # every event of this signal is appended at the end: a short hold on the chain
+        return _contain_and_record(event=event, via=via, actor=actor, commander=commander)
+
+
+def _contain_and_record(*, event: CompromiseEvent, via: str, actor: Actor, commander: Any) -> SignalResult:
     keys, unresolved = keys_resolve(event.keys)
     if not keys:
         raise UnknownKey(
@@ -64,20 +69,20 @@ def _receive(*, event: CompromiseEvent, via: str, actor: Actor, commander: Any) 
         commander=commander,
         detected_at=event.time,
     )
-    with transaction.atomic():
-        signal = Signal.objects.create(
-            source=event.source,
-            event_id=event.id,
-            type=event.type,
-            received_via=via,
-            severity=event.severity,
-            occurred_at=event.time,
-            key_references=[reference.as_dict() for reference in event.keys],
-            unresolved=[reference.as_dict() for reference in unresolved],
-            evidence=event.evidence,
-            incident=containment.incident,
-            reported_by=actor.name,
-        )
+    # A duplicate (source, event id) fails here; the caller then returns the first signal's result.
+    signal = Signal.objects.create(
+        source=event.source,
+        event_id=event.id,
+        type=event.type,
+        received_via=via,
+        severity=event.severity,
+        occurred_at=event.time,
+        key_references=[reference.as_dict() for reference in event.keys],
+        unresolved=[reference.as_dict() for reference in unresolved],
+        evidence=event.evidence,
+        incident=containment.incident,
+        reported_by=actor.name,
+    )
     audit_record(
         action="signal.received",
         actor=actor,

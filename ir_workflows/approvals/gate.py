@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from temporalio import workflow
+from temporalio.exceptions import ApplicationError
 
 from ir_workflows import retry
 from ir_workflows.approvals.types import (
@@ -40,6 +41,7 @@ with workflow.unsafe.imports_passed_through():
     from approvals import quorum
 
 CLOSED_STATUSES = {"approved", "rejected", "expired", "cancelled"}
+GATE_NOT_OPEN = "GateNotOpen"
 
 
 @dataclass(slots=True)
@@ -70,7 +72,11 @@ class ApprovalGates:
     def _validate_decision(self, update: ApprovalDecisionUpdate) -> None:
         gate = self._gates.get(update.request_id)
         if gate is None:
-            raise ValueError(f"this workflow is not waiting on request {update.request_id}")
+            # The request may exist already while the activity that opened it is still reporting back:
+            # the sender retries (GATE_NOT_OPEN is transient).
+            raise ApplicationError(
+                f"this workflow is not waiting on request {update.request_id} (yet)", type=GATE_NOT_OPEN
+            )
         if gate.done:
             raise ValueError(f"request {update.request_id} is already {gate.status}")
         if update.verdict not in (quorum.APPROVE, quorum.REJECT):
@@ -91,7 +97,9 @@ class ApprovalGates:
 
     def _validate_closed(self, update: ApprovalClosedUpdate) -> None:
         if update.request_id not in self._gates:
-            raise ValueError(f"this workflow is not waiting on request {update.request_id}")
+            raise ApplicationError(
+                f"this workflow is not waiting on request {update.request_id} (yet)", type=GATE_NOT_OPEN
+            )
         if update.status not in CLOSED_STATUSES:
             raise ValueError(f"{update.status!r} is not a closing status")
 

@@ -89,6 +89,7 @@ def incident_open_approval(request: OpenApprovalInput) -> ApprovalGateSpec:
         round_number=request.round,
         keys=request.keys,
         disposition=request.disposition,
+        step=request.step,
     )
 
 

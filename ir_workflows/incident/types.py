@@ -81,6 +81,7 @@ class OpenApprovalInput:
     round: int
     keys: list[str] = field(default_factory=list)
     disposition: str = ""
+    step: str = ""  # the step the incident is at (recorded by the same activity)
 
 
 @dataclass(frozen=True, slots=True)

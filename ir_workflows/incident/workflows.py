@@ -243,8 +243,12 @@ class KeyCompromiseIncidentWorkflow:
         if workflow.patched("attention-on-critical-v2") and self._severity == "critical":
             await self._tell_commander("critical incident opened: keys contained, confirmation requested")
 
-        await self._set_step("confirm")
-        confirmed = await self._approval(policies.CONFIRM_COMPROMISE, keys=self._roots)
+        if workflow.patched("confirm-step-with-request-v3"):
+            self._step = "confirm"  # recorded by the activity that opens the request
+            confirmed = await self._approval(policies.CONFIRM_COMPROMISE, keys=self._roots, step="confirm")
+        else:
+            await self._set_step("confirm")
+            confirmed = await self._approval(policies.CONFIRM_COMPROMISE, keys=self._roots)
         if confirmed != APPROVED:
             return await self._false_positive()
 
@@ -348,12 +352,12 @@ class KeyCompromiseIncidentWorkflow:
             except ActivityError as error:
                 await self._stall(f"rewrapping key {target.key} failed: {error.cause or error}")
 
-    async def _approval(self, action: str, *, keys: list[str], disposition: str = "") -> str:
+    async def _approval(self, action: str, *, keys: list[str], disposition: str = "", step: str = "") -> str:
         """Open a request and wait for it; an expired request escalates and opens again."""
         for round_number in range(1, 1000):
             spec = await self._act(
                 OPEN_APPROVAL_ACTIVITY,
-                OpenApprovalInput(self._ref, action, round_number, keys=keys, disposition=disposition),
+                OpenApprovalInput(self._ref, action, round_number, keys=keys, disposition=disposition, step=step),
                 ApprovalGateSpec,
             )
             result = await self._gates.wait(spec)

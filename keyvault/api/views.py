@@ -199,7 +199,7 @@ class KeySuspendApi(APIView):
             {
                 "suspended": [str(i) for i in result.suspended],
                 "already_restricted": [str(i) for i in result.already_restricted],
-                "blast_radius": result.blast_radius.as_dict(),
+                "blast_radius": result.blast_radius.as_dict() if result.blast_radius else {},
             }
         )
 

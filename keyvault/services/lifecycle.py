@@ -11,7 +11,7 @@ from uuid import UUID
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from audit.services import audit_record
+from audit.services import EventDraft, audit_record, audit_record_many
 from audit.types import Actor
 from keyvault.errors import IllegalTransition, InvalidKeyRequest, KeyNotFound, LegalHoldActive
 from keyvault.models import USAGE_SHARDS, AiDataCategory, DataAsset, KeyUsage, KeyVersion, ManagedKey, System
@@ -198,32 +198,61 @@ def key_deactivate(*, key_id: UUID, actor: Actor, reason: str) -> ManagedKey:
 class SuspendResult:
     suspended: list[UUID]
     already_restricted: list[UUID]
-    blast_radius: BlastRadius
+    blast_radius: BlastRadius | None
     keys: list[ManagedKey] = field(repr=False)
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def key_suspend(
-    *, key_ids: Sequence[UUID], actor: Actor, reason: str, incident: str = "", cascade: bool = True
+    *,
+    key_ids: Sequence[UUID],
+    actor: Actor,
+    reason: str,
+    incident: str = "",
+    cascade: bool = True,
+    with_blast_radius: bool = True,
 ) -> SuspendResult:
     """Containment, fail-safe and immediate: the keys (and every key they wrapped) stop encrypting
     when the caller's transaction commits. Keys already suspended, compromised or destroyed stay as
-    they are. Call it inside the transaction that records the signal."""
+    they are. Call it inside the transaction that records the signal.
+
+    Written in bulk (one update, one batch of chained audit events), so that a KEK with ten thousand
+    wrapped keys is contained in one short transaction."""
     reason = _require_reason(reason)
     roots = list(dict.fromkeys(key_ids))
     all_ids = roots + [i for i in key_descendant_ids(roots) if i not in set(roots)] if cascade else roots
     keys = _locked(all_ids)
-    suspended, already = [], []
-    root_set = set(roots)
-    for key in keys:
-        if key.key_state in SUSPENDABLE:
-            note = {} if key.id in root_set else {"cascade_from": [str(r) for r in roots]}
-            _apply(key, S.SUSPENDED, actor=actor, reason=reason, incident=incident, data=note)
-            suspended.append(key.id)
-        else:
-            already.append(key.id)
+    suspendable = [key for key in keys if key.key_state in SUSPENDABLE]
+    already = [key.id for key in keys if key.key_state not in SUSPENDABLE]
+    now = timezone.now()
+    if suspendable:
+        ManagedKey.objects.filter(id__in=[key.id for key in suspendable]).update(
+            state=S.SUSPENDED.value, suspended_at=now, state_changed_at=now
+        )
+        root_set = set(roots)
+        cascade_note = [str(r) for r in roots]
+        audit_record_many(
+            actor=actor,
+            drafts=[
+                EventDraft(
+                    action=f"key.{S.SUSPENDED.value}",
+                    subject_type="key",
+                    subject_id=key.id,
+                    reason=reason,
+                    incident=incident,
+                    data={"from": key.state, "to": S.SUSPENDED.value, "alias": key.alias}
+                    | ({} if key.id in root_set else {"cascade_from": cascade_note}),
+                )
+                for key in suspendable
+            ],
+        )
+        for key in suspendable:
+            key.state, key.suspended_at, key.state_changed_at = S.SUSPENDED.value, now, now
     return SuspendResult(
-        suspended=suspended, already_restricted=already, blast_radius=key_blast_radius(roots), keys=keys
+        suspended=[key.id for key in suspendable],
+        already_restricted=already,
+        blast_radius=key_blast_radius(roots) if with_blast_radius else None,
+        keys=keys,
     )
 
 

@@ -39,6 +39,11 @@ def test_a_signal_contains_the_key_before_the_answer(detector, app):
         (kek.id, "signal"),
         (dek.id, "cascade"),
     }
+    assert incident.blast_radius == {}  # computed by the playbook's contain step, not in the signal's transaction
+    from incidents.services.playbook import incident_contain
+
+    assert incident_contain(reference=incident.reference)["keys"] == sorted([str(kek.id), str(dek.id)])
+    incident.refresh_from_db()
     assert incident.blast_radius["key_count"] == 2
     assert TemporalOutbox.objects.get(kind="start").workflow_id == str(incident.id)
     assert AuditEvent.objects.filter(action="signal.received", incident=incident.reference).count() == 1

@@ -71,7 +71,14 @@ def test_sigkill_mid_rewrap(temporal_address, people, authenticators, app):
             assert confirm is not None
             decide(people[roles.SECURITY_LEAD], confirm, authenticator=authenticators[roles.SECURITY_LEAD])
             decide(people[roles.KEY_CUSTODIAN], confirm, authenticator=authenticators[roles.KEY_CUSTODIAN])
-            pump_until(lambda: 20 <= _progress(reference)[0] < ITEMS - 50, timeout=120, what="the rewrap under way")
+            pump_until(
+                lambda: 20 <= _progress(reference)[0] < ITEMS - 50,
+                timeout=120,
+                what=lambda: (
+                    f"the rewrap under way ({_progress(reference)}, {Incident.objects.get(reference=reference).step}, "
+                    f"{Incident.objects.get(reference=reference).attention})"
+                ),
+            )
             os.killpg(first.pid, signal.SIGKILL)
             first.wait(10)
             killed_at = _progress(reference)[0]

@@ -103,6 +103,7 @@ def test_blast_radius_reaches_assets_systems_and_jurisdictions():
         ai_category="prompt_store",
     )
     radius = lifecycle.key_suspend(key_ids=[kek.id], actor=SYSTEM, reason="leak").blast_radius
+    assert radius is not None
     assert len(radius.keys) == 2
     assert radius.systems == ["billing", "crm"]
     assert radius.jurisdictions == ["DE", "EU", "US-CA"]

@@ -51,5 +51,6 @@ def test_demo_estate_is_seeded_once():
     assert {k.alias for k in keys} >= {"platform-kek", "payments", "prompt-store"}
     assert demo_keys_seed() == []
     radius = lifecycle.key_suspend(key_ids=[keys[0].id], actor=SYSTEM, reason="demo").blast_radius
+    assert radius is not None
     assert len(radius.keys) == 4  # the KEK and the three keys it wraps
     assert "ml-platform" in radius.systems

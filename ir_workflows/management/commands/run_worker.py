@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,10 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         task_queue = options["task_queue"] or settings.TEMPORAL_TASK_QUEUE
+        # The sandbox imports the workflow modules afresh for every workflow it starts: without cached
+        # bytecode (PYTHONDONTWRITEBYTECODE) each start recompiles them from source. Let the first
+        # import write it (a read-only tree just leaves it unwritten, as Python always does).
+        sys.dont_write_bytecode = False
         asyncio.run(self._run(task_queue, options["connect_timeout"], options["heartbeat_file"]))
 
     async def _run(self, task_queue: str, connect_timeout: float, heartbeat_file: Path | None) -> None:
