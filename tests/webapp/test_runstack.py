@@ -103,6 +103,9 @@ def test_runstack_runs_the_whole_stack_and_stops_cleanly(tmp_path):
 
         processes = pids_with_env(marker)
         assert len(processes) >= 7  # supervisor, redis, temporal, worker, celery (+pool), beat, web (+workers)
+    except BaseException:
+        print("".join(lines[-120:]))  # the stack's own account, shown with the failure
+        raise
     finally:
         stack.send_signal(signal.SIGINT)
         code = stack.wait(timeout=90)
