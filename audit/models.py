@@ -64,3 +64,39 @@ class AuditEvent(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise AppendOnlyError("audit events cannot be deleted")
+
+
+class AuditCheckpointQuerySet(models.QuerySet["AuditCheckpoint"]):
+    def update(self, **kwargs: Any) -> NoReturn:
+        raise AppendOnlyError("audit checkpoints cannot be updated")
+
+    def delete(self) -> NoReturn:
+        raise AppendOnlyError("audit checkpoints cannot be deleted")
+
+
+class AuditCheckpoint(models.Model):
+    """The chain's head at a moment, signed (Ed25519): nothing before it can change unnoticed."""
+
+    seq = models.BigIntegerField(unique=True)  # the head event's sequence number
+    head_hash = models.CharField(max_length=64)
+    count = models.BigIntegerField()
+    created_at = models.DateTimeField()
+    key_id = models.CharField(max_length=16)
+    public_key = models.CharField(max_length=64)  # base64 of the raw key: old checkpoints outlive rotation
+    signature = models.CharField(max_length=100)  # base64 Ed25519 signature of the statement
+
+    objects = AuditCheckpointQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["seq"]
+
+    def __str__(self) -> str:
+        return f"checkpoint at #{self.seq}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise AppendOnlyError("audit checkpoints cannot be updated")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise AppendOnlyError("audit checkpoints cannot be deleted")

@@ -23,7 +23,16 @@ def _read_by_settings(name: str) -> bool:
 def test_every_variable_is_one_the_settings_read():
     env = COMPOSE["x-app-env"]
     assert [name for name in env if not _read_by_settings(name)] == []
-    required = {"SECRET_KEY_FILE", "SEQUESTER_MASTER_KEY_FILE", "DATABASE_URL", "REDIS_URL", "TEMPORAL_ADDRESS"}
+    required = {
+        "SECRET_KEY_FILE",
+        "SEQUESTER_MASTER_KEY_FILE",
+        "SEQUESTER_AUDIT_SIGNING_KEY_FILE",
+        "SEQUESTER_CASEFILE_CERT_FILE",
+        "SEQUESTER_CASEFILE_KEY_FILE",
+        "DATABASE_URL",
+        "REDIS_URL",
+        "TEMPORAL_ADDRESS",
+    }
     assert required <= set(env)
     assert env["DJANGO_SETTINGS_MODULE"] == "webapp.settings.production"
 
@@ -44,9 +53,12 @@ def test_compose_environment_passes_check_deploy(tmp_path):
     secret.write_text("compose-" + "k" * 60)
     master = tmp_path / "master_key.txt"
     master.write_text("A" * 43 + "=")
+    signing = tmp_path / "audit_signing_key.txt"
+    signing.write_text("B" * 43 + "=")
     compose_env = {k: str(v) for k, v in COMPOSE["x-app-env"].items()} | {
         "SECRET_KEY_FILE": str(secret),
         "SEQUESTER_MASTER_KEY_FILE": str(master),
+        "SEQUESTER_AUDIT_SIGNING_KEY_FILE": str(signing),
     }
     base = {k: v for k, v in os.environ.items() if not k.startswith(("SEQUESTER_", "TEMPORAL_", "REDIS_URL"))}
     result = subprocess.run(

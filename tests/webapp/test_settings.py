@@ -14,6 +14,9 @@ PRODUCTION_ENV = {
     "DATABASE_URL": "postgres://sequester@127.0.0.1:5432/sequester",
     "REDIS_URL": "redis://127.0.0.1:6379/0",
     "SEQUESTER_MASTER_KEY": "q" * 43 + "=",
+    "SEQUESTER_AUDIT_SIGNING_KEY": "s" * 43 + "=",
+    "SEQUESTER_CASEFILE_CERT_FILE": "/run/secrets/casefile_cert",
+    "SEQUESTER_CASEFILE_KEY_FILE": "/run/secrets/casefile_key",
     "SEQUESTER_ALLOWED_HOSTS": "sequester.example",
 }
 
@@ -32,7 +35,14 @@ def test_check_deploy_is_clean_in_production():
 
 
 def test_production_requires_its_secrets():
-    for missing in ("SECRET_KEY", "DATABASE_URL", "REDIS_URL", "SEQUESTER_MASTER_KEY"):
+    for missing in (
+        "SECRET_KEY",
+        "DATABASE_URL",
+        "REDIS_URL",
+        "SEQUESTER_MASTER_KEY",
+        "SEQUESTER_AUDIT_SIGNING_KEY",
+        "SEQUESTER_CASEFILE_CERT_FILE",
+    ):
         env = {k: v for k, v in PRODUCTION_ENV.items() if k != missing}
         result = _manage("check", env=env)
         assert result.returncode != 0

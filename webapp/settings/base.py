@@ -161,6 +161,13 @@ SEQUESTER_API_TOKEN_DAYS = env_int("SEQUESTER_API_TOKEN_DAYS", 365, minimum=1, m
 
 # --- Key custody ------------------------------------------------------------------------------
 SEQUESTER_MASTER_KEY = master_key_from_env("SEQUESTER_MASTER_KEY")
+# --- Audit: checkpoints are signed with this Ed25519 key (32-byte seed, base64) -------------------
+SEQUESTER_AUDIT_SIGNING_KEY = master_key_from_env("SEQUESTER_AUDIT_SIGNING_KEY")
+SEQUESTER_AUDIT_CHECKPOINT_SECONDS = env_int("SEQUESTER_AUDIT_CHECKPOINT_SECONDS", 300, minimum=10)
+# --- Case files: signed (PAdES) with the deployment's certificate and key (PEM files) -------------
+SEQUESTER_CASEFILE_CERT_FILE = env_optional("SEQUESTER_CASEFILE_CERT_FILE")
+SEQUESTER_CASEFILE_KEY_FILE = env_optional("SEQUESTER_CASEFILE_KEY_FILE")
+SEQUESTER_CASEFILE_KEY_PASSWORD = env_secret("SEQUESTER_CASEFILE_KEY_PASSWORD")
 SEQUESTER_PKCS11_MODULE = env_optional("SEQUESTER_PKCS11_MODULE")
 SEQUESTER_PKCS11_TOKEN_LABEL = env_str("SEQUESTER_PKCS11_TOKEN_LABEL", "sequester")
 SEQUESTER_PKCS11_PIN = env_secret("SEQUESTER_PKCS11_PIN")
@@ -178,6 +185,10 @@ SEQUESTER_RESTRICTION_CHECK_SECONDS = env_int("SEQUESTER_RESTRICTION_CHECK_SECON
 # A batch of base64 items: well above one item's limit, still bounded.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("SEQUESTER_MAX_REQUEST_BYTES", 32 * 1024 * 1024, minimum=1024)
 CELERY_BEAT_SCHEDULE["temporal-outbox-sweep"] = {"task": "ir_workflows.sweep_outbox", "schedule": 30.0}
+CELERY_BEAT_SCHEDULE["audit-checkpoint"] = {
+    "task": "audit.checkpoint",
+    "schedule": float(SEQUESTER_AUDIT_CHECKPOINT_SECONDS),
+}
 CELERY_BEAT_SCHEDULE["keyvault-verify-restrictions"] = {
     "task": "keyvault.verify_restrictions",
     "schedule": float(SEQUESTER_RESTRICTION_CHECK_SECONDS),

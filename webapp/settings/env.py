@@ -110,7 +110,8 @@ def env_host_port(name: str, default: str) -> str:
 
 
 def master_key_from_env(name: str) -> bytes | None:
-    """A 32-byte AES-256 key, base64 (standard or URL-safe), from ``NAME`` or ``NAME_FILE``."""
+    """32 random bytes (an AES-256 key, an Ed25519 seed), base64 (standard or URL-safe), from ``NAME``
+    or ``NAME_FILE``."""
     value = env_secret(name)
     if value is None:
         return None

@@ -16,6 +16,12 @@ if env_optional("DATABASE_URL") is None:
     raise ImproperlyConfigured("DATABASE_URL must be set in production")
 if env_optional("SEQUESTER_MASTER_KEY") is None and env_optional("SEQUESTER_MASTER_KEY_FILE") is None:
     raise ImproperlyConfigured("SEQUESTER_MASTER_KEY (or SEQUESTER_MASTER_KEY_FILE) must be set in production")
+if env_optional("SEQUESTER_AUDIT_SIGNING_KEY") is None and env_optional("SEQUESTER_AUDIT_SIGNING_KEY_FILE") is None:
+    raise ImproperlyConfigured(
+        "SEQUESTER_AUDIT_SIGNING_KEY (or SEQUESTER_AUDIT_SIGNING_KEY_FILE) must be set in production"
+    )
+if not (env_optional("SEQUESTER_CASEFILE_CERT_FILE") and env_optional("SEQUESTER_CASEFILE_KEY_FILE")):
+    raise ImproperlyConfigured("SEQUESTER_CASEFILE_CERT_FILE and SEQUESTER_CASEFILE_KEY_FILE must be set in production")
 if env_optional("REDIS_URL") is None:
     raise ImproperlyConfigured("REDIS_URL must be set in production")
 

@@ -15,11 +15,16 @@ from pathlib import Path
 from webapp.settings.base import *  # noqa: F403
 from webapp.settings.base import DATABASES, VAR_DIR
 from webapp.settings.env import env_optional
+from webapp.settings.generated import generated_signing_certificate
 from webapp.stack.redis_server import celery_url, start_private_server
 
 SECRET_KEY = "test-only-secret-key-" + "x" * 40
 # A fixed test master key, so that worker processes started by tests read the same keystore.
 SEQUESTER_MASTER_KEY = bytes(range(32))
+SEQUESTER_AUDIT_SIGNING_KEY = bytes(range(32, 64))
+SEQUESTER_CASEFILE_CERT_FILE, SEQUESTER_CASEFILE_KEY_FILE = generated_signing_certificate(
+    VAR_DIR / "test-secrets", "Sequester case files (tests)"
+)
 SEQUESTER_USAGE_BACKGROUND_FLUSH = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STATIC_ROOT = VAR_DIR / "test-static"
