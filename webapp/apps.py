@@ -8,6 +8,8 @@ class WebappConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
+        from webapp import sign_in_audit
         from webapp.roles import sync_roles_after_migrate
 
         post_migrate.connect(sync_roles_after_migrate, sender=self)
+        sign_in_audit.connect()

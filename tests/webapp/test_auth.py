@@ -9,6 +9,7 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
+from audit.models import AuditEvent
 from tests.conftest import PASSWORD
 from webapp.models import ApiToken
 from webapp.services.api_tokens import api_token_issue
@@ -29,12 +30,17 @@ def test_sign_in_then_out(client, commander):
     response = client.post(reverse("logout"))
     assert response.status_code == 302
     assert client.get(reverse("api-me")).status_code == 401
+    trail = list(AuditEvent.objects.filter(subject_type="user").values_list("action", "actor", "source_ip"))
+    assert trail == [("auth.signed_in", "cmdr", "127.0.0.1"), ("auth.signed_out", "cmdr", "127.0.0.1")]
 
 
 def test_wrong_password_is_refused(client, commander):
     response = client.post(reverse("login"), {"username": "cmdr", "password": "wrong"})
     assert response.status_code == 200
     assert b"didn&#x27;t match" in response.content or b"didn't match" in response.content
+    failed = AuditEvent.objects.get(action="auth.sign_in_failed")
+    assert (failed.subject_id, failed.source_ip) == ("cmdr", "127.0.0.1")
+    assert "wrong" not in str(failed.data)  # the password is never written
 
 
 def test_session_api_writes_need_csrf(commander):
