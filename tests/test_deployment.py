@@ -16,8 +16,11 @@ SETTINGS_SOURCE = "\n".join(p.read_text() for p in (ROOT / "webapp" / "settings"
 
 
 def _read_by_settings(name: str) -> bool:
-    base = name.removesuffix("_FILE")
-    return name == "DJANGO_SETTINGS_MODULE" or re.search(rf"[\"']{re.escape(base)}[\"']", SETTINGS_SOURCE) is not None
+    """Read as itself (a path setting) or as the `_FILE` twin of a secret."""
+    candidates = {name, name.removesuffix("_FILE")}
+    return name == "DJANGO_SETTINGS_MODULE" or any(
+        re.search(rf"[\"']{re.escape(candidate)}[\"']", SETTINGS_SOURCE) is not None for candidate in candidates
+    )
 
 
 def test_every_variable_is_one_the_settings_read():

@@ -33,6 +33,8 @@ NAV_ITEMS: list[NavItem] = [
     NavItem("Quarantine", "keys-quarantine-page", ("webapp.respond_to_incidents",)),
     NavItem("Approvals", "approvals-inbox", ("webapp.view_incidents",)),
     NavItem("Security", "account-security", ("webapp.decide_approvals",)),
+    NavItem("Case files", "casefile-list", ("webapp.export_case_files",)),
+    NavItem("Audit", "audit-page", ("webapp.view_audit", "webapp.export_case_files")),
     NavItem("API docs", "api-docs"),
     NavItem("Admin", "admin:index", staff_only=True),
 ]

@@ -4,6 +4,7 @@ from django.contrib.auth.decorators import login_required
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from casefile import views as casefile_views
 from webapp import views
 from webapp.api.views import MeApi
 
@@ -19,9 +20,13 @@ urlpatterns = [
     path("api/v1/", include("keyvault.api.urls")),
     path("api/v1/", include("approvals.api.urls")),
     path("api/v1/", include("incidents.api.urls")),
+    path("api/v1/", include("casefile.api.urls")),
     path("api/temporal-codec/", include("ir_workflows.codec_urls")),
     path("incidents/", include("incidents.urls")),
     path("approvals/", include("approvals.urls")),
     path("account/", include("approvals.account_urls")),
     path("keys/", include("keyvault.urls")),
+    path("case-files/", include("casefile.urls")),
+    path("audit/", include("casefile.audit_urls")),
+    path(".well-known/sequester-audit-key.json", casefile_views.audit_key, name="audit-key"),
 ]

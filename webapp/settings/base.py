@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "approvals",
     "incidents",
     "ir_workflows",
+    "casefile",
 ]
 
 MIDDLEWARE = [

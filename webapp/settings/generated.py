@@ -25,16 +25,17 @@ def generated_key(directory: Path, name: str) -> bytes:
 
 
 def generated_signing_certificate(directory: Path, common_name: str) -> tuple[str, str]:
-    """A self-signed ECDSA P-256 certificate and its key (PEM files), made once: (cert path, key path).
-    Enough to sign case files on a workstation; production brings a certificate from its own CA."""
+    """A self-signed RSA-3072 certificate and its key (PEM files), made once: (cert path, key path).
+    Enough to sign case files on a workstation; production brings a certificate from its own CA.
+    RSA, not ECDSA: an ECDSA signature makes the PDF declare ISO 32002 (PDF 2.0), beyond PDF/A-3."""
     cert_path, key_path = directory / "casefile-signing.crt", directory / "casefile-signing.key"
     if not (cert_path.exists() and key_path.exists()):
         from cryptography import x509
         from cryptography.hazmat.primitives import hashes, serialization
-        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.hazmat.primitives.asymmetric import rsa
         from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-        key = ec.generate_private_key(ec.SECP256R1())
+        key = rsa.generate_private_key(public_exponent=65537, key_size=3072)
         name = x509.Name(
             [
                 x509.NameAttribute(NameOID.COMMON_NAME, common_name),

@@ -62,6 +62,8 @@ def logging_config(*, json_logs: bool, level: str) -> dict[str, Any]:
         "loggers": {
             "django.db.backends": {"level": "WARNING"},
             "temporalio": {"level": "WARNING"},
+            "weasyprint": {"level": "WARNING"},  # a line per layout step and page otherwise
+            "fontTools": {"level": "WARNING"},
         },
     }
 

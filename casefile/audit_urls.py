@@ -1,0 +1,8 @@
+from django.urls import path
+
+from casefile import views
+
+urlpatterns = [
+    path("", views.audit_page, name="audit-page"),
+    path("offline_verifier.py", views.offline_verifier, name="audit-verifier"),
+]

@@ -1,0 +1,264 @@
+"""The case file as PDF/A-3b: HTML (a Django template) laid out by WeasyPrint, with the evidence JSON
+attached inside. The appendix is pre-formatted text in blocks — a table of thousands of rows is what
+makes WeasyPrint slow and hungry — so 10,000 events lay out in seconds."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from django.template.loader import render_to_string
+from weasyprint import HTML, Attachment
+
+from audit.offline_verifier import canonical_json
+from casefile.checklist import ChecklistItem
+from casefile.gather import CaseData, Section, UseRecord
+
+APPENDIX_BLOCK = 250  # events per <pre> block
+USES_SHOWN = 100
+KEYS_SHOWN = 300
+SECTION_SLOTS = {
+    "notifications": "Notifications and acknowledgements",
+    "obligations": "Regulatory obligations",
+}
+Progress = Callable[[int, str], None]
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedCase:
+    pdf: bytes
+    pages: int
+
+
+def appendix_lines(event: dict[str, Any]) -> str:
+    subject = f"{event['subject_type']}:{event['subject_id']}"
+    who = f"{event['actor']} ({event['actor_type']})"
+    line = f"#{event['seq']:<8} {event['occurred_at']}  {who}  {event['action']}  {subject}"
+    detail = " · ".join(
+        part
+        for part in (
+            event["reason"],
+            f"system {event['affected_system']}" if event["affected_system"] else "",
+            f"from {event['source_ip']}" if event["source_ip"] else "",
+        )
+        if part
+    )
+    data = canonical_json(event["data"]).decode() if event["data"] else ""
+    if len(data) > 300:
+        data = data[:300] + "…"
+    lines = [line]
+    if detail:
+        lines.append(f"          {detail}")
+    if data:
+        lines.append(f"          data {data}")
+    lines.append(f"          hash {str(event['hash'])[:16]}  prev {str(event['prev_hash'])[:16]}")
+    return "\n".join(lines)
+
+
+def _blocks(events: Iterable[dict[str, Any]]) -> list[str]:
+    blocks, current = [], []
+    for event in events:
+        current.append(appendix_lines(event))
+        if len(current) == APPENDIX_BLOCK:
+            blocks.append("\n".join(current))
+            current = []
+    if current:
+        blocks.append("\n".join(current))
+    return blocks
+
+
+def _use_groups(uses: list[UseRecord]) -> list[dict[str, Any]]:
+    groups: dict[tuple[str, str, str, str, str], dict[str, Any]] = {}
+    for use in uses:
+        key = (use.actor, use.key_alias, use.action, use.affected_system, use.justification)
+        group = groups.setdefault(
+            key,
+            {
+                "actor": use.actor,
+                "key": use.key_alias,
+                "action": use.action,
+                "system": use.affected_system,
+                "justification": use.justification,
+                "count": 0,
+                "events": 0,
+                "first": use.seq,
+                "last": use.seq,
+            },
+        )
+        group["count"] += use.count
+        group["events"] += 1
+        group["last"] = use.seq
+    return sorted(groups.values(), key=lambda g: g["first"])
+
+
+def _summary(data: CaseData, checklist: list[ChecklistItem]) -> list[str]:
+    incident = data.incident
+    roots, cascade = data.root_keys, [k for k in data.keys if k.via == "cascade"]
+    first_suspension = min(
+        (e.occurred_at for k in data.keys for e in k.history if e.action == "key.suspended"), default=None
+    )
+    confirm = [a for a in data.approvals if a.action == "confirm_compromise"]
+    rewrapped, to_rewrap = sum(r.done for r in data.rewraps), sum(r.total for r in data.rewraps)
+    evidenced = sum(1 for item in checklist if item.tone == "ok")
+    paragraphs = [
+        f"{incident.reference} ({incident.get_severity_display().lower()} severity) was opened on "
+        f"{incident.opened_at:%Y-%m-%d at %H:%M:%S} UTC for {len(roots)} reported key(s); "
+        f"{len(cascade)} key(s) they wrapped were contained with them"
+        + (f", from {first_suspension:%Y-%m-%d %H:%M:%S} UTC" if first_suspension else "")
+        + ". Containment happened in the transaction that recorded the signal: the gate refused those keys to "
+        "encrypt from that commit on.",
+    ]
+    if confirm:
+        last = confirm[-1]
+        approvers = ", ".join(f"{d.approver} ({d.role}, {d.verdict})" for d in last.decisions) or "no decision yet"
+        paragraphs.append(f"Confirmation of the compromise: {last.status}, decided by {approvers}.")
+    if incident.resolution:
+        paragraphs.append(f"Resolution: {incident.get_resolution_display().lower()}.")
+    restricted = sum(1 for k in data.keys if k.restricted_at)
+    paragraphs.append(
+        f"{restricted} of {len(data.keys)} key(s) verified decrypt-only on their backend; "
+        f"{sum(1 for k in data.keys if k.replacement)} replaced; {rewrapped} of {to_rewrap} wrapped item(s) "
+        f"re-encrypted under replacement keys. {sum(u.count for u in data.uses)} controlled use(s) of the keys "
+        f"were recorded, each with who, why and which system."
+    )
+    paragraphs.append(
+        f"{evidenced} of {len(checklist)} CEK-19 checklist items are evidenced by this case; the others say what "
+        f"the case holds. The appendix lists {data.event_count} audit event(s); the attached bundle lets anyone "
+        f"re-check them offline against the deployment's signed checkpoints."
+    )
+    return paragraphs
+
+
+def _sections(data: CaseData) -> list[tuple[str, Section]]:
+    shown = []
+    for slot, title in SECTION_SLOTS.items():
+        section = data.sections.get(slot)
+        if section is None:
+            what = title.lower()
+            section = Section(title, [], [], note=f"No {what} recorded for this incident.")
+        shown.append((slot, section))
+    return shown
+
+
+def case_html(
+    data: CaseData,
+    checklist: list[ChecklistItem],
+    *,
+    events: Iterable[dict[str, Any]],
+    bundle: dict[str, Any],
+    picture: str,
+    signer: str,
+    audit_public_key: str,
+) -> str:
+    appendix = _blocks(events)
+    approvals = [
+        asdict(a) | {"payload_json": json.dumps(a.payload, indent=1, sort_keys=True, ensure_ascii=False)[:4000]}
+        for a in data.approvals
+    ]
+    seqs = [e["seq"] for e in bundle["events"]]
+    return render_to_string(
+        "casefile/case.html",
+        {
+            "incident": data.incident,
+            "generated_at": f"{data.generated_at:%Y-%m-%d %H:%M:%S} UTC",
+            "generated_by": data.generated_by,
+            "signer": signer,
+            "audit_public_key": audit_public_key,
+            "summary": _summary(data, checklist),
+            "timeline": data.timeline,
+            "timeline_total": data.timeline_total,
+            "signals": data.signals,
+            "keys": data.keys[:KEYS_SHOWN],
+            "keys_truncated": max(0, len(data.keys) - KEYS_SHOWN),
+            "keys_with_history": [k for k in data.keys[:KEYS_SHOWN] if k.history],
+            "blast_radius": data.incident.blast_radius,
+            "picture": picture,
+            "approvals": approvals,
+            "sections": _sections(data),
+            "use_groups": _use_groups(data.uses),
+            "uses_shown": data.uses[:USES_SHOWN],
+            "uses_total": len(data.uses),
+            "exceptions": data.exceptions,
+            "grants": data.grants,
+            "checklist": checklist,
+            "event_count": data.event_count,
+            "checkpoints": bundle["checkpoints"],
+            "bundle_first": seqs[0] if seqs else 0,
+            "bundle_last": seqs[-1] if seqs else 0,
+            "appendix": appendix,
+        },
+    )
+
+
+class _PageProgress(logging.Handler):
+    """WeasyPrint logs each page it lays out: turn that into the export's progress."""
+
+    PAGE = re.compile(r"Creating layout - Page (\d+)")
+
+    def __init__(self, progress: Progress, expected_pages: int, span: tuple[int, int]) -> None:
+        super().__init__(logging.INFO)
+        self.progress, self.expected, self.span, self.last = progress, max(expected_pages, 1), span, -1
+
+    def emit(self, record: logging.LogRecord) -> None:
+        found = self.PAGE.search(record.getMessage())
+        if not found:
+            return
+        page = int(found.group(1))
+        start, end = self.span
+        percent = start + min(page, self.expected) * (end - start) // self.expected
+        if percent != self.last and (page == 1 or page % 10 == 0):
+            self.last = percent
+            self.progress(percent, f"laying out page {page} (about {self.expected})")
+
+
+@contextmanager
+def _page_progress(progress: Progress | None, expected_pages: int, span: tuple[int, int]) -> Iterator[None]:
+    if progress is None:
+        yield
+        return
+    logger = logging.getLogger("weasyprint.progress")
+    handler = _PageProgress(progress, expected_pages, span)
+    level, propagate = logger.level, logger.propagate
+    logger.setLevel(logging.INFO)
+    logger.propagate = False  # the pages are progress, not log lines
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+        logger.propagate = propagate
+
+
+def expected_pages(events: int) -> int:
+    """About 60 appendix events fit a page, plus the report's own pages."""
+    return 8 + events // 60
+
+
+def case_pdf(
+    html: str,
+    *,
+    attachments: dict[str, tuple[bytes, str]],
+    progress: Progress | None = None,
+    pages_hint: int = 10,
+    span: tuple[int, int] = (30, 85),
+) -> RenderedCase:
+    """PDF/A-3b with each attachment (name → (content, description)) embedded as associated data."""
+    with _page_progress(progress, pages_hint, span):
+        document = HTML(string=html).render(pdf_variant="pdf/a-3b")
+    if progress is not None:
+        progress(span[1], f"writing {len(document.pages)} pages")
+    pdf = document.write_pdf(
+        pdf_variant="pdf/a-3b",
+        attachments=[
+            Attachment(string=content, name=name, description=description, relationship="Data")
+            for name, (content, description) in attachments.items()
+        ],
+    )
+    assert pdf is not None
+    return RenderedCase(pdf=pdf, pages=len(document.pages))

@@ -1,0 +1,107 @@
+"""Case-file pages: ask for one from the incident page, watch it render, download it; the audit key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from audit.models import AuditCheckpoint
+from audit.signing import public_key_b64, public_key_pem, signing_key_id
+from casefile.errors import CaseFileNotFound, CaseFileNotReady
+from casefile.models import CaseFileExport
+from casefile.services import casefile_download, casefile_get, casefile_request
+from incidents.errors import IncidentNotFound
+from webapp.api.actors import actor_from_request
+
+EXPORT = "webapp.export_case_files"
+VERIFIER = Path(__file__).resolve().parent.parent / "audit" / "offline_verifier.py"
+
+
+def _require(request: HttpRequest, *permissions: str) -> None:
+    if not any(request.user.has_perm(p) for p in permissions):
+        raise PermissionDenied
+
+
+def _export(export_id: str) -> CaseFileExport:
+    try:
+        return casefile_get(export_id)
+    except CaseFileNotFound:
+        raise Http404("no such case file") from None
+
+
+@login_required
+@require_POST
+def casefile_new(request: HttpRequest, reference: str) -> HttpResponse:
+    _require(request, EXPORT)
+    try:
+        export = casefile_request(reference=reference, user=request.user, actor=actor_from_request(request))
+    except IncidentNotFound:
+        raise Http404("no such incident") from None
+    return redirect("casefile-page", export.pk)
+
+
+@login_required
+@require_GET
+def casefile_list(request: HttpRequest) -> HttpResponse:
+    _require(request, EXPORT)
+    exports = CaseFileExport.objects.select_related("incident", "requested_by")[:200]
+    return render(request, "casefile/list.html", {"exports": exports})
+
+
+@login_required
+@require_GET
+def casefile_page(request: HttpRequest, export_id: str) -> HttpResponse:
+    _require(request, EXPORT)
+    return render(request, "casefile/page.html", {"export": _export(export_id)})
+
+
+@login_required
+@require_GET
+def casefile_live(request: HttpRequest, export_id: str) -> HttpResponse:
+    _require(request, EXPORT)
+    return render(request, "casefile/_status.html", {"export": _export(export_id)})
+
+
+@login_required
+@require_GET
+def casefile_pdf(request: HttpRequest, export_id: str) -> HttpResponse:
+    _require(request, EXPORT)
+    try:
+        export, pdf = casefile_download(export_id=export_id, actor=actor_from_request(request))
+    except CaseFileNotFound:
+        raise Http404("no such case file") from None
+    except CaseFileNotReady as exc:
+        return HttpResponse(str(exc), status=409, content_type="text/plain")
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{export.filename}"'
+    response["X-Content-SHA256"] = export.sha256
+    return response
+
+
+@login_required
+@require_GET
+def audit_page(request: HttpRequest) -> HttpResponse:
+    _require(request, "webapp.view_audit", EXPORT)
+    checkpoints = AuditCheckpoint.objects.order_by("-seq")[:20]
+    context = {"key_id": signing_key_id(), "key_b64": public_key_b64(), "key_pem": public_key_pem()}
+    return render(request, "casefile/audit.html", context | {"checkpoints": checkpoints})
+
+
+@login_required
+@require_GET
+def offline_verifier(request: HttpRequest) -> FileResponse:
+    _require(request, "webapp.view_audit", EXPORT)
+    return FileResponse(VERIFIER.open("rb"), as_attachment=True, filename="offline_verifier.py")
+
+
+@require_GET
+def audit_key(request: HttpRequest) -> JsonResponse:
+    """Public, like a JWKS: the key that signs audit checkpoints, for anyone verifying a bundle."""
+    return JsonResponse(
+        {"algorithm": "Ed25519", "key_id": signing_key_id(), "public_key": public_key_b64(), "pem": public_key_pem()}
+    )
