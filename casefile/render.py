@@ -36,23 +36,29 @@ class RenderedCase:
 
 
 DITTO = "″"
+WHO_WHAT_WHERE_CHARS = 58
+REASON_CHARS = 64  # with the above, a line stays within the page at 5.4 pt: no wrapping to lay out
+
+
+def _cut(text: str, limit: int) -> str:
+    text = " ".join(text.split())  # one line, whatever the reason held
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _who_what_where(event: dict[str, Any], aliases: dict[str, str]) -> str:
     subject_id = str(event["subject_id"])
     subject = aliases.get(subject_id) or (subject_id[:8] if len(subject_id) == 36 else subject_id[:24])
     system = f" @{event['affected_system']}" if event["affected_system"] else ""
-    return f"{str(event['actor'])[:24]} {event['action']} {event['subject_type']}:{subject}{system}"
+    described = f"{event['actor']} {event['action']} {event['subject_type']}:{subject}{system}"
+    return _cut(described, WHO_WHAT_WHERE_CHARS)
 
 
 def appendix_line(event: dict[str, Any], who_what_where: str) -> str:
     """One line per event. WeasyPrint's cost is per glyph drawn (about 1 ms per 100 characters on this
     machine), so the line is compact: sequence number, time of day, who/what/where (``″`` when the
-    same as the line above), the reason (cut at 70) and the hash's first 10 hex digits. The whole
-    event, data included, is in the attached bundle."""
-    reason = str(event["reason"] or "")
-    if len(reason) > 70:
-        reason = reason[:69] + "…"
+    same as the line above), the reason and the hash's first 10 hex digits. The whole event, data
+    included, is in the attached bundle."""
+    reason = _cut(str(event["reason"] or ""), REASON_CHARS)
     return f"{event['seq']} {str(event['occurred_at'])[11:19]} {who_what_where} · {reason} {str(event['hash'])[:10]}"
 
 

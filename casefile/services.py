@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from typing import Any
 from uuid import UUID
 
@@ -21,7 +21,7 @@ from audit.signing import public_key_b64, public_key_raw
 from audit.types import Actor
 from casefile.checklist import checklist
 from casefile.errors import CaseFileNotFound, CaseFileNotReady
-from casefile.gather import CaseData, case_data
+from casefile.gather import CaseData, UseRecord, case_data
 from casefile.models import CaseFileDocument, CaseFileExport
 from casefile.picture import blast_radius_svg
 from casefile.render import Progress, case_html, case_pdf, expected_pages
@@ -75,6 +75,9 @@ def _progress(export_id: UUID) -> Progress:
     return report
 
 
+USE_FIELDS = tuple(f.name for f in fields(UseRecord))
+
+
 def _evidence(data: CaseData, items: list[Any]) -> bytes:
     document = {
         "format": "sequester.case-evidence/1",
@@ -91,15 +94,16 @@ def _evidence(data: CaseData, items: list[Any]) -> bytes:
             "blast_radius": data.incident.blast_radius,
         },
         "keys": [
-            asdict(k) | {"history": [e.seq for e in k.history], "restricted_at": _iso(k.restricted_at)}
+            {f.name: getattr(k, f.name) for f in fields(k) if f.name != "history"}
+            | {"history": [e.seq for e in k.history], "restricted_at": _iso(k.restricted_at)}
             for k in data.keys
         ],
         "approvals": [asdict(a) for a in data.approvals],
-        "uses": [asdict(u) for u in data.uses],
+        "uses": [{name: getattr(u, name) for name in USE_FIELDS} for u in data.uses],  # flat: no deep copies
         "sections": {slot: asdict(section) for slot, section in data.sections.items() if section is not None},
         "checklist": [asdict(item) | {"tone": item.tone} for item in items],
     }
-    return json.dumps(document, default=_json_default, indent=1, sort_keys=True).encode()
+    return json.dumps(document, default=_json_default, sort_keys=True, separators=(",", ":")).encode()
 
 
 def _iso(value: Any) -> str | None:
