@@ -236,11 +236,6 @@ def _assess_rule(
         for condition in failed:
             work.reasons.append(f"not required: {condition.reason} does not hold ({shown(condition, facts.values)})")
         return _base(rule, facts, "not_required", work)
-    if pending:
-        for condition in pending:
-            names = ", ".join(_pending_decisions(condition, facts))
-            work.reasons.append(f"awaiting human decision ({names}): {condition.reason}")
-        return _base(rule, facts, "awaiting_trigger", work)
     for condition in rule.exempt_if:
         result = condition_eval(condition, facts.values)
         _decision_used(condition, facts, work)
@@ -251,6 +246,11 @@ def _assess_rule(
             work.reasons.append(f"exemption not assumed (no decision recorded): {condition.reason}")
     if _harbour(rule, facts, work):
         return _base(rule, facts, "exempt", work)
+    if pending:
+        for condition in pending:
+            names = ", ".join(_pending_decisions(condition, facts))
+            work.reasons.append(f"awaiting human decision ({names}): {condition.reason}")
+        return _base(rule, facts, "awaiting_trigger", work)
     spec = _variant(rule, facts, work)
     if trigger_at is None:
         work.reasons.append(f"awaiting trigger: {rule.trigger_event} not recorded ({rule.trigger_description})")

@@ -348,6 +348,7 @@ def catalogue_load(extra_dir: Path | None = None, *, builtin_dir: Path = BUILTIN
     rules: dict[str, Rule] = {}
     calendars: dict[str, CalendarSpec] = {}
     holidays_by_calendar: dict[str, list[Holiday]] = {}
+    holiday_sources: dict[str, str] = {}
     events: dict[str, str] = {}
     decisions: dict[str, str] = {}
     for path in files:
@@ -378,9 +379,9 @@ def catalogue_load(extra_dir: Path | None = None, *, builtin_dir: Path = BUILTIN
             day = _date(raw.get("date"), where, "date")
             if day is None:
                 raise where.fail("date", "a date is required")
-            holidays_by_calendar.setdefault(_str(raw, "calendar", where), []).append(
-                Holiday(day=day, name=_str(raw, "name", where))
-            )
+            calendar_name = _str(raw, "calendar", where)
+            holidays_by_calendar.setdefault(calendar_name, []).append(Holiday(day=day, name=_str(raw, "name", where)))
+            holiday_sources.setdefault(calendar_name, source)
         for i, raw in enumerate(document.get("rule", [])):
             rule, replaces = _rule(raw, source, i)
             if rule.id in rules and not replaces:
@@ -394,7 +395,12 @@ def catalogue_load(extra_dir: Path | None = None, *, builtin_dir: Path = BUILTIN
             rules[rule.id] = rule
     for name, days in holidays_by_calendar.items():
         if name not in calendars:
-            raise CatalogueInvalid(f"holiday for calendar {name!r}: no such calendar", entry=name, field="calendar")
+            raise CatalogueInvalid(
+                f"{holiday_sources[name]}: holiday for calendar {name!r}: no such calendar",
+                source=holiday_sources[name],
+                entry=name,
+                field="calendar",
+            )
         spec = calendars[name]
         calendars[name] = CalendarSpec(
             name=spec.name, country=spec.country, subdiv=spec.subdiv, base=spec.base, extra=spec.extra + tuple(days)
