@@ -32,3 +32,8 @@ class FactsBadTime(DomainError):
 
 class FactsBadTimezone(DomainError):
     code = "facts_bad_timezone"
+
+
+class FilingInvalid(DomainError):
+    code = "filing_invalid"
+    http_status = 409

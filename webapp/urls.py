@@ -28,5 +28,6 @@ urlpatterns = [
     path("keys/", include("keyvault.urls")),
     path("case-files/", include("casefile.urls")),
     path("audit/", include("casefile.audit_urls")),
+    path("regulatory/", include("regulatory.urls")),
     path(".well-known/sequester-audit-key.json", casefile_views.audit_key, name="audit-key"),
 ]

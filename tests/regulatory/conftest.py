@@ -4,18 +4,26 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
+from audit.types import Actor
+from incidents.models import Incident, IncidentKey
+from keyvault.models import DataAsset, System
+from keyvault.services import lifecycle
 from regulatory.engine import obligations_assess
 from regulatory.facts import facts_parse
 from regulatory.loader import catalogue_load
 from regulatory.serialize import obligation_json
+from regulatory.services.assessments import assessment_prefill
 from regulatory.types import Catalogue
+from tests.approvals.conftest import authenticators, people  # noqa: F401 - shared fixtures
 
 AS_OF = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+SYSTEM = Actor.system("tests")
 
 
 @pytest.fixture(scope="session")
@@ -44,3 +52,37 @@ def assess(catalogue: Catalogue) -> Callable[..., dict[str, dict[str, Any]]]:
         return {o.id: obligation_json(o) for o in obligations}
 
     return run
+
+
+@pytest.fixture
+def incident(db: None) -> Incident:
+    system = System.objects.create(name="patient-portal")
+    records = DataAsset.objects.create(
+        name="patient-records",
+        system=system,
+        data_categories=["phi", "personal_data"],
+        record_count=800,
+        jurisdictions=["US-NY"],
+        encrypted=True,
+    )
+    key = lifecycle.key_create(actor=SYSTEM, alias="records-kek", purpose="tests", data_asset_ids=[records.id])
+    lifecycle.key_suspend(key_ids=[key.id], actor=SYSTEM, reason="leak")
+    lifecycle.key_compromise(key_id=key.id, actor=SYSTEM, reason="confirmed")
+    now = timezone.now()
+    found = Incident.objects.create(
+        reference="INC-2026-9001",
+        title="records key leaked",
+        detected_at=now - timedelta(hours=3),
+        aware_at=now - timedelta(hours=2),
+        workflow_id="wf-9001",
+    )
+    IncidentKey.objects.create(incident=found, key=key, via=IncidentKey.Via.SIGNAL)
+    return found
+
+
+def hipaa_facts(incident: Incident) -> dict[str, Any]:
+    facts = assessment_prefill(incident)
+    facts["deadline_tz"] = "America/New_York"
+    facts["entity"] = {"hipaa": "covered_entity"}
+    facts["events"]["discovered_at"] = facts["events"]["aware_at"]
+    return facts

@@ -13,7 +13,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from regulatory.services import facts_decode, obligations_compute, obligations_document
+from regulatory.services.catalogue import facts_decode, obligations_compute, obligations_document
 from webapp.errors import DomainError
 
 EXIT_BAD_INPUT = 2
