@@ -49,6 +49,8 @@ class Obligation(models.Model):
     detail = models.JSONField(help_text="The engine's obligation (reasons, deadline, milestones, relief)")
     assessment = models.ForeignKey(Assessment, on_delete=models.PROTECT, related_name="+")
     updated_at = models.DateTimeField(default=timezone.now)
+    clock_workflow_id = models.CharField(max_length=200, blank=True, help_text="Its running Temporal clock")
+    clock_generation = models.PositiveIntegerField(default=0, help_text="Clocks started so far (workflow id suffix)")
 
     class Meta:
         ordering = ["incident", "due_at", "rule_id"]

@@ -20,6 +20,7 @@ from regulatory.facts import SCHEMA, facts_parse
 from regulatory.models import Assessment, Obligation
 from regulatory.serialize import obligation_json, utc_z
 from regulatory.services.catalogue import catalogue_get
+from regulatory.services.clocks import clock_sync
 
 # Key states that make the data readable to someone else (suspended = suspected: assumed, conservatively).
 COMPROMISED_STATES = {KeyState.SUSPENDED.value, KeyState.COMPROMISED.value, KeyState.DESTROYED_COMPROMISED.value}
@@ -142,8 +143,9 @@ def assessment_record(*, incident: Incident, facts: Any, actor: Actor, note: str
         recorded_at=now,
         note=note.strip(),
     )
+    before = {o.rule_id: (o.due_at, o.trigger_at) for o in Obligation.objects.filter(incident=incident)}
     for item in document["obligations"]:
-        Obligation.objects.update_or_create(
+        obligation, _ = Obligation.objects.update_or_create(
             incident=incident,
             rule_id=item["id"],
             defaults={
@@ -160,6 +162,8 @@ def assessment_record(*, incident: Incident, facts: Any, actor: Actor, note: str
                 "updated_at": now,
             },
         )
+        moved = before.get(item["id"], (None, None)) != (obligation.due_at, obligation.trigger_at)
+        clock_sync(obligation, moved=moved, version=assessment.version)
     required = [o for o in document["obligations"] if o["status"] == "required"]
     audit_record(
         action="regulatory.assessed",

@@ -17,6 +17,7 @@ from audit.types import Actor
 from regulatory.errors import FilingInvalid
 from regulatory.models import Filing, Obligation
 from regulatory.serialize import utc_z
+from regulatory.services.clocks import clock_filed
 
 
 def obligation_subject(obligation: Obligation) -> str:
@@ -89,6 +90,7 @@ def filing_record(
         due_at=obligation.due_at,
         signoff=signoff,
     )
+    clock_filed(obligation, filing)
     audit_record(
         action="regulatory.filed",
         actor=actor,
