@@ -20,6 +20,20 @@ EU_MEMBER_STATES = frozenset(
     "AT BE BG HR CY CZ DK EE FI FR DE GR IE IT LV LT LU MT NL PL PT RO SK SI ES SE".split()  # noqa: SIM905
 )
 EEA_ONLY = frozenset({"IS", "LI", "NO"})
+# Data categories about people: any of them means personal data is affected (unless stated otherwise).
+PERSONAL_CATEGORIES = frozenset(
+    {
+        "personal_data",
+        "phi",
+        "health",
+        "payment",
+        "financial",
+        "customer_information",
+        "sensitive",
+        "children",
+        "authentication",
+    }
+)
 
 TOP_LEVEL = {
     "schema",
@@ -196,6 +210,12 @@ def facts_parse(raw: Any, catalogue: Catalogue) -> Facts:
         raise FactsInvalid(f"schema: expected {SCHEMA!r}, got {raw.get('schema')!r}", field="schema")
     deadline_tz = _check_zone(raw.get("deadline_tz"), "deadline_tz")
     entity = _typed(_object(raw.get("entity"), "entity"), ENTITY, "entity")
+    member_state = entity.get("member_state")
+    if member_state is not None and member_state not in EU_MEMBER_STATES | EEA_ONLY:
+        raise FactsInvalid(
+            f"entity.member_state: {member_state!r} is not an EU/EEA Member State code (DE, FR, …)",
+            field="entity.member_state",
+        )
     data = _typed(_object(raw.get("data"), "data"), DATA, "data")
     by_state = data.get("subjects_by_state", {})
     for state, count in by_state.items():
@@ -206,7 +226,7 @@ def facts_parse(raw: Any, catalogue: Catalogue) -> Facts:
         data["subjects_total"] = sum(by_state.values())
     data["max_subjects_per_state"] = max(by_state.values(), default=0)
     data.setdefault("categories", [])
-    if data["categories"] and "personal_data" not in data:
+    if PERSONAL_CATEGORIES & set(data["categories"]) and "personal_data" not in data:
         data["personal_data"] = True
     encryption = _typed(_object(raw.get("encryption"), "encryption"), ENCRYPTION, "encryption")
     events: dict[str, datetime] = {}

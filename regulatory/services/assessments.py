@@ -16,7 +16,7 @@ from audit.types import Actor
 from incidents.models import Incident
 from keyvault.states import KeyState
 from regulatory.engine import obligations_assess
-from regulatory.facts import SCHEMA, facts_parse
+from regulatory.facts import PERSONAL_CATEGORIES, SCHEMA, facts_parse
 from regulatory.models import Assessment, Obligation
 from regulatory.serialize import obligation_json, utc_z
 from regulatory.services.catalogue import catalogue_get
@@ -24,17 +24,6 @@ from regulatory.services.clocks import clock_sync
 
 # Key states that make the data readable to someone else (suspended = suspected: assumed, conservatively).
 COMPROMISED_STATES = {KeyState.SUSPENDED.value, KeyState.COMPROMISED.value, KeyState.DESTROYED_COMPROMISED.value}
-PERSONAL_CATEGORIES = {
-    "personal_data",
-    "phi",
-    "health",
-    "payment",
-    "financial",
-    "customer_information",
-    "sensitive",
-    "children",
-    "authentication",
-}
 
 
 def _blast_radius(incident: Incident) -> dict[str, Any]:
@@ -65,13 +54,17 @@ def assessment_prefill(incident: Incident) -> dict[str, Any]:
             if str(code).upper().startswith("US-"):
                 by_state[str(code).upper()] = by_state.get(str(code).upper(), 0) + int(asset.get("record_count", 0))
     links = incident.incident_keys.select_related("key")
-    facts["jurisdictions"] = sorted(set(facts.get("jurisdictions", [])) | set(radius.get("jurisdictions", [])))
+    found = {str(code).strip().upper() for code in radius.get("jurisdictions", []) if str(code).strip()}
+    facts["jurisdictions"] = sorted(set(facts.get("jurisdictions", [])) | found)
     data = dict(facts.get("data", {}))
-    data["categories"] = sorted(set(data.get("categories", [])) | set(radius.get("data_categories", [])))
+    categories = {str(c) for c in radius.get("data_categories", []) if str(c).strip()}
+    data["categories"] = sorted(set(data.get("categories", [])) | categories)
     data["personal_data"] = bool(assets) or bool(data.get("personal_data"))
-    data["subjects_total"] = max(int(data.get("subjects_total", 0)), sum(int(a.get("record_count", 0)) for a in assets))
+    radius_total = sum(int(a.get("record_count", 0)) for a in assets)
+    # Counts a person recorded win (records are not always people); the blast radius fills the gaps.
+    data.setdefault("subjects_total", radius_total)
     if by_state:
-        data["subjects_by_state"] = {**data.get("subjects_by_state", {}), **by_state}
+        data["subjects_by_state"] = {**by_state, **data.get("subjects_by_state", {})}
     facts["data"] = data
     facts["encryption"] = {
         "encrypted": bool(assets) and all(a.get("encrypted", False) for a in assets),
@@ -86,9 +79,11 @@ def assessment_prefill(incident: Incident) -> dict[str, Any]:
     extra = dict(facts.get("extra", {}))
     extra["prefill"] = {
         "from": "blast radius and key custody",
+        "blast_radius_counts": {"subjects_total": radius_total, "subjects_by_state": by_state},
         "at": utc_z(timezone.now()),
         "notes": [
-            "subjects_total counts the records of the affected personal-data assets (a record is taken as a person)",
+            "subjects_total counts the records of the affected personal-data assets (a record is taken as a person);"
+            " counts recorded in an earlier assessment are kept",
             "a data asset listing several US states counts all its records for each state (upper bound)",
             "a suspended key (suspected compromise) counts as compromised",
         ],

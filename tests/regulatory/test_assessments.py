@@ -32,6 +32,21 @@ def test_prefill_from_blast_radius_and_keys(incident):
     assert set(facts["events"]) == {"detected_at", "aware_at"}
 
 
+def test_counts_recorded_by_a_person_win_over_the_blast_radius(incident):
+    facts = hipaa_facts(incident)
+    facts["data"]["subjects_total"] = 450  # 800 records, 450 people
+    facts["data"]["subjects_by_state"] = {"US-NY": 450}
+    assessment_record(incident=incident, facts=facts, actor=LEGAL)
+    again = assessment_prefill(incident)
+    assert again["data"]["subjects_total"] == 450
+    assert again["data"]["subjects_by_state"] == {"US-NY": 450}
+    assert again["extra"]["prefill"]["blast_radius_counts"] == {
+        "subjects_total": 800,
+        "subjects_by_state": {"US-NY": 800},
+    }
+    assert again["entity"] == {"hipaa": "covered_entity"}  # the profile is kept too
+
+
 def test_record_then_recompute_shows_what_changed(incident):
     first = assessment_record(incident=incident, facts=hipaa_facts(incident), actor=LEGAL, note="first look")
     assert (first.version, first.recorded_by, first.changes) == (1, "p-legal_dpo", [])

@@ -37,6 +37,7 @@ BASE = {"deadline_tz": "Europe/Berlin"}
             "decisions.gut_feeling",
         ),
         ({**BASE, "schema": "other/2"}, FactsInvalid, "schema"),
+        ({**BASE, "entity": {"member_state": "US"}}, FactsInvalid, "entity.member_state"),
         ([], FactsInvalid, ""),
     ],
 )
@@ -62,3 +63,8 @@ def test_normalisation(catalogue):
     assert facts.values["data"]["max_subjects_per_state"] == 400
     assert facts.values["data"]["personal_data"] is True  # categories given imply personal data
     assert facts.events["aware_at"].isoformat() == "2026-03-29T01:30:00+00:00"
+
+
+def test_only_categories_about_people_imply_personal_data(catalogue):
+    facts = facts_parse({**BASE, "data": {"categories": ["model_weights"]}}, catalogue)
+    assert "personal_data" not in facts.values["data"]
