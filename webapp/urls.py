@@ -21,6 +21,7 @@ urlpatterns = [
     path("api/v1/", include("approvals.api.urls")),
     path("api/v1/", include("incidents.api.urls")),
     path("api/v1/", include("casefile.api.urls")),
+    path("api/v1/", include("regulatory.api.urls")),
     path("api/temporal-codec/", include("ir_workflows.codec_urls")),
     path("incidents/", include("incidents.urls")),
     path("approvals/", include("approvals.urls")),

@@ -165,7 +165,8 @@ CASES: list[tuple[str, str, dict[str, Any], str, str | None]] = [
     # discovered 10 Feb 2026 (PST) -> 12 Mar 2026 23:59:59 PDT
     ("california 30 days across DST", "US-CA-1798.82", merge(merge(US_STATE, {"jurisdictions": ["US-CA"]}), ev(discovered_at="2026-02-10T18:00:00Z")), "required", "2026-03-13T06:59:59Z"),
     ("california key kept", "US-CA-1798.82", merge(merge(merge(US_STATE, KEY_KEPT), {"jurisdictions": ["US-CA"]}), ev(discovered_at="2026-02-10T18:00:00Z")), "exempt", None),
-    ("california before SB 446", "US-CA-1798.82", merge(merge(US_STATE, {"jurisdictions": ["US-CA"]}), ev(discovered_at="2025-12-10T18:00:00Z")), "not_in_force", None),
+    ("california before SB 446: no fixed period", "US-CA-1798.82", merge(merge(US_STATE, {"jurisdictions": ["US-CA"]}), ev(discovered_at="2025-12-10T18:00:00Z")), "required", None),
+    ("new york before the 30-day amendment", "US-NY-899-aa", merge(merge(US_STATE, {"deadline_tz": "America/New_York", "data": {"subjects_by_state": {"US-NY": 3}}}), ev(discovered_at="2024-12-01T12:00:00Z")), "required", None),
     ("new york 30 days", "US-NY-899-aa", merge(merge(US_STATE, {"deadline_tz": "America/New_York", "data": {"subjects_by_state": {"US-NY": 3}}}), ev(discovered_at="2026-04-01T12:00:00Z")), "required", "2026-05-02T03:59:59Z"),
     ("texas 60 days from determination", "US-TX-521.053", merge(merge(US_STATE, {"deadline_tz": "America/Chicago", "jurisdictions": ["US-TX"]}), ev(determined_at="2026-04-01T12:00:00Z")), "required", "2026-06-01T04:59:59Z"),
     ("florida 30 days", "US-FL-501.171", merge(merge(US_STATE, {"deadline_tz": "America/New_York", "jurisdictions": ["US-FL"]}), ev(determined_at="2026-04-01T12:00:00Z")), "required", "2026-05-02T03:59:59Z"),
