@@ -17,7 +17,7 @@ def utc_z(value: datetime | None) -> str | None:
 
 
 def _local(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
+    return value.isoformat(timespec="seconds") if value is not None else None
 
 
 def obligation_json(obligation: Obligation) -> dict[str, Any]:
