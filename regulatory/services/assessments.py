@@ -73,11 +73,14 @@ def assessment_prefill(incident: Incident) -> dict[str, Any]:
     }
     events = dict(facts.get("events", {}))
     events.setdefault("detected_at", utc_z(incident.detected_at))
-    if incident.aware_at is not None:
+    extra = dict(facts.get("extra", {}))
+    synced = _synced_awareness(facts)
+    if incident.aware_at is not None and ("aware_at" not in events or synced != utc_z(incident.aware_at)):
+        # the incident's awareness time is new, or was corrected since it was last taken: it wins
         events["aware_at"] = utc_z(incident.aware_at)
     facts["events"] = events
-    extra = dict(facts.get("extra", {}))
     extra["prefill"] = {
+        "incident_aware_at": utc_z(incident.aware_at) if incident.aware_at else synced,
         "from": "blast radius and key custody",
         "blast_radius_counts": {"subjects_total": radius_total, "subjects_by_state": by_state},
         "at": utc_z(timezone.now()),
@@ -90,6 +93,41 @@ def assessment_prefill(incident: Incident) -> dict[str, Any]:
     }
     facts["extra"] = extra
     return facts
+
+
+def _synced_awareness(facts: dict[str, Any]) -> str | None:
+    prefill = facts.get("extra", {}).get("prefill", {})
+    value = prefill.get("incident_aware_at") if isinstance(prefill, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def assessment_sync_awareness(incident: Incident) -> Assessment | None:
+    """Re-assess when the incident's awareness time was recorded or corrected since the last assessment
+    took it, so that the clocks follow at once (no wait for the playbook's regulatory step)."""
+    if incident.aware_at is None:
+        return None
+    latest = assessment_latest(incident)
+    if latest is not None:
+        synced = _synced_awareness(latest.facts)
+        if synced == utc_z(incident.aware_at):
+            return None
+        if synced is None and "aware_at" in latest.facts.get("events", {}):
+            return None  # legal set awareness by hand: theirs stands
+    return assessment_record(
+        incident=incident,
+        facts=assessment_prefill(incident),
+        actor=Actor.system("regulatory-sync"),
+        note="awareness time recorded or corrected on the incident: clocks follow",
+    )
+
+
+def assessments_sync_open_incidents() -> int:
+    """The periodic job: every open incident whose awareness time moved (see above). Returns how many."""
+    count = 0
+    for incident in Incident.objects.filter(status=Incident.Status.OPEN, aware_at__isnull=False):
+        if assessment_sync_awareness(incident) is not None:
+            count += 1
+    return count
 
 
 def assessment_changes(before: dict[str, Any] | None, after: dict[str, Any]) -> list[dict[str, Any]]:

@@ -14,6 +14,7 @@ from casefile.gather import _PROVIDERS
 from incidents.services.hooks import step_hooks_run
 from regulatory.errors import FactsBadTime, FilingInvalid
 from regulatory.models import Assessment, Obligation
+from regulatory.serialize import utc_z
 from regulatory.services.assessments import assessment_prefill, assessment_record
 from regulatory.services.filings import filing_record, filing_signoff_request
 from tests.approvals.conftest import decide
@@ -138,3 +139,36 @@ def test_case_file_section(incident):
     assert "EU-GDPR-33" not in rules  # not applicable: listed in the evidence only
     assert len(section.evidence) == 55
     assert "Assessment v1 recorded by p-legal_dpo" in section.note
+
+
+def test_awareness_on_the_incident_starts_and_moves_the_clocks(incident):
+    from datetime import timedelta
+
+    from regulatory.services.assessments import assessment_sync_awareness
+    from regulatory.tasks import sync_awareness
+
+    assert sync_awareness() == 1  # aware_at is set on the fixture's incident: assessed at once
+    first = Assessment.objects.get(incident=incident)
+    assert first.recorded_by == "sequester:regulatory-sync"
+    assert assessment_sync_awareness(incident) is None  # nothing moved
+    # legal completes the facts (from the pre-filled form): the synced awareness is carried along
+    assessment_record(incident=incident, facts=hipaa_facts(incident), actor=LEGAL)
+    assert assessment_sync_awareness(incident) is None
+    # the commander corrects the awareness time: a new version follows it
+    assert incident.aware_at is not None
+    incident.aware_at -= timedelta(hours=5)
+    incident.save(update_fields=["aware_at"])
+    moved = assessment_sync_awareness(incident)
+    assert moved is not None
+    assert moved.version == 3
+    assert moved.facts["events"]["aware_at"] == utc_z(incident.aware_at)
+    assert moved.facts["entity"] == {"hipaa": "covered_entity"}  # legal's facts are kept
+    assert any(change["field"] == "trigger_at" for change in moved.changes)
+
+
+def test_awareness_set_by_hand_is_not_overridden(incident):
+    from regulatory.services.assessments import assessment_sync_awareness
+
+    facts = {"deadline_tz": "UTC", "events": {"aware_at": "2026-01-01T00:00:00Z"}}
+    assessment_record(incident=incident, facts=facts, actor=LEGAL)
+    assert assessment_sync_awareness(incident) is None

@@ -196,6 +196,11 @@ CELERY_BEAT_SCHEDULE["audit-checkpoint"] = {
     "task": "audit.checkpoint",
     "schedule": float(SEQUESTER_AUDIT_CHECKPOINT_SECONDS),
 }
+SEQUESTER_REGULATORY_SYNC_SECONDS = env_int("SEQUESTER_REGULATORY_SYNC_SECONDS", 60, minimum=10)
+CELERY_BEAT_SCHEDULE["regulatory-sync-awareness"] = {
+    "task": "regulatory.sync_awareness",
+    "schedule": float(SEQUESTER_REGULATORY_SYNC_SECONDS),
+}
 CELERY_BEAT_SCHEDULE["keyvault-verify-restrictions"] = {
     "task": "keyvault.verify_restrictions",
     "schedule": float(SEQUESTER_RESTRICTION_CHECK_SECONDS),
