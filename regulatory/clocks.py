@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 AT_RISK_FRACTION = 0.75  # past 75 % of the window, a clock is at risk
-REMINDER_FRACTIONS = (0.5, 0.75, 0.9, 1.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,9 +39,3 @@ def clock_state(
     if elapsed is not None and elapsed >= AT_RISK_FRACTION:
         return ClockState("at_risk", elapsed, left)
     return ClockState("due", elapsed, left)
-
-
-def reminder_times(trigger_at: datetime, due_at: datetime) -> list[datetime]:
-    """The reminder instants at 50, 75 and 90 % of the window, and the due time itself."""
-    window = due_at - trigger_at
-    return [trigger_at + window * fraction for fraction in REMINDER_FRACTIONS]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, time
 from functools import cache
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -325,9 +325,3 @@ def obligations_assess(facts: Facts, catalogue: Catalogue, *, as_of: datetime | 
                     out[index], relief=relief, reasons=(*out[index].reasons, f"relief: {relief.reason}")
                 )
     return out
-
-
-def hours_until(obligation: Obligation, now: datetime) -> float | None:
-    if obligation.due_utc is None:
-        return None
-    return (obligation.due_utc - now.astimezone(UTC)) / timedelta(hours=1)

@@ -10,7 +10,7 @@ from django.core import mail
 from audit.models import AuditEvent
 from audit.types import Actor
 from ir_workflows.models import TemporalOutbox
-from regulatory.clocks import clock_state, reminder_times
+from regulatory.clocks import clock_state
 from regulatory.models import Obligation
 from regulatory.services.assessments import assessment_record
 from regulatory.services.clocks import clock_notice_send
@@ -31,7 +31,6 @@ def test_clock_states():
     on_time = clock_state(status="required", due_at=due, trigger_at=T0, now=T0, filed_at=due - timedelta(hours=1))
     late = clock_state(status="required", due_at=due, trigger_at=T0, now=T0, filed_at=due + timedelta(seconds=1))
     assert (on_time.state, late.state) == ("filed_on_time", "filed_late")
-    assert reminder_times(T0, due) == [T0 + timedelta(hours=h) for h in (50, 75, 90, 100)]
 
 
 def test_assessments_start_move_and_cancel_clocks(incident):
