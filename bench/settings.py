@@ -23,3 +23,5 @@ ROOT_URLCONF = "bench.urls"
 SEQUESTER_USAGE_BACKGROUND_FLUSH = True  # as deployed
 DATABASES["default"]["CONN_MAX_AGE"] = 60  # noqa: F405 - as deployed: connections persist
 LOGGING = {"version": 1, "disable_existing_loggers": False, "root": {"level": "ERROR"}}
+if os.environ.get("SEQUESTER_BENCH_DATABASE_NAME"):  # a process the bench started, on its scratch database
+    DATABASES["default"]["NAME"] = os.environ["SEQUESTER_BENCH_DATABASE_NAME"]  # noqa: F405

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from asn1crypto import pem, x509  # type: ignore[import-untyped]
 from django.conf import settings
+from django.core.management import CommandError, call_command
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
@@ -23,6 +24,8 @@ from audit.offline_verifier import verify_bundle
 from audit.signing import public_key_b64, public_key_raw
 from audit.types import Actor
 from casefile.services import casefile_build
+from casefile.signing import signature_check
+from webapp.settings.generated import generated_signing_certificate
 
 pytestmark = pytest.mark.django_db
 VERIFIER = Path(__file__).resolve().parents[2] / "audit" / "offline_verifier.py"
@@ -147,3 +150,30 @@ def test_the_offline_verifier_checks_the_pdf_itself(rendered, tmp_path):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "VERIFIED" in result.stdout
+
+
+def test_casefile_verify_checks_the_signature_and_the_bundle(rendered, tmp_path):
+    _, pdf, _, _, _ = rendered
+    good = tmp_path / "case.pdf"
+    good.write_bytes(pdf)
+    out = io.StringIO()
+    call_command("casefile_verify", str(good), stdout=out)
+    assert "signature: valid" in out.getvalue()
+    assert out.getvalue().rstrip().endswith("VERIFIED")
+
+    appended = tmp_path / "appended.pdf"
+    appended.write_bytes(pdf + b"\n% a line added after signing\n")
+    report = signature_check(appended.read_bytes())
+    assert report.intact
+    assert not report.whole_file
+    assert not report.ok
+    assert report.problem == "bytes were added after the signature"
+
+    stranger = tmp_path / "stranger.crt"
+    generated_signing_certificate(tmp_path / "other", "Someone else")
+    shutil.copy(tmp_path / "other" / "casefile-signing.crt", stranger)
+    assert signature_check(pdf, trust_cert_file=str(stranger)).problem == (
+        "the signer's certificate does not chain to the trust root"
+    )
+    with pytest.raises(CommandError, match="NOT VERIFIED"):
+        call_command("casefile_verify", str(good), "--trust", str(stranger), stdout=io.StringIO())
