@@ -21,6 +21,7 @@ urlpatterns = [
     path("api/v1/", include("approvals.api.urls")),
     path("api/v1/", include("incidents.api.urls")),
     path("api/v1/", include("casefile.api.urls")),
+    path("api/v1/", include("regulatory.api.urls")),
     path("api/temporal-codec/", include("ir_workflows.codec_urls")),
     path("incidents/", include("incidents.urls")),
     path("approvals/", include("approvals.urls")),
@@ -28,5 +29,6 @@ urlpatterns = [
     path("keys/", include("keyvault.urls")),
     path("case-files/", include("casefile.urls")),
     path("audit/", include("casefile.audit_urls")),
+    path("regulatory/", include("regulatory.urls")),
     path(".well-known/sequester-audit-key.json", casefile_views.audit_key, name="audit-key"),
 ]

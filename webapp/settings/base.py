@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import django_stubs_ext
+from django.core.exceptions import ImproperlyConfigured
 
 from webapp.settings.env import (
     env_bool,
@@ -55,6 +56,7 @@ INSTALLED_APPS = [
     "incidents",
     "ir_workflows",
     "casefile",
+    "regulatory",
 ]
 
 MIDDLEWARE = [
@@ -183,12 +185,21 @@ SEQUESTER_REWRAP_PAUSE_MS = env_int("SEQUESTER_REWRAP_PAUSE_MS", 0, minimum=0, m
 SEQUESTER_REWRAP_HEARTBEAT_SECONDS = env_int("SEQUESTER_REWRAP_HEARTBEAT_SECONDS", 30, minimum=1, maximum=3600)
 SEQUESTER_USAGE_BACKGROUND_FLUSH = True  # tests turn it off: counters are then written when read
 SEQUESTER_RESTRICTION_CHECK_SECONDS = env_int("SEQUESTER_RESTRICTION_CHECK_SECONDS", 300, minimum=10)
+# An operator's extra regulatory rules and holidays (*.toml), loaded after the shipped catalogue.
+SEQUESTER_REGULATORY_DIR = env_optional("SEQUESTER_REGULATORY_DIR")
+if SEQUESTER_REGULATORY_DIR is not None and not Path(SEQUESTER_REGULATORY_DIR).is_dir():
+    raise ImproperlyConfigured(f"SEQUESTER_REGULATORY_DIR must be a directory, got {SEQUESTER_REGULATORY_DIR!r}")
 # A batch of base64 items: well above one item's limit, still bounded.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("SEQUESTER_MAX_REQUEST_BYTES", 32 * 1024 * 1024, minimum=1024)
 CELERY_BEAT_SCHEDULE["temporal-outbox-sweep"] = {"task": "ir_workflows.sweep_outbox", "schedule": 30.0}
 CELERY_BEAT_SCHEDULE["audit-checkpoint"] = {
     "task": "audit.checkpoint",
     "schedule": float(SEQUESTER_AUDIT_CHECKPOINT_SECONDS),
+}
+SEQUESTER_REGULATORY_SYNC_SECONDS = env_int("SEQUESTER_REGULATORY_SYNC_SECONDS", 60, minimum=10)
+CELERY_BEAT_SCHEDULE["regulatory-sync-awareness"] = {
+    "task": "regulatory.sync_awareness",
+    "schedule": float(SEQUESTER_REGULATORY_SYNC_SECONDS),
 }
 CELERY_BEAT_SCHEDULE["keyvault-verify-restrictions"] = {
     "task": "keyvault.verify_restrictions",

@@ -1,0 +1,17 @@
+from django.apps import AppConfig
+
+
+class RegulatoryConfig(AppConfig):
+    name = "regulatory"
+    verbose_name = "Regulatory clocks"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from casefile.gather import section_provider_register
+        from incidents.services.hooks import step_hook_register
+        from regulatory.hooks import obligations_section, regulatory_step
+        from webapp.navigation import NavItem, nav_item_register
+
+        step_hook_register("regulatory", "regulatory-assessment", regulatory_step)
+        section_provider_register("obligations", obligations_section)
+        nav_item_register(NavItem("Due 72 h", "regulatory-due", ("webapp.view_incidents",)))

@@ -1,0 +1,67 @@
+"""Reads: an incident's clocks, and what is due soon across incidents (for legal)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from incidents.models import Incident
+from regulatory.clocks import ClockState, clock_state
+from regulatory.models import Filing, Obligation
+
+# Shown first: what needs doing; then what was decided not to apply.
+STATE_ORDER = {
+    "overdue": 0,
+    "at_risk": 1,
+    "due": 2,
+    "tracked": 3,
+    "awaiting_trigger": 4,
+    "filed_late": 5,
+    "filed_on_time": 6,
+    "exempt": 7,
+    "not_required": 8,
+    "not_in_force": 9,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Clock:
+    obligation: Obligation
+    state: ClockState
+    filing: Filing | None
+
+
+def _clock(obligation: Obligation, now: datetime) -> Clock:
+    filing = next(iter(obligation.filings.all()), None)
+    state = clock_state(
+        status=obligation.status,
+        due_at=obligation.due_at,
+        trigger_at=obligation.trigger_at,
+        now=now,
+        filed_at=filing.filed_at if filing else None,
+    )
+    return Clock(obligation, state, filing)
+
+
+def incident_clocks(incident: Incident, *, now: datetime) -> list[Clock]:
+    obligations = Obligation.objects.filter(incident=incident).prefetch_related("filings")
+    clocks = [_clock(o, now) for o in obligations]
+    far = now + timedelta(days=36500)
+    return sorted(clocks, key=lambda c: (STATE_ORDER.get(c.state.state, 99), c.obligation.due_at or far))
+
+
+def clocks_due_within(*, now: datetime, hours: int = 72) -> list[Clock]:
+    """Required, unfiled obligations of open incidents due before ``now + hours`` (overdue included)."""
+    obligations = (
+        Obligation.objects.filter(
+            status="required",
+            due_at__isnull=False,
+            due_at__lte=now + timedelta(hours=hours),
+            filings__isnull=True,
+            incident__status=Incident.Status.OPEN,
+        )
+        .select_related("incident")
+        .prefetch_related("filings")
+        .order_by("due_at")
+    )
+    return [_clock(o, now) for o in obligations]

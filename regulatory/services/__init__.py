@@ -1,0 +1,1 @@
+"""Regulatory services: the catalogue, assessments of incidents, filings."""

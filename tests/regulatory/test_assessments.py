@@ -1,0 +1,174 @@
+"""An incident's assessment: pre-filled from key custody, recorded with who and when, recomputed with
+what changed; sign-off through regulatory_filing_signoff; filings; the playbook hook; the case file."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from approvals.models import ApprovalRequest
+from audit.models import AuditEvent
+from audit.types import Actor
+from casefile.gather import _PROVIDERS
+from incidents.services.hooks import step_hooks_run
+from regulatory.errors import FactsBadTime, FilingInvalid
+from regulatory.models import Assessment, Obligation
+from regulatory.serialize import utc_z
+from regulatory.services.assessments import assessment_prefill, assessment_record
+from regulatory.services.filings import filing_record, filing_signoff_request
+from tests.approvals.conftest import decide
+from tests.regulatory.conftest import hipaa_facts
+
+LEGAL = Actor(name="p-legal_dpo", type="user")
+
+
+def test_prefill_from_blast_radius_and_keys(incident):
+    facts = assessment_prefill(incident)
+    assert facts["jurisdictions"] == ["US-NY"]
+    assert facts["data"]["categories"] == ["personal_data", "phi"]
+    assert facts["data"]["subjects_total"] == 800
+    assert facts["data"]["subjects_by_state"] == {"US-NY": 800}
+    assert facts["encryption"] == {"encrypted": True, "key_compromised": True, "keys": ["records-kek"]}
+    assert set(facts["events"]) == {"detected_at", "aware_at"}
+
+
+def test_counts_recorded_by_a_person_win_over_the_blast_radius(incident):
+    facts = hipaa_facts(incident)
+    facts["data"]["subjects_total"] = 450  # 800 records, 450 people
+    facts["data"]["subjects_by_state"] = {"US-NY": 450}
+    assessment_record(incident=incident, facts=facts, actor=LEGAL)
+    again = assessment_prefill(incident)
+    assert again["data"]["subjects_total"] == 450
+    assert again["data"]["subjects_by_state"] == {"US-NY": 450}
+    assert again["extra"]["prefill"]["blast_radius_counts"] == {
+        "subjects_total": 800,
+        "subjects_by_state": {"US-NY": 800},
+    }
+    assert again["entity"] == {"hipaa": "covered_entity"}  # the profile is kept too
+
+
+def test_record_then_recompute_shows_what_changed(incident):
+    first = assessment_record(incident=incident, facts=hipaa_facts(incident), actor=LEGAL, note="first look")
+    assert (first.version, first.recorded_by, first.changes) == (1, "p-legal_dpo", [])
+    hipaa = Obligation.objects.get(incident=incident, rule_id="US-HIPAA-404")
+    assert hipaa.status == "required"
+    assert Obligation.objects.get(incident=incident, rule_id="US-HIPAA-406").status == "required"  # 800 > 500 in NY
+    # the trigger time is corrected: the deadline moves, and the change is shown
+    corrected = hipaa_facts(incident)
+    corrected["events"]["discovered_at"] = "2026-01-15T15:00:00Z"
+    second = assessment_record(incident=incident, facts=corrected, actor=LEGAL, note="discovery was earlier")
+    moved = {(c["id"], c["field"]): c for c in second.changes}
+    assert moved[("US-HIPAA-404", "due_utc")]["after"] == "2026-03-17T03:59:59Z"
+    hipaa.refresh_from_db()
+    assert hipaa.due_at == datetime(2026, 3, 17, 3, 59, 59, tzinfo=UTC)
+    assert hipaa.assessment_id == second.pk
+    event = AuditEvent.objects.filter(action="regulatory.assessed").order_by("-seq").first()
+    assert event is not None
+    assert event.incident == incident.reference
+
+
+def test_invalid_facts_store_nothing(incident):
+    facts = hipaa_facts(incident)
+    facts["events"]["aware_at"] = "last tuesday"
+    with pytest.raises(FactsBadTime):
+        assessment_record(incident=incident, facts=facts, actor=LEGAL)
+    assert not Assessment.objects.exists()
+
+
+def test_filing_needs_an_approved_signoff_and_a_reason_when_late(incident, people, authenticators):
+    facts = hipaa_facts(incident)
+    facts["events"]["discovered_at"] = "2026-01-15T15:00:00Z"
+    assessment_record(incident=incident, facts=facts, actor=LEGAL)
+    obligation = Obligation.objects.get(incident=incident, rule_id="US-HIPAA-404")
+    filed_at = datetime(2026, 3, 20, 12, 0, tzinfo=UTC)  # after the 17 Mar due time
+    with pytest.raises(FilingInvalid, match="sign-off"):
+        filing_record(obligation=obligation, actor=LEGAL, filed_at=filed_at, channel="letters")
+    request = filing_signoff_request(
+        obligation=obligation, user=people["commander"], actor=Actor(name="p-commander", type="user"), reason="ready"
+    )
+    assert request.action == "regulatory_filing_signoff"
+    assert request.subject_id == "INC-2026-9001/US-HIPAA-404"
+    decide(people["legal_dpo"], request, authenticator=authenticators["legal_dpo"], reason="letter text approved")
+    request.refresh_from_db()
+    assert request.status == ApprovalRequest.Status.APPROVED
+    with pytest.raises(FilingInvalid, match="a late filing states why"):
+        filing_record(obligation=obligation, actor=LEGAL, filed_at=filed_at, channel="letters")
+    filing = filing_record(
+        obligation=obligation,
+        actor=LEGAL,
+        filed_at=filed_at,
+        channel="first-class mail",
+        reference="batch-7",
+        attachments=[{"name": "letter.pdf", "sha256": "ab" * 32}],
+        late_reason="law-enforcement delay (164.412) ended 18 Mar",
+    )
+    assert not filing.on_time
+    assert filing.signoff_id == request.id
+
+
+def test_nothing_to_file_for_an_exempt_obligation(incident, people):
+    facts = hipaa_facts(incident)
+    facts["encryption"]["key_compromised"] = False
+    assessment_record(incident=incident, facts=facts, actor=LEGAL)
+    obligation = Obligation.objects.get(incident=incident, rule_id="US-HIPAA-404")
+    assert obligation.status == "exempt"
+    with pytest.raises(FilingInvalid, match="nothing to file"):
+        filing_signoff_request(obligation=obligation, user=people["commander"], actor=LEGAL, reason="x")
+
+
+def test_playbook_step_assesses_from_the_prefill_once(incident):
+    ran = step_hooks_run(incident=incident, step="regulatory")
+    assert "regulatory-assessment" in ran
+    assessment = Assessment.objects.get(incident=incident)
+    assert assessment.recorded_by == "sequester:playbook-regulatory"
+    step_hooks_run(incident=incident, step="regulatory")
+    assert Assessment.objects.filter(incident=incident).count() == 1
+    line = AuditEvent.objects.filter(action="incident.regulatory_hook").order_by("-seq").first()
+    assert line is not None
+    assert line.reason.startswith("assessment v1: ")
+
+
+def test_case_file_section(incident):
+    assert _PROVIDERS["obligations"](incident) is None
+    assessment_record(incident=incident, facts=hipaa_facts(incident), actor=LEGAL)
+    section = _PROVIDERS["obligations"](incident)
+    assert section is not None
+    rules = [row[0] for row in section.rows]
+    assert "US-HIPAA-404" in rules
+    assert "EU-GDPR-33" not in rules  # not applicable: listed in the evidence only
+    assert len(section.evidence) == 55
+    assert "Assessment v1 recorded by p-legal_dpo" in section.note
+
+
+def test_awareness_on_the_incident_starts_and_moves_the_clocks(incident):
+    from datetime import timedelta
+
+    from regulatory.services.assessments import assessment_sync_awareness
+    from regulatory.tasks import sync_awareness
+
+    assert sync_awareness() == 1  # aware_at is set on the fixture's incident: assessed at once
+    first = Assessment.objects.get(incident=incident)
+    assert first.recorded_by == "sequester:regulatory-sync"
+    assert assessment_sync_awareness(incident) is None  # nothing moved
+    # legal completes the facts (from the pre-filled form): the synced awareness is carried along
+    assessment_record(incident=incident, facts=hipaa_facts(incident), actor=LEGAL)
+    assert assessment_sync_awareness(incident) is None
+    # the commander corrects the awareness time: a new version follows it
+    assert incident.aware_at is not None
+    incident.aware_at -= timedelta(hours=5)
+    incident.save(update_fields=["aware_at"])
+    moved = assessment_sync_awareness(incident)
+    assert moved is not None
+    assert moved.version == 3
+    assert moved.facts["events"]["aware_at"] == utc_z(incident.aware_at)
+    assert moved.facts["entity"] == {"hipaa": "covered_entity"}  # legal's facts are kept
+    assert any(change["field"] == "trigger_at" for change in moved.changes)
+
+
+def test_awareness_set_by_hand_is_not_overridden(incident):
+    from regulatory.services.assessments import assessment_sync_awareness
+
+    facts = {"deadline_tz": "UTC", "events": {"aware_at": "2026-01-01T00:00:00Z"}}
+    assessment_record(incident=incident, facts=facts, actor=LEGAL)
+    assert assessment_sync_awareness(incident) is None

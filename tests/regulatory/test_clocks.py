@@ -1,0 +1,98 @@
+"""Clocks kept in step with assessments and filings (through the outbox), their notices, and the pure
+clock states (due, at risk, overdue, filed on time or late)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from django.core import mail
+
+from audit.models import AuditEvent
+from audit.types import Actor
+from ir_workflows.models import TemporalOutbox
+from regulatory.clocks import clock_state
+from regulatory.models import Obligation
+from regulatory.services.assessments import assessment_record
+from regulatory.services.clocks import clock_notice_send
+from tests.regulatory.conftest import hipaa_facts
+from webapp import roles
+
+LEGAL = Actor(name="legal", type="user")
+T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+
+def test_clock_states():
+    due = T0 + timedelta(hours=100)
+    assert clock_state(status="required", due_at=due, trigger_at=T0, now=T0 + timedelta(hours=10)).state == "due"
+    assert clock_state(status="required", due_at=due, trigger_at=T0, now=T0 + timedelta(hours=75)).state == "at_risk"
+    assert clock_state(status="required", due_at=due, trigger_at=T0, now=T0 + timedelta(hours=101)).state == "overdue"
+    assert clock_state(status="required", due_at=None, trigger_at=T0, now=T0).state == "tracked"
+    assert clock_state(status="exempt", due_at=None, trigger_at=None, now=T0).state == "exempt"
+    on_time = clock_state(status="required", due_at=due, trigger_at=T0, now=T0, filed_at=due - timedelta(hours=1))
+    late = clock_state(status="required", due_at=due, trigger_at=T0, now=T0, filed_at=due + timedelta(seconds=1))
+    assert (on_time.state, late.state) == ("filed_on_time", "filed_late")
+
+
+def test_assessments_start_move_and_cancel_clocks(incident):
+    facts = hipaa_facts(incident)
+    assessment_record(incident=incident, facts=facts, actor=LEGAL)
+    hipaa = Obligation.objects.get(incident=incident, rule_id="US-HIPAA-404")
+    assert hipaa.clock_workflow_id == "obligation-clock-INC-2026-9001-US-HIPAA-404-g1"
+    started = {e.workflow_id for e in TemporalOutbox.objects.filter(kind="start", workflow_type="ObligationClock")}
+    timed = Obligation.objects.filter(incident=incident, status="required", due_at__isnull=False)
+    assert started == {o.clock_workflow_id for o in timed}
+    assert (
+        not Obligation.objects.filter(incident=incident, status="required", due_at__isnull=True)
+        .exclude(clock_workflow_id="")
+        .exists()
+    )  # no clock for duties without a due time
+
+    facts["events"]["discovered_at"] = "2026-01-15T15:00:00Z"  # corrected trigger
+    assessment_record(incident=incident, facts=facts, actor=LEGAL)
+    move = TemporalOutbox.objects.get(workflow_id=hipaa.clock_workflow_id, kind="update", update_name="move_deadline")
+    assert move.payload["due_at"] == "2026-03-17T03:59:59Z"
+
+    facts["encryption"]["key_compromised"] = False  # the harbour holds: exempt, the clock is cancelled
+    assessment_record(incident=incident, facts=facts, actor=LEGAL)
+    assert TemporalOutbox.objects.filter(workflow_id=hipaa.clock_workflow_id, update_name="cancel").exists()
+    hipaa.refresh_from_db()
+    assert (hipaa.status, hipaa.clock_workflow_id) == ("exempt", "")
+
+    facts["encryption"]["key_compromised"] = True  # required again: a new clock, a new generation
+    assessment_record(incident=incident, facts=facts, actor=LEGAL)
+    hipaa.refresh_from_db()
+    assert hipaa.clock_workflow_id.endswith("-g2")
+
+
+def test_notice_is_audited_and_mailed_to_legal(incident, make_user):
+    legal = make_user("dpo", roles.LEGAL_DPO)
+    legal.email = "dpo@example.test"
+    legal.save()
+    ciso = make_user("ciso", roles.CISO)
+    ciso.email = "ciso@example.test"
+    ciso.save()
+    assessment_record(incident=incident, facts=hipaa_facts(incident), actor=LEGAL)
+    hipaa = Obligation.objects.get(incident=incident, rule_id="US-HIPAA-404")
+    assert hipaa.due_at is not None
+    due = hipaa.due_at.isoformat()
+    assert (
+        clock_notice_send(
+            incident=incident.reference, rule_id="US-HIPAA-404", kind="reminder", fraction=0.75, due_at=due
+        )
+        == 1
+    )
+    assert mail.outbox[-1].to == ["dpo@example.test"]
+    assert "75 % of the time elapsed" in mail.outbox[-1].subject
+    assert (
+        clock_notice_send(
+            incident=incident.reference, rule_id="US-HIPAA-404", kind="breached", fraction=1.0, due_at=due
+        )
+        == 2
+    )
+    assert sorted(m.to[0] for m in mail.outbox[-2:]) == ["ciso@example.test", "dpo@example.test"]
+    assert AuditEvent.objects.filter(action="regulatory.clock_breached", incident=incident.reference).exists()
+    # nothing for an obligation that is not required
+    assert (
+        clock_notice_send(incident=incident.reference, rule_id="EU-GDPR-33", kind="reminder", fraction=0.5, due_at=due)
+        == 0
+    )
