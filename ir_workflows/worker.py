@@ -18,6 +18,8 @@ from ir_workflows.incident.workflows import (
     KeyRestrictionBatchWorkflow,
     KeyRestrictionWorkflow,
 )
+from ir_workflows.notifications.activities import NOTIFICATION_ACTIVITIES
+from ir_workflows.notifications.workflows import PartyNotificationWorkflow
 from ir_workflows.smoke.activities import record_stack_probe
 from ir_workflows.smoke.workflows import StackProbeWorkflow
 
@@ -27,12 +29,14 @@ WORKFLOWS: Sequence[type] = (
     KeyCompromiseIncidentWorkflow,
     KeyRestrictionBatchWorkflow,
     KeyRestrictionWorkflow,
+    PartyNotificationWorkflow,
 )
 ACTIVITIES: Sequence[Callable[..., Any]] = (
     record_stack_probe,
     send_approval_notice,
     expire_approval_request,
     *PLAYBOOK_ACTIVITIES,
+    *NOTIFICATION_ACTIVITIES,
 )
 
 ACTIVITY_THREADS = 16
@@ -46,6 +50,7 @@ SANDBOX = SandboxRestrictions.default.with_passthrough_modules(
     "ir_workflows.retry",
     "ir_workflows.approvals.types",
     "ir_workflows.incident.types",
+    "ir_workflows.notifications.types",
     "ir_workflows.smoke.types",
 )
 

@@ -5,6 +5,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from casefile import views as casefile_views
+from notifications import views as notification_views
 from webapp import views
 from webapp.api.views import MeApi
 
@@ -28,5 +29,7 @@ urlpatterns = [
     path("keys/", include("keyvault.urls")),
     path("case-files/", include("casefile.urls")),
     path("audit/", include("casefile.audit_urls")),
+    path("notifications/", include("notifications.urls")),
     path(".well-known/sequester-audit-key.json", casefile_views.audit_key, name="audit-key"),
+    path(".well-known/sequester-key-status.json", notification_views.key_status_feed_view, name="key-status-feed"),
 ]

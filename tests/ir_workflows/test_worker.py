@@ -10,6 +10,7 @@ from temporalio import activity, workflow
 from ir_workflows import worker
 from ir_workflows.approvals import types as approval_types
 from ir_workflows.incident import types as incident_types
+from ir_workflows.notifications import types as notification_types
 from ir_workflows.smoke import types as smoke_types
 
 
@@ -26,7 +27,7 @@ def test_every_named_workflow_and_activity_is_registered_once():
     activities = [activity._Definition.must_from_callable(fn).name for fn in worker.ACTIVITIES]
     assert len(workflows) == len(set(workflows))
     assert len(activities) == len(set(activities))
-    modules = (smoke_types, approval_types, incident_types)
+    modules = (smoke_types, approval_types, incident_types, notification_types)
     assert set(workflows) == set().union(*(_names(m, "_WORKFLOW") for m in modules))
     assert set(activities) == set().union(*(_names(m, "_ACTIVITY") for m in modules))
 

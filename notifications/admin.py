@@ -1,0 +1,77 @@
+"""The party registry is kept here; messages, deliveries and acks are read-only (services write them)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from keyvault.admin import ReadOnlyAdmin
+from notifications.models import AckToken, Channel, Contact, Delivery, Notification, Party
+from notifications.services.secrets import channel_secret_rotate
+from webapp.api.actors import actor_from_request
+
+
+class ContactInline(admin.TabularInline[Contact, Party]):
+    model = Contact
+    extra = 1
+
+
+class ChannelInline(admin.TabularInline[Channel, Party]):
+    model = Channel
+    fields = ["kind", "url", "active", "has_secret"]
+    readonly_fields = ["has_secret"]
+    extra = 1
+
+    @admin.display(boolean=True, description="signing secret")
+    def has_secret(self, channel: Channel) -> bool:
+        return bool(channel.secret_sealed)
+
+
+@admin.register(Party)
+class PartyAdmin(admin.ModelAdmin[Party]):
+    list_display = ["name", "kind", "role", "ack_sla_minutes", "reminders", "every_incident", "active"]
+    list_filter = ["role", "kind", "active"]
+    search_fields = ["name", "contacts__email"]
+    filter_horizontal = ["keys", "systems", "data_assets", "members"]
+    inlines = [ContactInline, ChannelInline]
+
+
+@admin.register(Channel)
+class ChannelAdmin(admin.ModelAdmin[Channel]):
+    list_display = ["party", "kind", "url", "active"]
+    list_filter = ["kind", "active"]
+    actions = ["rotate_secret"]
+
+    @admin.action(description="Make a new webhook signing secret (shown once)")
+    def rotate_secret(self, request: HttpRequest, queryset: QuerySet[Channel]) -> None:
+        for channel in queryset.filter(kind=Channel.Kind.WEBHOOK):
+            secret = channel_secret_rotate(channel_id=channel.pk, actor=actor_from_request(request))
+            self.message_user(request, f"{channel}: new secret {secret} (give it to the party now)", messages.WARNING)
+
+
+class DeliveryInline(admin.TabularInline[Delivery, Notification]):
+    model = Delivery
+    fields = ("channel", "purpose", "sequence", "status", "attempts", "sent_at", "last_error")
+    readonly_fields = fields
+    can_delete = False
+    extra = 0
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Notification)
+class NotificationAdmin(ReadOnlyAdmin):
+    list_display = ["idempotency_key", "party", "status", "sent_at", "acked_at", "acked_by", "escalated_at"]
+    list_filter = ["status", "audience"]
+    search_fields = ["idempotency_key", "party__name", "incident__reference"]
+    inlines = [DeliveryInline]
+
+
+@admin.register(AckToken)
+class AckTokenAdmin(ReadOnlyAdmin):
+    list_display = ["notification", "created_at", "expires_at", "used_at"]
+    exclude = ["token_hash"]
