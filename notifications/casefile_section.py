@@ -66,7 +66,7 @@ def notifications_section(incident: Incident) -> Section | None:
         )
     acked = sum(1 for n in notifications if n.acked_at)
     return Section(
-        title="Notifications to upstream and downstream parties",
+        title="Notifications and acknowledgements",
         columns=["Party", "Role", "Status", "Sent", "Channels", "Reminders", "Acknowledged"],
         rows=rows,
         evidence=evidence,

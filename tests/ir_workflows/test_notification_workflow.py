@@ -1,0 +1,124 @@
+"""A notification's durable timers on the time-skipping server: an ack before the SLA stops everything,
+one after a reminder stops the escalation, silence escalates after (reminders + 1) SLAs."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from temporalio import activity
+from temporalio.worker import Worker
+
+from ir_workflows.notifications.types import (
+    ESCALATE_NOTIFICATION_ACTIVITY,
+    NOTIFICATION_ACKED_UPDATE,
+    NOTIFICATION_STATUS_QUERY,
+    REMIND_NOTIFICATION_ACTIVITY,
+    SEND_NOTIFICATION_ACTIVITY,
+    AckUpdate,
+    NotificationInput,
+    NotificationStatus,
+    SendInput,
+    SendResult,
+    notification_workflow_id,
+)
+from ir_workflows.notifications.workflows import PartyNotificationWorkflow
+
+SLA = 3600
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.calls: list[tuple[int, str, int, datetime]] = []
+
+    def activities(self):
+        def record(send: SendInput) -> SendResult:
+            self.calls.append((send.notification_id, send.purpose, send.sequence, activity.info().scheduled_time))
+            return SendResult(send.notification_id, acknowledged=False, delivered=1)
+
+        @activity.defn(name=SEND_NOTIFICATION_ACTIVITY)
+        async def send(send: SendInput) -> SendResult:
+            return record(send)
+
+        @activity.defn(name=REMIND_NOTIFICATION_ACTIVITY)
+        async def remind(send: SendInput) -> SendResult:
+            return record(send)
+
+        @activity.defn(name=ESCALATE_NOTIFICATION_ACTIVITY)
+        async def escalate(send: SendInput) -> SendResult:
+            return record(send)
+
+        return [send, remind, escalate]
+
+    def offsets(self, notification_id: int, start: datetime) -> list[tuple[str, int]]:
+        return [
+            (purpose, round((at - start).total_seconds() / 60))
+            for nid, purpose, _, at in self.calls
+            if nid == notification_id
+        ]
+
+
+async def _now(env) -> datetime:
+    now: datetime = await env.get_current_time()
+    return now if now.tzinfo else now.replace(tzinfo=UTC)
+
+
+async def _start(env, task_queue: str, notification_id: int, reminders: int = 1):
+    return await env.client.start_workflow(
+        PartyNotificationWorkflow.run,
+        NotificationInput(notification_id, "INC-2026-0001", ack_sla_seconds=SLA, reminders=reminders),
+        id=f"{notification_workflow_id(notification_id)}-{uuid.uuid4()}",
+        task_queue=task_queue,
+    )
+
+
+async def test_ack_reminder_and_escalation_fire_on_time(time_skipping_env):
+    env, recorder, task_queue = time_skipping_env, Recorder(), f"tq-{uuid.uuid4()}"
+    start = await _now(env)
+    async with Worker(
+        env.client, task_queue=task_queue, workflows=[PartyNotificationWorkflow], activities=recorder.activities()
+    ):
+        acks, reminded, silent = (
+            await _start(env, task_queue, 1),
+            await _start(env, task_queue, 2),
+            await _start(env, task_queue, 3, reminders=2),
+        )
+        await acks.execute_update(NOTIFICATION_ACKED_UPDATE, AckUpdate(1, "Dana"), id="ack-1")
+        await env.sleep(timedelta(seconds=SLA + 600))  # past the first SLA: reminders went out
+        status = await reminded.query(NOTIFICATION_STATUS_QUERY, result_type=NotificationStatus)
+        assert status.reminders == 1
+        await reminded.execute_update(NOTIFICATION_ACKED_UPDATE, AckUpdate(2, "ops"), id="ack-2")
+        results = [await acks.result(), await reminded.result(), await silent.result()]
+
+    assert [(r.outcome, r.reminders) for r in results] == [("acknowledged", 0), ("acknowledged", 1), ("escalated", 2)]
+    assert recorder.offsets(1, start) == [("initial", 0)]
+    assert recorder.offsets(2, start) == [("initial", 0), ("reminder", 60)]
+    assert recorder.offsets(3, start) == [("initial", 0), ("reminder", 60), ("reminder", 120), ("escalation", 180)]
+    assert [seq for nid, purpose, seq, _ in recorder.calls if nid == 3 and purpose == "reminder"] == [1, 2]
+
+
+async def test_an_ack_seen_by_an_activity_ends_the_wait(time_skipping_env):
+    """The ack reached the database but its update was lost: the reminder activity says so and stops."""
+    env, task_queue = time_skipping_env, f"tq-{uuid.uuid4()}"
+    purposes: list[str] = []
+
+    @activity.defn(name=SEND_NOTIFICATION_ACTIVITY)
+    async def send(send: SendInput) -> SendResult:
+        purposes.append(send.purpose)
+        return SendResult(send.notification_id, acknowledged=False, delivered=1)
+
+    @activity.defn(name=REMIND_NOTIFICATION_ACTIVITY)
+    async def remind(send: SendInput) -> SendResult:
+        purposes.append(send.purpose)
+        return SendResult(send.notification_id, acknowledged=True, delivered=0)
+
+    @activity.defn(name=ESCALATE_NOTIFICATION_ACTIVITY)
+    async def escalate(send: SendInput) -> SendResult:
+        purposes.append(send.purpose)
+        return SendResult(send.notification_id, acknowledged=False, delivered=1)
+
+    async with Worker(
+        env.client, task_queue=task_queue, workflows=[PartyNotificationWorkflow], activities=[send, remind, escalate]
+    ):
+        result = await (await _start(env, task_queue, 7)).result()
+    assert (result.outcome, purposes) == ("acknowledged", ["initial", "reminder"])
