@@ -114,3 +114,33 @@ async def test_one_acknowledges_one_is_reminded_one_escalates(
         "Beta AI Customer": ("escalated", 1),
     }
     assert len([m for tos, m in smtp.messages if "security@acme-hsm.test" in tos]) == 1  # never reminded
+    ids = [r.headers["webhook-id"] for r in webhook_receiver.received]
+    assert len(ids) == len(set(ids)) == 4  # vendor: initial; customer: initial, reminder, escalation
+
+
+@pytest.mark.slow  # the retry policy's first backoff is 10 s of wall-clock time
+async def test_a_failing_webhook_is_retried_with_backoff_under_the_same_id(
+    case, commander, smtp, webhook_receiver, time_skipping_env
+):
+    env, task_queue = time_skipping_env, f"notify-{uuid.uuid4().hex[:8]}"
+    plans = await sync_to_async(_approve)(case, commander)
+    webhook_receiver.statuses = [503]
+    _, plan = plans["Acme HSM"]
+    with activity_executor(2) as executor:
+        async with Worker(
+            env.client,
+            task_queue=task_queue,
+            workflows=[PartyNotificationWorkflow],
+            activities=list(NOTIFICATION_ACTIVITIES),
+            activity_executor=executor,
+        ):
+            handle = await env.client.start_workflow(
+                NOTIFICATION_WORKFLOW, plan, id=f"retry-{uuid.uuid4().hex[:6]}", task_queue=task_queue
+            )
+            deadline = time.monotonic() + 60
+            while len(webhook_receiver.received) < 2 and time.monotonic() < deadline:
+                await asyncio.sleep(0.2)
+            await handle.terminate("enough")
+    first, second = webhook_receiver.received[:2]
+    assert first.headers["webhook-id"] == second.headers["webhook-id"]
+    assert len([m for tos, m in smtp.messages if "security@acme-hsm.test" in tos]) == 1  # email not resent
