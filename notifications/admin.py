@@ -5,13 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
+from django.db import models
 from django.db.models import QuerySet
+from django.forms import ModelForm
 from django.http import HttpRequest
 
 from keyvault.admin import ReadOnlyAdmin
 from notifications.models import AckToken, Channel, Contact, Delivery, Notification, Party
+from notifications.services.registry import party_change_record
 from notifications.services.secrets import channel_secret_rotate
 from webapp.api.actors import actor_from_request
+
+URL_FIELDS: dict[type[models.Field[Any, Any]], dict[str, Any]] = {models.URLField: {"assume_scheme": "https"}}
 
 
 class ContactInline(admin.TabularInline[Contact, Party]):
@@ -23,6 +28,7 @@ class ChannelInline(admin.TabularInline[Channel, Party]):
     model = Channel
     fields = ["kind", "url", "active", "has_secret"]
     readonly_fields = ["has_secret"]
+    formfield_overrides = URL_FIELDS
     extra = 1
 
     @admin.display(boolean=True, description="signing secret")
@@ -38,12 +44,33 @@ class PartyAdmin(admin.ModelAdmin[Party]):
     filter_horizontal = ["keys", "systems", "data_assets", "members"]
     inlines = [ContactInline, ChannelInline]
 
+    def save_related(self, request: HttpRequest, form: ModelForm[Party], formsets: Any, change: bool) -> None:
+        # After the relations and inlines are saved, so that the audit event shows the whole entry.
+        super().save_related(request, form, formsets, change)
+        party_change_record(
+            party=form.instance, change="changed" if change else "created", actor=actor_from_request(request)
+        )
+
+    def delete_model(self, request: HttpRequest, obj: Party) -> None:
+        party_change_record(party=obj, change="deleted", actor=actor_from_request(request))
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Party]) -> None:
+        for party in queryset:
+            party_change_record(party=party, change="deleted", actor=actor_from_request(request))
+        super().delete_queryset(request, queryset)
+
 
 @admin.register(Channel)
 class ChannelAdmin(admin.ModelAdmin[Channel]):
     list_display = ["party", "kind", "url", "active"]
     list_filter = ["kind", "active"]
     actions = ["rotate_secret"]
+    formfield_overrides = URL_FIELDS
+
+    def save_model(self, request: HttpRequest, obj: Channel, form: ModelForm[Channel], change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        party_change_record(party=obj.party, change="changed", actor=actor_from_request(request))
 
     @admin.action(description="Make a new webhook signing secret (shown once)")
     def rotate_secret(self, request: HttpRequest, queryset: QuerySet[Channel]) -> None:

@@ -1,0 +1,67 @@
+"""The party registry: the blast radius selects parties; admin changes go into the audit chain."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+
+from audit.models import AuditEvent
+from notifications.models import Party, PartyRole
+from notifications.selectors import parties_for_incident
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_blast_radius_selects_parties_by_key_system_and_data_asset(case):
+    assert [p.name for p in parties_for_incident(case.incident)] == ["Acme HSM", "Beta AI Customer", "Shop Apps"]
+    always = Party.objects.create(name="National CSIRT", role=PartyRole.REGULATOR, every_incident=True)
+    Party.objects.create(name="Retired Vendor", role=PartyRole.HSM_VENDOR, active=False).keys.add(case.key)
+    assert always in parties_for_incident(case.incident)
+    assert "Retired Vendor" not in [p.name for p in parties_for_incident(case.incident)]
+
+
+def test_the_roles_of_the_shared_responsibility_model():
+    assert set(PartyRole.labels) == {
+        "Cloud service provider",
+        "Model provider",
+        "Orchestrated service provider",
+        "Application provider",
+        "AI customer",
+        "HSM vendor",
+        "Cryptographic library maintainer",
+        "Regulator",
+        "Internal team",
+    }
+
+
+def _inline_management(prefix: str) -> dict[str, str]:
+    return {
+        f"{prefix}-TOTAL_FORMS": "0",
+        f"{prefix}-INITIAL_FORMS": "0",
+        f"{prefix}-MIN_NUM_FORMS": "0",
+        f"{prefix}-MAX_NUM_FORMS": "1000",
+    }
+
+
+def test_adding_a_party_in_the_admin_is_audited(case):
+    admin = User.objects.create_superuser("root", "root@example.test", "pw")
+    client = Client()
+    client.force_login(admin)
+    data = {
+        "name": "Gamma Cloud",
+        "kind": "organisation",
+        "role": PartyRole.CLOUD_SERVICE_PROVIDER,
+        "ack_sla_minutes": "120",
+        "reminders": "2",
+        "systems": [str(case.key.systems.get().pk)],
+        "active": "on",
+        **_inline_management("contacts"),
+        **_inline_management("channels"),
+    }
+    response = client.post("/admin/notifications/party/add/", data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    event = AuditEvent.objects.get(action="notification.party_created")
+    assert event.actor == "root"
+    assert event.data["systems"] == ["billing-api"]
+    assert event.data["reminders"] == 2
