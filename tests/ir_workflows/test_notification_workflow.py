@@ -3,6 +3,7 @@ one after a reminder stops the escalation, silence escalates after (reminders + 
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -23,8 +24,11 @@ from ir_workflows.notifications.types import (
     notification_workflow_id,
 )
 from ir_workflows.notifications.workflows import PartyNotificationWorkflow
+from tests.notifications.conftest import own_time_skipping_env
 
 SLA = 3600
+
+__all__ = ["own_time_skipping_env"]  # a server of this module's own (see the fixture)
 
 
 class Recorder:
@@ -58,6 +62,15 @@ class Recorder:
         ]
 
 
+async def _until(condition, what: str) -> None:
+    """Real time: activities run on the wall clock while the server's clock stands still."""
+    for _ in range(300):
+        if condition():
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
 async def _now(env) -> datetime:
     now: datetime = await env.get_current_time()
     return now if now.tzinfo else now.replace(tzinfo=UTC)
@@ -72,8 +85,8 @@ async def _start(env, task_queue: str, notification_id: int, reminders: int = 1)
     )
 
 
-async def test_ack_reminder_and_escalation_fire_on_time(time_skipping_env):
-    env, recorder, task_queue = time_skipping_env, Recorder(), f"tq-{uuid.uuid4()}"
+async def test_ack_reminder_and_escalation_fire_on_time(own_time_skipping_env):
+    env, recorder, task_queue = own_time_skipping_env, Recorder(), f"tq-{uuid.uuid4()}"
     start = await _now(env)
     async with Worker(
         env.client, task_queue=task_queue, workflows=[PartyNotificationWorkflow], activities=recorder.activities()
@@ -84,10 +97,17 @@ async def test_ack_reminder_and_escalation_fire_on_time(time_skipping_env):
             await _start(env, task_queue, 3, reminders=2),
         )
         await acks.execute_update(NOTIFICATION_ACKED_UPDATE, AckUpdate(1, "Dana"), id="ack-1")
+        await _until(lambda: len(recorder.calls) == 3, "the three initial sends")
+        # Time is advanced explicitly (other tests may leave workflows whose pending work stops the
+        # server from skipping on its own).
         await env.sleep(timedelta(seconds=SLA + 600))  # past the first SLA: reminders went out
+        await _until(lambda: len(recorder.calls) == 5, "two reminders")
         status = await reminded.query(NOTIFICATION_STATUS_QUERY, result_type=NotificationStatus)
         assert status.reminders == 1
         await reminded.execute_update(NOTIFICATION_ACKED_UPDATE, AckUpdate(2, "ops"), id="ack-2")
+        await env.sleep(timedelta(seconds=SLA))  # the second reminder to the silent party
+        await _until(lambda: len(recorder.calls) == 6, "the second reminder")
+        await env.sleep(timedelta(seconds=SLA))  # and its escalation
         results = [await acks.result(), await reminded.result(), await silent.result()]
 
     assert [(r.outcome, r.reminders) for r in results] == [("acknowledged", 0), ("acknowledged", 1), ("escalated", 2)]
@@ -97,9 +117,9 @@ async def test_ack_reminder_and_escalation_fire_on_time(time_skipping_env):
     assert [seq for nid, purpose, seq, _ in recorder.calls if nid == 3 and purpose == "reminder"] == [1, 2]
 
 
-async def test_an_ack_seen_by_an_activity_ends_the_wait(time_skipping_env):
+async def test_an_ack_seen_by_an_activity_ends_the_wait(own_time_skipping_env):
     """The ack reached the database but its update was lost: the reminder activity says so and stops."""
-    env, task_queue = time_skipping_env, f"tq-{uuid.uuid4()}"
+    env, task_queue = own_time_skipping_env, f"tq-{uuid.uuid4()}"
     purposes: list[str] = []
 
     @activity.defn(name=SEND_NOTIFICATION_ACTIVITY)
@@ -120,5 +140,8 @@ async def test_an_ack_seen_by_an_activity_ends_the_wait(time_skipping_env):
     async with Worker(
         env.client, task_queue=task_queue, workflows=[PartyNotificationWorkflow], activities=[send, remind, escalate]
     ):
-        result = await (await _start(env, task_queue, 7)).result()
+        handle = await _start(env, task_queue, 7)
+        await _until(lambda: purposes == ["initial"], "the initial send")
+        await env.sleep(timedelta(seconds=SLA + 60))
+        result = await handle.result()
     assert (result.outcome, purposes) == ("acknowledged", ["initial", "reminder"])

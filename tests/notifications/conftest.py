@@ -9,7 +9,7 @@ import hmac
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import User
 from django.test import override_settings
+from temporalio.testing import WorkflowEnvironment
 
 from audit.types import Actor
 from incidents.cloudevents import parse
@@ -27,7 +28,7 @@ from keyvault.services import lifecycle
 from notifications.models import Channel, Contact, Party, PartyRole
 from notifications.services.secrets import channel_secret_rotate
 from tests.mail import Inbox, smtp_server
-from tests.servers import free_port
+from tests.servers import free_port, temporal_test_server_binary
 
 SYSTEM = Actor.system("tests")
 
@@ -41,6 +42,17 @@ def smtp() -> Iterator[Inbox]:
         ),
     ):
         yield inbox
+
+
+@pytest.fixture(scope="module")
+async def own_time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+    """A time-skipping server of this module's own: workflows other tests leave behind (waiting on work
+    for task queues nobody polls any more) stop the shared server from skipping time."""
+    env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=temporal_test_server_binary())
+    try:
+        yield env
+    finally:
+        await env.shutdown()
 
 
 @dataclass

@@ -59,9 +59,9 @@ def _ack(body: str, name: str) -> int:
 
 
 async def test_one_acknowledges_one_is_reminded_one_escalates(
-    case, commander, smtp, webhook_receiver, time_skipping_env
+    case, commander, smtp, webhook_receiver, own_time_skipping_env
 ):
-    env, task_queue = time_skipping_env, f"notify-{uuid.uuid4().hex[:8]}"
+    env, task_queue = own_time_skipping_env, f"notify-{uuid.uuid4().hex[:8]}"
     plans = await sync_to_async(_approve)(case, commander)
     assert all(p.ack_sla_seconds == SLA.total_seconds() for _, p in plans.values())
     with activity_executor(4) as executor:
@@ -120,9 +120,9 @@ async def test_one_acknowledges_one_is_reminded_one_escalates(
 
 @pytest.mark.slow  # the retry policy's first backoff is 10 s of wall-clock time
 async def test_a_failing_webhook_is_retried_with_backoff_under_the_same_id(
-    case, commander, smtp, webhook_receiver, time_skipping_env
+    case, commander, smtp, webhook_receiver, own_time_skipping_env
 ):
-    env, task_queue = time_skipping_env, f"notify-{uuid.uuid4().hex[:8]}"
+    env, task_queue = own_time_skipping_env, f"notify-{uuid.uuid4().hex[:8]}"
     plans = await sync_to_async(_approve)(case, commander)
     webhook_receiver.statuses = [503]
     _, plan = plans["Acme HSM"]
