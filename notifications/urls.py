@@ -4,7 +4,7 @@ from notifications import views
 
 urlpatterns = [
     path("inbox/", views.inbox, name="notifications-inbox"),
-    path("ack/<str:token>/", views.ack_page, name="notification-ack"),
+    path("ack/", views.ack_page, name="notification-ack"),
     path("incident/<str:reference>/", views.incident_notifications, name="incident-notifications"),
     path(
         "incident/<str:reference>/<slug:action>",

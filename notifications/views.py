@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotModified
 from django.shortcuts import redirect, render
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from incidents.errors import IncidentNotFound
@@ -14,11 +15,7 @@ from incidents.services.incidents import incident_get
 from notifications.errors import AckTokenInvalid, NotAllowedToApprove, NothingToApprove, NotificationNotFound
 from notifications.feed import etag_matches, key_status_feed
 from notifications.selectors import inbox_for, notifications_of
-from notifications.services.acks import (
-    ack_token_check,
-    notification_acknowledge_by_token,
-    notification_acknowledge_in_inbox,
-)
+from notifications.services.acks import notification_acknowledge_by_token, notification_acknowledge_in_inbox
 from notifications.services.delivery import INBOX_ACK
 from notifications.services.messages import (
     ACK_PLACEHOLDER,
@@ -39,22 +36,24 @@ def _private(response: HttpResponse) -> HttpResponse:
     return response
 
 
+@csrf_exempt  # the token is the credential: a forging site cannot know it
 @require_http_methods(["GET", "POST"])
-def ack_page(request: HttpRequest, token: str) -> HttpResponse:
-    """No login: the link is the credential. GET only shows a form (mail scanners prefetch links)."""
-    try:
-        if request.method == "POST":
+def ack_page(request: HttpRequest) -> HttpResponse:
+    """No login. The link carries the token after ``#``: browsers never send a fragment, so it stays out
+    of access logs and referrers; the page's script moves it into the form, which POSTs it. (GET only
+    shows the form: mail scanners prefetch links.) A machine POSTs ``token`` and ``name`` itself."""
+    if request.method == "POST":
+        try:
             notification = notification_acknowledge_by_token(
-                token=token,
+                token=request.POST.get("token", "").strip(),
                 name=request.POST.get("name", ""),
                 source_ip=client_ip(request),
                 user_agent=request.META.get("HTTP_USER_AGENT", ""),
             )
-            return _private(render(request, "notifications/ack_done.html", {"notification": notification}))
-        notification = ack_token_check(token)
-    except AckTokenInvalid as exc:
-        return _private(render(request, "notifications/ack_invalid.html", {"message": exc.message}, status=404))
-    return _private(render(request, "notifications/ack.html", {"notification": notification}))
+        except AckTokenInvalid as exc:
+            return _private(render(request, "notifications/ack_invalid.html", {"message": exc.message}, status=404))
+        return _private(render(request, "notifications/ack_done.html", {"notification": notification}))
+    return _private(render(request, "notifications/ack.html"))
 
 
 @require_GET

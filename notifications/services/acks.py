@@ -31,21 +31,14 @@ def ack_token_issue(notification: Notification) -> tuple[str, datetime]:
     return token, expires_at
 
 
-def _live_token(token: str, *, lock: bool) -> AckToken:
+def _live_token(token: str) -> AckToken:
     rows = AckToken.objects.select_related("notification__party", "notification__incident")
-    if lock:
-        rows = rows.select_for_update(of=("self",))
-    row = rows.filter(token_hash=token_hash(token)).first() if token else None
+    row = rows.select_for_update(of=("self",)).filter(token_hash=token_hash(token)).first() if token else None
     if row is None or row.used_at is not None or row.expires_at <= timezone.now():
         raise AckTokenInvalid(INVALID)
     if row.notification.acked_at is not None:
         raise AckTokenInvalid(INVALID)
     return row
-
-
-def ack_token_check(token: str) -> Notification:
-    """The notification a live link acknowledges (for the confirmation page); else AckTokenInvalid."""
-    return _live_token(token, lock=False).notification
 
 
 def _record(notification_id: int, *, acked_by: str, via: str, actor: Actor) -> Notification:
@@ -87,7 +80,7 @@ def notification_acknowledge_by_token(
     *, token: str, name: str, source_ip: str | None, user_agent: str = ""
 ) -> Notification:
     """Anyone holding the link acknowledges once; the token is spent in the same transaction."""
-    row = _live_token(token, lock=True)
+    row = _live_token(token)
     row.used_at = timezone.now()
     row.save(update_fields=["used_at"])
     party = row.notification.party.name

@@ -96,7 +96,7 @@ def _outgoing(notification: Notification, channel: Channel, delivery: Delivery) 
         ack_url, expires = INBOX_ACK, None
     else:
         token, expires = ack_token_issue(notification)
-        ack_url = settings.SEQUESTER_BASE_URL.rstrip("/") + reverse("notification-ack", args=[token])
+        ack_url = settings.SEQUESTER_BASE_URL.rstrip("/") + reverse("notification-ack") + "#" + token
     subject = PURPOSE_PREFIX[purpose] + notification.subject
     intro = ""
     if purpose == Delivery.Purpose.REMINDER:

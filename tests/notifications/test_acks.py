@@ -40,20 +40,26 @@ def test_only_the_hash_of_a_token_is_stored(vendor):
     assert expires_at > timezone.now() + timedelta(days=13)
 
 
+ACK = "/notifications/ack/"
+
+
 def test_a_link_acknowledges_once_then_404(vendor):
     token, _ = ack_token_issue(vendor)
-    client = Client()
-    page = client.get(f"/notifications/ack/{token}/")
+    client = Client(enforce_csrf_checks=True)  # no session, no CSRF cookie: the token is the credential
+    page = client.get(ACK)
     assert page.status_code == 200
     assert page["Referrer-Policy"] == "no-referrer"
+    assert page["Cache-Control"] == "no-store"
+    assert 'name="token"' in page.content.decode()
     vendor.refresh_from_db()
     assert vendor.acked_at is None  # showing the page (a mail scanner's prefetch) acknowledges nothing
 
-    assert client.post(f"/notifications/ack/{token}/", {"name": "Dana"}).status_code == 200
-    again = client.post(f"/notifications/ack/{token}/", {"name": "Mallory"})
+    done = client.post(ACK, {"token": token, "name": "Dana"})
+    assert done.status_code == 200
+    assert vendor.subject in done.content.decode()
+    again = client.post(ACK, {"token": token, "name": "Mallory"})
     assert again.status_code == 404
     assert "not valid" in again.content.decode()
-    assert client.get(f"/notifications/ack/{token}/").status_code == 404
     vendor.refresh_from_db()
     assert vendor.acked_by == "Dana (Acme HSM)"
     assert _acks(vendor) == 1
@@ -63,14 +69,14 @@ def test_a_second_link_of_an_acknowledged_notification_is_dead_too(vendor):
     first, _ = ack_token_issue(vendor)
     second, _ = ack_token_issue(vendor)  # a reminder's link
     client = Client()
-    assert client.post(f"/notifications/ack/{first}/", {"name": "Dana"}).status_code == 200
-    assert client.post(f"/notifications/ack/{second}/", {"name": "Eve"}).status_code == 404
+    assert client.post(ACK, {"token": first, "name": "Dana"}).status_code == 200
+    assert client.post(ACK, {"token": second, "name": "Eve"}).status_code == 404
     assert _acks(vendor) == 1
 
 
-@pytest.mark.parametrize("token", ["nonsense", "x" * 43, "-"])
+@pytest.mark.parametrize("token", ["nonsense", "x" * 43, "", "-"])
 def test_a_bad_token_is_a_clear_404(vendor, token):
-    response = Client().post(f"/notifications/ack/{token}/", {"name": "x"})
+    response = Client().post(ACK, {"token": token, "name": "x"})
     assert response.status_code == 404
     assert "unknown, has expired or was already used" in response.content.decode()
     vendor.refresh_from_db()
@@ -80,7 +86,7 @@ def test_a_bad_token_is_a_clear_404(vendor, token):
 def test_an_expired_token_is_a_404(vendor):
     token, _ = ack_token_issue(vendor)
     AckToken.objects.filter(token_hash=token_hash(token)).update(expires_at=timezone.now() - timedelta(seconds=1))
-    assert Client().post(f"/notifications/ack/{token}/", {"name": "late"}).status_code == 404
+    assert Client().post(ACK, {"token": token, "name": "late"}).status_code == 404
     vendor.refresh_from_db()
     assert vendor.acked_at is None
 
