@@ -7,10 +7,13 @@ import asyncio
 import re
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from typing import Any, TypeVar
 
 import pytest
 from asgiref.sync import sync_to_async
+from django.db import connection
 from django.test import Client
 from temporalio.worker import Worker
 
@@ -33,6 +36,19 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 ACK_LINK = re.compile(r"http://localhost:8000/notifications/ack/#([A-Za-z0-9_-]+)")
 SLA = timedelta(minutes=60)
+T = TypeVar("T")
+
+
+def _db(function: Callable[..., T]) -> Callable[..., Awaitable[T]]:
+    """Run ``function`` on asgiref's thread, closing that thread's connection after (PostgreSQL teardown)."""
+
+    def call(*args: Any) -> T:
+        try:
+            return function(*args)
+        finally:
+            connection.close()
+
+    return sync_to_async(call)
 
 
 def _approve(case, commander) -> dict[str, tuple[int, NotificationInput]]:
@@ -62,7 +78,7 @@ async def test_one_acknowledges_one_is_reminded_one_escalates(
     case, commander, smtp, webhook_receiver, own_time_skipping_env
 ):
     env, task_queue = own_time_skipping_env, f"notify-{uuid.uuid4().hex[:8]}"
-    plans = await sync_to_async(_approve)(case, commander)
+    plans = await _db(_approve)(case, commander)
     assert all(p.ack_sla_seconds == SLA.total_seconds() for _, p in plans.values())
     with activity_executor(4) as executor:
         async with Worker(
@@ -84,7 +100,7 @@ async def test_one_acknowledges_one_is_reminded_one_escalates(
             }
             # The vendor acknowledges its first email at once (the ack page enqueues the update).
             body = await _mail(smtp, "security@acme-hsm.test", 1)
-            assert await sync_to_async(_ack)(body, "Dana at Acme") == 200
+            assert await _db(_ack)(body, "Dana at Acme") == 200
             vendor_id = plans["Acme HSM"][0]
             await handles["Acme HSM"].execute_update(NOTIFICATION_ACKED_UPDATE, AckUpdate(vendor_id, "Dana"), id="ack")
 
@@ -92,7 +108,7 @@ async def test_one_acknowledges_one_is_reminded_one_escalates(
             await _mail(smtp, "ciso@beta-ai.test", 1)
             await env.sleep(SLA + timedelta(minutes=5))  # the SLA passes: reminders
             reminder = await _mail(smtp, "ops@shopapps.test", 2)
-            assert await sync_to_async(_ack)(reminder, "ops on call") == 200
+            assert await _db(_ack)(reminder, "ops on call") == 200
             app_id = plans["Shop Apps"][0]
             await handles["Shop Apps"].execute_update(NOTIFICATION_ACKED_UPDATE, AckUpdate(app_id, "ops"), id="ack")
 
@@ -105,7 +121,7 @@ async def test_one_acknowledges_one_is_reminded_one_escalates(
     }
     await _mail(smtp, "ceo@beta-ai.test", 1)  # the customer's escalation contact
     await _mail(smtp, "cmdr@example.test", 1)  # and the incident's commander
-    rows = await sync_to_async(
+    rows = await _db(
         lambda: {n.party.name: (n.status, n.reminders_sent) for n in Notification.objects.select_related("party")}
     )()
     assert rows == {
@@ -123,7 +139,7 @@ async def test_a_failing_webhook_is_retried_with_backoff_under_the_same_id(
     case, commander, smtp, webhook_receiver, own_time_skipping_env
 ):
     env, task_queue = own_time_skipping_env, f"notify-{uuid.uuid4().hex[:8]}"
-    plans = await sync_to_async(_approve)(case, commander)
+    plans = await _db(_approve)(case, commander)
     webhook_receiver.statuses = [503]
     _, plan = plans["Acme HSM"]
     with activity_executor(2) as executor:
