@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.db import models
 from django.db.models import QuerySet
 from django.forms import ModelForm
 from django.http import HttpRequest
+from django.template.response import TemplateResponse
 
 from keyvault.admin import ReadOnlyAdmin
 from notifications.models import AckToken, Channel, Contact, Delivery, Notification, Party
@@ -73,10 +74,17 @@ class ChannelAdmin(admin.ModelAdmin[Channel]):
         party_change_record(party=obj.party, change="changed", actor=actor_from_request(request))
 
     @admin.action(description="Make a new webhook signing secret (shown once)")
-    def rotate_secret(self, request: HttpRequest, queryset: QuerySet[Channel]) -> None:
-        for channel in queryset.filter(kind=Channel.Kind.WEBHOOK):
-            secret = channel_secret_rotate(channel_id=channel.pk, actor=actor_from_request(request))
-            self.message_user(request, f"{channel}: new secret {secret} (give it to the party now)", messages.WARNING)
+    def rotate_secret(self, request: HttpRequest, queryset: QuerySet[Channel]) -> TemplateResponse:
+        """Shown on this response only: never in a message cookie, a log or the database in clear."""
+        actor = actor_from_request(request)
+        rotated = [
+            (channel, channel_secret_rotate(channel_id=channel.pk, actor=actor))
+            for channel in queryset.filter(kind=Channel.Kind.WEBHOOK).select_related("party")
+        ]
+        context = {**self.admin_site.each_context(request), "title": "New webhook signing secrets", "rotated": rotated}
+        response = TemplateResponse(request, "notifications/admin_secrets.html", context)
+        response["Cache-Control"] = "no-store"
+        return response
 
 
 class DeliveryInline(admin.TabularInline[Delivery, Notification]):

@@ -65,3 +65,30 @@ def test_adding_a_party_in_the_admin_is_audited(case):
     assert event.actor == "root"
     assert event.data["systems"] == ["billing-api"]
     assert event.data["reminders"] == 2
+
+
+def test_a_new_webhook_secret_is_shown_once_and_stored_sealed(case):
+    from notifications.models import Channel
+    from notifications.services.secrets import channel_secret
+
+    admin = User.objects.create_superuser("root", "root@example.test", "pw")
+    client = Client()
+    client.force_login(admin)
+    channel = Channel.objects.get(party=case.vendor, kind="webhook")
+    old = channel_secret(channel)
+    response = client.post(
+        "/admin/notifications/channel/", {"action": "rotate_secret", "_selected_action": [str(channel.pk)]}
+    )
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]
+    channel.refresh_from_db()
+    new = channel_secret(channel)
+    assert new != old
+    assert new.startswith("whsec_")
+    assert new in response.content.decode()
+    assert new.encode() not in bytes(channel.secret_sealed)
+    assert not [c for c in response.cookies.values() if new in c.value]
+    event = AuditEvent.objects.filter(action="notification.webhook_secret_rotated").last()
+    assert event is not None
+    assert event.actor == "root"
+    assert new not in str(event.data)
