@@ -6,18 +6,22 @@ from __future__ import annotations
 import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
-from temporalio import activity
-from temporalio.worker import Worker
+from temporalio import activity, workflow
+from temporalio.client import WorkflowHistory
+from temporalio.worker import Replayer, UnsandboxedWorkflowRunner, Worker
 
 from ir_workflows.notifications.types import (
     ESCALATE_NOTIFICATION_ACTIVITY,
     NOTIFICATION_ACKED_UPDATE,
     NOTIFICATION_STATUS_QUERY,
+    NOTIFICATION_WORKFLOW,
     REMIND_NOTIFICATION_ACTIVITY,
     SEND_NOTIFICATION_ACTIVITY,
     AckUpdate,
     NotificationInput,
+    NotificationResult,
     NotificationStatus,
     SendInput,
     SendResult,
@@ -145,3 +149,54 @@ async def test_an_ack_seen_by_an_activity_ends_the_wait(own_time_skipping_env):
         await env.sleep(timedelta(seconds=SLA + 60))
         result = await handle.result()
     assert (result.outcome, purposes) == ("acknowledged", ["initial", "reminder"])
+
+
+HISTORY = Path(__file__).parent / "histories" / "notifications" / "party-notification-v1.json"
+
+
+async def record_history(env) -> str:
+    """A silent party (one reminder, then escalation): the history the replay test keeps."""
+    recorder, task_queue = Recorder(), f"tq-{uuid.uuid4()}"
+    async with Worker(
+        env.client, task_queue=task_queue, workflows=[PartyNotificationWorkflow], activities=recorder.activities()
+    ):
+        handle = await env.client.start_workflow(
+            PartyNotificationWorkflow.run,
+            NotificationInput(9, "INC-REPLAY", ack_sla_seconds=SLA, reminders=1),
+            id="replay-party-notification-v1",
+            task_queue=task_queue,
+        )
+        for calls in (1, 2, 3):
+            await _until(lambda calls=calls: len(recorder.calls) == calls, f"activity {calls}")
+            if calls < 3:
+                await env.sleep(timedelta(seconds=SLA + 60))
+        await handle.result()
+        history = await handle.fetch_history()
+    return str(history.to_json())
+
+
+async def test_recorded_history_replays_against_the_current_code():
+    """Changes to the workflow's commands must go through ``workflow.patched`` (this history is v1's)."""
+    history = WorkflowHistory.from_json("replay-party-notification-v1", HISTORY.read_text())
+    result = await Replayer(workflows=[PartyNotificationWorkflow]).replay_workflow(
+        history, raise_on_replay_failure=False
+    )
+    assert result.replay_failure is None, result.replay_failure
+
+
+@workflow.defn(name=NOTIFICATION_WORKFLOW)
+class UnguardedChange(PartyNotificationWorkflow):
+    """Escalating straight away, without ``workflow.patched``: v1's history must not replay on it."""
+
+    @workflow.run
+    async def run(self, notification: NotificationInput) -> NotificationResult:
+        await self._send(ESCALATE_NOTIFICATION_ACTIVITY, "escalation", 1)
+        return NotificationResult(self._id, "escalated", 0)
+
+
+async def test_an_unguarded_change_is_caught():
+    history = WorkflowHistory.from_json("replay-party-notification-v1", HISTORY.read_text())
+    # Unsandboxed: this test module imports Django (its fixtures); the workflow code itself does not.
+    replayer = Replayer(workflows=[UnguardedChange], workflow_runner=UnsandboxedWorkflowRunner())
+    result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
+    assert result.replay_failure is not None
