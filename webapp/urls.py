@@ -22,6 +22,7 @@ urlpatterns = [
     path("api/v1/", include("approvals.api.urls")),
     path("api/v1/", include("incidents.api.urls")),
     path("api/v1/", include("casefile.api.urls")),
+    path("api/v1/", include("notifications.api.urls")),
     path("api/temporal-codec/", include("ir_workflows.codec_urls")),
     path("incidents/", include("incidents.urls")),
     path("approvals/", include("approvals.urls")),
