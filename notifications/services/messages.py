@@ -34,33 +34,39 @@ def _base() -> str:
     return settings.SEQUESTER_BASE_URL.rstrip("/")
 
 
-def incident_facts(incident: Incident, party: Party) -> dict[str, Any]:
-    """The facts a message and its webhook carry: fingerprints and states, never key material."""
+# What each audience is told besides the keys: internal teams everything, a regulator the data concerned,
+# outside parties only their own systems and the kinds of AI data (never our other systems or volumes).
+AUDIENCE_FACTS: dict[str, tuple[str, ...]] = {
+    "internal": ("systems", "data_assets", "data_categories", "ai_categories", "jurisdictions", "record_count"),
+    "regulator": ("data_categories", "ai_categories", "jurisdictions", "record_count"),
+    "upstream": ("systems", "ai_categories"),
+    "downstream": ("systems", "ai_categories"),
+}
+
+
+def incident_facts(incident: Incident, party: Party, audience: str) -> dict[str, Any]:
+    """The facts a message and its webhook carry for ``audience``: fingerprints and states, never key
+    material; key aliases and internal names only for internal teams."""
     key_ids = list(incident.incident_keys.values_list("key_id", flat=True))
     keys = ManagedKey.objects.filter(id__in=key_ids).prefetch_related("versions", "replaced_by__versions")
     radius = key_blast_radius(key_ids)
+    internal = audience == "internal"
     own_systems = set(party.systems.values_list("name", flat=True))
-    return {
-        "incident": incident.reference,
-        "severity": incident.severity,
-        "opened_at": incident.opened_at.isoformat().replace("+00:00", "Z"),
-        "keys": [key_status(key) | {"alias": key.alias} for key in keys.order_by("alias")],
-        "systems": [s for s in radius.systems if s in own_systems] if own_systems else radius.systems,
+    everything: dict[str, Any] = {
+        "systems": radius.systems if internal else [s for s in radius.systems if s in own_systems],
         "data_assets": [asset.name for asset in radius.data_assets],
         "data_categories": radius.data_categories,
         "ai_categories": radius.ai_categories,
         "jurisdictions": radius.jurisdictions,
         "record_count": radius.record_count,
     }
-
-
-def public_facts(facts: dict[str, Any], audience: str) -> dict[str, Any]:
-    """What leaves the building: internal names (aliases, assets) only for internal teams."""
-    if audience == "internal":
-        return facts
-    shared = {k: v for k, v in facts.items() if k != "data_assets"}
-    shared["keys"] = [{k: v for k, v in key.items() if k != "alias"} for key in facts["keys"]]
-    return shared
+    return {
+        "incident": incident.reference,
+        "severity": incident.severity,
+        "opened_at": incident.opened_at.isoformat().replace("+00:00", "Z"),
+        "keys": [key_status(key) | ({"alias": key.alias} if internal else {}) for key in keys.order_by("alias", "id")],
+        **{name: everything[name] for name in AUDIENCE_FACTS[audience]},
+    }
 
 
 def _render(incident: Incident, party: Party, audience: str, facts: dict[str, Any]) -> tuple[str, str]:
@@ -90,7 +96,7 @@ def notifications_draft(*, reference: str, actor: Actor, message: str = KEY_STAT
     created: list[Notification] = []
     for party in parties_for_incident(incident):
         audience = audience_of(party.role)
-        facts = incident_facts(incident, party)
+        facts = incident_facts(incident, party, audience)
         subject, body = _render(incident, party, audience, facts)
         notification, new = Notification.objects.get_or_create(
             idempotency_key=f"{incident.reference}:{party.pk}:{message}",
@@ -101,7 +107,7 @@ def notifications_draft(*, reference: str, actor: Actor, message: str = KEY_STAT
                 "audience": audience,
                 "subject": subject,
                 "body": body,
-                "facts": public_facts(facts, audience),
+                "facts": facts,
             },
         )
         if not new:

@@ -74,3 +74,26 @@ def test_the_case_file_section(case, commander, smtp):
     assert [row[0] for row in section.rows] == ["Acme HSM", "Beta AI Customer", "Shop Apps"]
     assert section.rows[0][4] == "email, webhook"
     assert section.evidence[0]["deliveries"][0]["status"] == "sent"
+
+
+def test_outside_parties_are_told_only_what_concerns_them(case):
+    from notifications.models import Party
+
+    regulator = Party.objects.create(name="DPA", role="regulator", every_incident=True)
+    team = Party.objects.create(name="KMS team", kind="team", role="internal_team", every_incident=True)
+    notifications_draft(reference=case.incident.reference, actor=SYSTEM)
+    facts = {n.party.name: n.facts for n in Notification.objects.filter(incident=case.incident)}
+    assert facts["Shop Apps"]["systems"] == ["billing-api"]  # its own system
+    assert facts["Beta AI Customer"]["systems"] == []  # related by a data asset: no system names
+    for outside in ("Shop Apps", "Beta AI Customer", "Acme HSM"):
+        assert "record_count" not in facts[outside]
+        assert "data_assets" not in facts[outside]
+        assert "alias" not in facts[outside]["keys"][0]
+    assert facts[regulator.name]["record_count"] == 500
+    assert "systems" not in facts[regulator.name]
+    assert facts[team.name]["keys"][0]["alias"] == "billing-kek"
+    assert facts[team.name]["data_assets"] == ["prompt-store"]
+    bodies = {n.party.name: n.body for n in Notification.objects.filter(incident=case.incident)}
+    assert "billing-kek" not in bodies["Beta AI Customer"]
+    assert "billing-api" not in bodies["Beta AI Customer"]
+    assert "500 records" in bodies["DPA"]
