@@ -4,10 +4,12 @@ activity skips what an earlier attempt delivered, and two attempts never send th
 
 from __future__ import annotations
 
+import smtplib
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
+import structlog
 from django.conf import settings
 from django.db.models import F, Q
 from django.urls import reverse
@@ -23,6 +25,7 @@ from notifications.services.messages import ACK_PLACEHOLDER
 from notifications.transports import TRANSPORTS, Outgoing, TransportError
 from webapp.errors import Conflict
 
+log = structlog.get_logger(__name__)
 SENDER = Actor.system("notifications")
 CLAIM_STALE_AFTER = timedelta(minutes=5)  # a sender that crashed mid-send gives its claim up after this
 INBOX_ACK = "(acknowledge in the Sequester inbox)"
@@ -238,5 +241,9 @@ def notification_escalate(*, notification_id: int) -> SendOutcome:
             incident=notification.incident.reference,
             data={"party": notification.party.name, "reminders": notification.reminders_sent},
         )
-        incident_attention(reference=notification.incident.reference, message=message)
+        try:
+            incident_attention(reference=notification.incident.reference, message=message)
+        except (smtplib.SMTPException, OSError) as exc:
+            # The attention is on the incident already (page, timeline); only its email failed.
+            log.warning("notification.escalation_mail_failed", notification=notification.pk, error=str(exc))
     return notification_send(notification_id=notification_id, purpose=Delivery.Purpose.ESCALATION)

@@ -174,3 +174,26 @@ def test_drafts_wait_for_the_commander(case, commander, outsider, smtp):
         notifications_approve(reference=case.incident.reference, user=outsider, actor=SYSTEM)
     assert smtp.messages == []
     assert notifications_draft(reference=case.incident.reference, actor=SYSTEM) == []  # no duplicate drafts
+
+
+def test_escalation_with_the_mail_relay_down_still_reaches_the_incident_and_the_webhook(
+    case, commander, webhook_receiver
+):
+    from django.test import override_settings
+
+    from tests.servers import free_port
+
+    customer = _approved(case, commander)["Beta AI Customer"]
+    closed = free_port()  # nothing listens there
+    with override_settings(
+        EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend", EMAIL_HOST="127.0.0.1", EMAIL_PORT=closed
+    ):
+        with pytest.raises(SendRetry, match="email"):
+            notification_escalate(notification_id=customer.pk)
+        with pytest.raises(SendRetry, match="email"):
+            notification_escalate(notification_id=customer.pk)  # the activity's retry
+    case.incident.refresh_from_db()
+    assert "Beta AI Customer" in case.incident.attention
+    assert AuditEvent.objects.filter(action="notification.escalated", subject_id=customer.idempotency_key).count() == 1
+    hooks = _hooks_for(webhook_receiver, case.secrets["Beta AI Customer"], customer)
+    assert [h["type"] for h in hooks] == ["key_status.escalation"]  # once, despite the retry
