@@ -92,3 +92,16 @@ def test_a_new_webhook_secret_is_shown_once_and_stored_sealed(case):
     assert event is not None
     assert event.actor == "root"
     assert new not in str(event.data)
+
+
+def test_the_demo_parties_are_selected_by_the_demo_estate(db, commander):
+    from keyvault.services.demo import demo_keys_seed
+    from notifications.services.demo import demo_parties_seed
+
+    assert demo_parties_seed() == []  # no demo estate yet
+    demo_keys_seed()
+    parties = demo_parties_seed()
+    assert {p.role for p in parties} >= {"hsm_vendor", "crypto_library", "csp", "application_provider", "ai_customer"}
+    assert demo_parties_seed() == []  # once
+    team = Party.objects.get(role="internal_team")
+    assert list(team.members.all()) == [commander]
