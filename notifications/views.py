@@ -56,7 +56,7 @@ def ack_page(request: HttpRequest) -> HttpResponse:
     return _private(render(request, "notifications/ack.html"))
 
 
-@require_GET
+@require_http_methods(["GET", "HEAD"])
 def key_status_feed_view(request: HttpRequest) -> HttpResponse:
     feed = key_status_feed()
     headers = {"ETag": feed.etag, "Cache-Control": "public, max-age=60", "Access-Control-Allow-Origin": "*"}

@@ -57,6 +57,7 @@ def test_etag_and_if_none_match(case):
     first = client.get("/.well-known/sequester-key-status.json")
     etag = first["ETag"]
     assert etag.startswith('"')
+    assert client.head("/.well-known/sequester-key-status.json")["ETag"] == etag
     cached = client.get("/.well-known/sequester-key-status.json", HTTP_IF_NONE_MATCH=etag)
     assert cached.status_code == 304
     assert cached.content == b""
