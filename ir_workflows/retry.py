@@ -45,3 +45,14 @@ REWRAP = RetryPolicy(
     non_retryable_error_types=["BusinessError"],
 )
 REWRAP_TIMEOUT = timedelta(hours=6)  # its heartbeat timeout comes with the plan (SEQUESTER_REWRAP_HEARTBEAT_SECONDS)
+
+# Sending to a party (email, webhook): transient failures back off for about an hour and a half; a
+# permanent one (address refused, 4xx) is a business error. Every delivery has its own idempotency key,
+# so an attempt never resends what an earlier attempt delivered.
+PARTY_SEND = RetryPolicy(
+    initial_interval=timedelta(seconds=10),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=15),
+    maximum_attempts=10,
+    non_retryable_error_types=["BusinessError"],
+)

@@ -18,6 +18,8 @@ from ir_workflows.incident.workflows import (
     KeyRestrictionBatchWorkflow,
     KeyRestrictionWorkflow,
 )
+from ir_workflows.notifications.activities import NOTIFICATION_ACTIVITIES
+from ir_workflows.notifications.workflows import PartyNotificationWorkflow
 from ir_workflows.regulatory.activities import REGULATORY_ACTIVITIES
 from ir_workflows.regulatory.workflows import ObligationClockWorkflow
 from ir_workflows.smoke.activities import record_stack_probe
@@ -30,6 +32,7 @@ WORKFLOWS: Sequence[type] = (
     KeyRestrictionBatchWorkflow,
     KeyRestrictionWorkflow,
     ObligationClockWorkflow,
+    PartyNotificationWorkflow,
 )
 ACTIVITIES: Sequence[Callable[..., Any]] = (
     record_stack_probe,
@@ -37,6 +40,7 @@ ACTIVITIES: Sequence[Callable[..., Any]] = (
     expire_approval_request,
     *PLAYBOOK_ACTIVITIES,
     *REGULATORY_ACTIVITIES,
+    *NOTIFICATION_ACTIVITIES,
 )
 
 ACTIVITY_THREADS = 16
@@ -51,6 +55,7 @@ SANDBOX = SandboxRestrictions.default.with_passthrough_modules(
     "ir_workflows.approvals.types",
     "ir_workflows.incident.types",
     "ir_workflows.regulatory.types",
+    "ir_workflows.notifications.types",
     "ir_workflows.smoke.types",
 )
 

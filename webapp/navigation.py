@@ -32,6 +32,7 @@ NAV_ITEMS: list[NavItem] = [
     NavItem("Keys", "keys", INVENTORY_READERS),
     NavItem("Quarantine", "keys-quarantine-page", ("webapp.respond_to_incidents",)),
     NavItem("Approvals", "approvals-inbox", ("webapp.view_incidents",)),
+    NavItem("Inbox", "notifications-inbox"),
     NavItem("Security", "account-security", ("webapp.decide_approvals",)),
     NavItem("Case files", "casefile-list", ("webapp.export_case_files",)),
     NavItem("Audit", "audit-page", ("webapp.view_audit", "webapp.export_case_files")),

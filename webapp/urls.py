@@ -5,6 +5,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from casefile import views as casefile_views
+from notifications import views as notification_views
 from webapp import views
 from webapp.api.views import MeApi
 
@@ -22,6 +23,7 @@ urlpatterns = [
     path("api/v1/", include("incidents.api.urls")),
     path("api/v1/", include("casefile.api.urls")),
     path("api/v1/", include("regulatory.api.urls")),
+    path("api/v1/", include("notifications.api.urls")),
     path("api/temporal-codec/", include("ir_workflows.codec_urls")),
     path("incidents/", include("incidents.urls")),
     path("approvals/", include("approvals.urls")),
@@ -30,5 +32,7 @@ urlpatterns = [
     path("case-files/", include("casefile.urls")),
     path("audit/", include("casefile.audit_urls")),
     path("regulatory/", include("regulatory.urls")),
+    path("notifications/", include("notifications.urls")),
     path(".well-known/sequester-audit-key.json", casefile_views.audit_key, name="audit-key"),
+    path(".well-known/sequester-key-status.json", notification_views.key_status_feed_view, name="key-status-feed"),
 ]

@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "ir_workflows",
     "casefile",
     "regulatory",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -226,6 +227,10 @@ EMAIL_HOST_PASSWORD = env_secret("SEQUESTER_SMTP_PASSWORD") or ""
 EMAIL_USE_TLS = env_bool("SEQUESTER_SMTP_STARTTLS", False)
 EMAIL_TIMEOUT = 10
 DEFAULT_FROM_EMAIL = env_str("SEQUESTER_MAIL_FROM", "sequester@localhost")
+
+# --- Notifying parties ------------------------------------------------------------------------
+SEQUESTER_ACK_LINK_DAYS = env_int("SEQUESTER_ACK_LINK_DAYS", 14, minimum=1, maximum=90)
+SEQUESTER_WEBHOOK_TIMEOUT_SECONDS = env_int("SEQUESTER_WEBHOOK_TIMEOUT_SECONDS", 10, minimum=1, maximum=60)
 
 # --- Static files -----------------------------------------------------------------------------
 STATIC_URL = "/static/"

@@ -7,17 +7,24 @@ from typing import Any
 from django.core.management.base import BaseCommand
 
 from keyvault.services.demo import demo_keys_seed
+from notifications.services.demo import demo_parties_seed
 from webapp.services.demo import demo_users_seed
 
 
 class Command(BaseCommand):
-    help = "Create the demo estate (keys, systems, data) and one user per role, once; passwords are printed once."
+    help = (
+        "Create the demo estate (keys, systems, data, parties to notify) and one user per role, once; "
+        "passwords are printed once."
+    )
 
     def handle(self, *args: Any, **options: Any) -> None:
         keys = demo_keys_seed()
         if keys:
             self.stdout.write(f"Demo keys created: {', '.join(key.alias for key in keys)}.")
         created = demo_users_seed()
+        parties = demo_parties_seed()  # after the users: the internal team's inbox readers
+        if parties:
+            self.stdout.write(f"Demo parties to notify: {', '.join(party.name for party in parties)}.")
         if not created:
             self.stdout.write("Demo users already exist (their passwords were shown when they were created).")
             return

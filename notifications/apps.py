@@ -1,0 +1,16 @@
+from django.apps import AppConfig
+
+
+class NotificationsConfig(AppConfig):
+    name = "notifications"
+    verbose_name = "Notifications"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from casefile.gather import section_provider_register
+        from incidents.services.hooks import step_hook_register
+        from notifications.casefile_section import notifications_section
+        from notifications.services.messages import notifications_draft_for_incident
+
+        step_hook_register("notify", "notifications", notifications_draft_for_incident)
+        section_provider_register("notifications", notifications_section)

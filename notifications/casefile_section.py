@@ -1,0 +1,74 @@
+"""The case file's notifications section: who was told, when, how, and whether they acknowledged."""
+
+from __future__ import annotations
+
+from casefile.gather import Section
+from incidents.models import Incident
+from notifications.models import Notification
+
+
+def _when(moment: object) -> str:
+    return f"{moment:%Y-%m-%d %H:%M} UTC" if moment else "—"
+
+
+def notifications_section(incident: Incident) -> Section | None:
+    notifications = list(
+        Notification.objects.filter(incident=incident)
+        .select_related("party")
+        .prefetch_related("deliveries__channel")
+        .order_by("party__name", "message")
+    )
+    if not notifications:
+        return None
+    rows, evidence = [], []
+    for n in notifications:
+        sent = [d for d in n.deliveries.all() if d.status == "sent"]
+        channels = sorted({d.channel.kind for d in sent})
+        ack = f"{_when(n.acked_at)} by {n.acked_by}" if n.acked_at else ("escalated" if n.escalated_at else "none")
+        rows.append(
+            [
+                n.party.name,
+                n.party.get_role_display(),
+                n.get_status_display(),
+                _when(n.sent_at),
+                ", ".join(channels) or "—",
+                str(n.reminders_sent),
+                ack,
+            ]
+        )
+        evidence.append(
+            {
+                "notification": n.idempotency_key,
+                "party": n.party.name,
+                "role": n.party.role,
+                "audience": n.audience,
+                "approved_by": n.approved_by,
+                "approved_at": n.approved_at.isoformat() if n.approved_at else None,
+                "sent_at": n.sent_at.isoformat() if n.sent_at else None,
+                "ack_due_at": n.ack_due_at.isoformat() if n.ack_due_at else None,
+                "acked_at": n.acked_at.isoformat() if n.acked_at else None,
+                "acked_by": n.acked_by,
+                "reminders": n.reminders_sent,
+                "escalated_at": n.escalated_at.isoformat() if n.escalated_at else None,
+                "deliveries": [
+                    {
+                        "channel": d.channel.kind,
+                        "purpose": d.purpose,
+                        "sequence": d.sequence,
+                        "status": d.status,
+                        "message_id": d.message_id,
+                        "sent_at": d.sent_at.isoformat() if d.sent_at else None,
+                        "recipients": d.recipients,
+                    }
+                    for d in n.deliveries.all()
+                ],
+            }
+        )
+    acked = sum(1 for n in notifications if n.acked_at)
+    return Section(
+        title="Notifications and acknowledgements",
+        columns=["Party", "Role", "Status", "Sent", "Channels", "Reminders", "Acknowledged"],
+        rows=rows,
+        evidence=evidence,
+        note=f"{len(notifications)} parties notified per the shared-responsibility model; {acked} acknowledged.",
+    )

@@ -1,0 +1,208 @@
+"""Drafting messages per audience, previewing them, and the commander's approval of the first send."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+
+from audit.services import audit_record
+from audit.types import Actor
+from incidents.models import Incident
+from incidents.services.incidents import incident_get
+from keyvault.models import ManagedKey
+from keyvault.services.blast_radius import key_blast_radius
+from notifications.audiences import SUBJECTS, audience_of
+from notifications.errors import NotAllowedToApprove, NothingToApprove
+from notifications.key_status import key_status
+from notifications.models import Notification, Party
+from notifications.selectors import parties_for_incident
+
+KEY_STATUS = "key_status"
+ACK_PLACEHOLDER = "[[ack-link]]"
+PREVIEW_ACK = "(a personal, single-use acknowledgement link is added to each send)"
+APPROVER_PERMISSION = "webapp.command_incidents"
+SYSTEM = Actor.system("notifications")
+
+
+def _base() -> str:
+    return settings.SEQUESTER_BASE_URL.rstrip("/")
+
+
+# What each audience is told besides the keys: internal teams everything, a regulator the data concerned,
+# outside parties only their own systems and the kinds of AI data (never our other systems or volumes).
+AUDIENCE_FACTS: dict[str, tuple[str, ...]] = {
+    "internal": ("systems", "data_assets", "data_categories", "ai_categories", "jurisdictions", "record_count"),
+    "regulator": ("data_categories", "ai_categories", "jurisdictions", "record_count"),
+    "upstream": ("systems", "ai_categories"),
+    "downstream": ("systems", "ai_categories"),
+}
+
+
+def incident_facts(incident: Incident, party: Party, audience: str) -> dict[str, Any]:
+    """The facts a message and its webhook carry for ``audience``: fingerprints and states, never key
+    material; key aliases and internal names only for internal teams."""
+    key_ids = list(incident.incident_keys.values_list("key_id", flat=True))
+    keys = ManagedKey.objects.filter(id__in=key_ids).prefetch_related("versions", "replaced_by__versions")
+    radius = key_blast_radius(key_ids)
+    internal = audience == "internal"
+    own_systems = set(party.systems.values_list("name", flat=True))
+    everything: dict[str, Any] = {
+        "systems": radius.systems if internal else [s for s in radius.systems if s in own_systems],
+        "data_assets": [asset.name for asset in radius.data_assets],
+        "data_categories": radius.data_categories,
+        "ai_categories": radius.ai_categories,
+        "jurisdictions": radius.jurisdictions,
+        "record_count": radius.record_count,
+    }
+    return {
+        "incident": incident.reference,
+        "severity": incident.severity,
+        "opened_at": incident.opened_at.isoformat().replace("+00:00", "Z"),
+        "keys": [key_status(key) | ({"alias": key.alias} if internal else {}) for key in keys.order_by("alias", "id")],
+        **{name: everything[name] for name in AUDIENCE_FACTS[audience]},
+    }
+
+
+def _render(incident: Incident, party: Party, audience: str, facts: dict[str, Any]) -> tuple[str, str]:
+    context = facts | {
+        "party": party.name,
+        "role": party.get_role_display(),
+        "reference": incident.reference,
+        "title": incident.title,
+        "feed_url": _base() + reverse("key-status-feed"),
+        "incident_url": _base() + reverse("incident-page", args=[incident.reference]),
+        "ack_url": ACK_PLACEHOLDER,
+    }
+    body = render_to_string(f"notifications/messages/{audience}.txt", context)
+    return SUBJECTS[audience].format(reference=incident.reference), body
+
+
+def _first_send_approved(incident: Incident) -> bool:
+    return Notification.objects.filter(incident=incident, approved_at__isnull=False).exists()
+
+
+@transaction.atomic
+def notifications_draft(*, reference: str, actor: Actor, message: str = KEY_STATUS) -> list[Notification]:
+    """One notification per selected party (again: no duplicate). Until the commander approved the
+    incident's first send they stay drafts; afterwards new ones go out at once."""
+    incident = incident_get(reference, lock=True)
+    approved_before = _first_send_approved(incident)
+    created: list[Notification] = []
+    for party in parties_for_incident(incident):
+        audience = audience_of(party.role)
+        facts = incident_facts(incident, party, audience)
+        subject, body = _render(incident, party, audience, facts)
+        notification, new = Notification.objects.get_or_create(
+            idempotency_key=f"{incident.reference}:{party.pk}:{message}",
+            defaults={
+                "incident": incident,
+                "party": party,
+                "message": message,
+                "audience": audience,
+                "subject": subject,
+                "body": body,
+                "facts": facts,
+            },
+        )
+        if not new:
+            continue
+        created.append(notification)
+        audit_record(
+            action="notification.drafted",
+            actor=actor,
+            subject_type="notification",
+            subject_id=notification.idempotency_key,
+            reason=f"{party.name} ({party.get_role_display()}) selected by the blast radius",
+            incident=incident.reference,
+            data={"party": party.name, "role": party.role, "audience": audience},
+        )
+    if approved_before and created:
+        _approve(incident, created, approver="(first send approved earlier)", actor=actor)
+    return created
+
+
+def notifications_draft_for_incident(incident: Incident) -> str:
+    """The playbook's notify hook: draft, and say on the timeline what waits for whom."""
+    created = notifications_draft(reference=incident.reference, actor=SYSTEM)
+    waiting = Notification.objects.filter(incident=incident, status=Notification.Status.DRAFT).count()
+    if waiting:
+        return f"{waiting} notification(s) drafted; the first send waits for the commander's approval"
+    if created:
+        return f"{len(created)} notification(s) sent (the incident's first send was approved earlier)"
+    return "no party relates to the keys, systems or data in the blast radius: nobody to notify"
+
+
+@dataclass(frozen=True, slots=True)
+class Preview:
+    notification: Notification
+    subject: str
+    body: str
+    channels: list[str]
+
+
+def notification_preview(notification: Notification) -> Preview:
+    return Preview(
+        notification=notification,
+        subject=notification.subject,
+        body=notification.body.replace(ACK_PLACEHOLDER, PREVIEW_ACK),
+        channels=[c.get_kind_display() for c in notification.party.channels.filter(active=True)],
+    )
+
+
+def _may_approve(incident: Incident, user: Any) -> bool:
+    return bool(user.is_authenticated and (incident.commander_id == user.pk or user.has_perm(APPROVER_PERMISSION)))
+
+
+def _approve(incident: Incident, drafts: list[Notification], *, approver: str, actor: Actor) -> None:
+    from ir_workflows.notifications.types import NOTIFICATION_WORKFLOW, NotificationInput, notification_workflow_id
+    from ir_workflows.outbox import outbox_start
+
+    now = timezone.now()
+    for notification in drafts:
+        notification.status = Notification.Status.APPROVED
+        notification.approved_by, notification.approved_at = approver, now
+        notification.workflow_id = notification_workflow_id(notification.pk)
+        notification.save(update_fields=["status", "approved_by", "approved_at", "workflow_id"])
+        party = notification.party
+        outbox_start(
+            workflow_type=NOTIFICATION_WORKFLOW,
+            workflow_id=notification.workflow_id,
+            payload=NotificationInput(
+                notification_id=notification.pk,
+                incident=incident.reference,
+                ack_sla_seconds=party.ack_sla_minutes * 60,
+                reminders=party.reminders,
+            ),
+        )
+    audit_record(
+        action="notification.approved",
+        actor=actor,
+        subject_type="incident",
+        subject_id=incident.reference,
+        reason=f"sending {len(drafts)} notification(s)",
+        incident=incident.reference,
+        data={"approved_by": approver, "notifications": [n.idempotency_key for n in drafts]},
+    )
+
+
+@transaction.atomic
+def notifications_approve(*, reference: str, user: Any, actor: Actor) -> list[Notification]:
+    """The commander approves the drafts (after previewing them): each gets its durable workflow."""
+    incident = incident_get(reference, lock=True)
+    if not _may_approve(incident, user):
+        raise NotAllowedToApprove("only the incident's commander approves the first send to outside parties")
+    drafts = list(
+        Notification.objects.select_for_update(of=("self",))
+        .filter(incident=incident, status=Notification.Status.DRAFT)
+        .select_related("party")
+    )
+    if not drafts:
+        raise NothingToApprove(f"{incident.reference} has no draft notification")
+    _approve(incident, drafts, approver=user.get_username(), actor=actor)
+    return drafts
