@@ -1,4 +1,5 @@
-"""The outbox: what must reach Temporal (a workflow start, an update) survives Temporal being down."""
+"""The outbox: what must reach Temporal (a workflow start, a child start, an update) survives Temporal being
+down."""
 
 from __future__ import annotations
 
@@ -9,10 +10,12 @@ class TemporalOutbox(models.Model):
     class Kind(models.TextChoices):
         START = "start", "Start a workflow"
         UPDATE = "update", "Send an update"
+        CHILD = "child", "Start a child of a running workflow (standalone when it is not running)"
 
     kind = models.CharField(max_length=8, choices=Kind.choices)
     idempotency_key = models.CharField(max_length=200, unique=True, help_text="Workflow id or update id")
     workflow_id = models.CharField(max_length=200)
+    parent_workflow_id = models.CharField(max_length=200, blank=True, help_text="A child's parent workflow")
     workflow_type = models.CharField(max_length=100, blank=True)
     update_name = models.CharField(max_length=100, blank=True)
     payload = models.JSONField()

@@ -2,6 +2,11 @@
 
 Delivery is idempotent on Temporal's side: a start uses the workflow id (an existing run is not
 started twice) and an update its id (a repeated update returns the first result).
+
+A child start asks a running parent workflow, by an update, to start the child itself (the parent keeps
+the ids it started, so a repeat is a no-op). When the parent is not running (it has ended, refuses with
+``PARENT_CLOSED``, or never existed) the child is started standalone under the same id instead; while
+the parent's own start is still waiting in the outbox, the child waits too.
 """
 
 from __future__ import annotations
@@ -30,6 +35,9 @@ outbox_delivered = Signal()
 
 # Update rejections that mean "not yet" (a gate about to open), not "never".
 TRANSIENT_REJECTIONS = {"GateNotOpen"}
+
+# Update rejections by a parent that has finished its work: start the child standalone.
+PARENT_CLOSED = {"IncidentClosed"}
 
 # RPC failures that retrying cannot fix: the workflow does not exist or has completed.
 _PERMANENT = {RPCStatusCode.NOT_FOUND, RPCStatusCode.INVALID_ARGUMENT, RPCStatusCode.FAILED_PRECONDITION}
@@ -86,22 +94,79 @@ def outbox_update(*, workflow_id: str, update_name: str, update_id: str, payload
     )
 
 
+def outbox_start_child(
+    *, parent_workflow_id: str, update_name: str, workflow_type: str, workflow_id: str, payload: Any
+) -> TemporalOutbox:
+    """Once the caller's transaction commits, ask the running workflow ``parent_workflow_id`` (update
+    ``update_name`` with ``{"workflow_id": workflow_id, "input": payload}``) to start ``workflow_type``
+    as its child ``workflow_id``; if the parent is not running, start it standalone (as ``outbox_start``)."""
+    return _enqueue(
+        TemporalOutbox(
+            idempotency_key=f"start:{workflow_id}",
+            kind=TemporalOutbox.Kind.CHILD,
+            workflow_id=workflow_id,
+            parent_workflow_id=parent_workflow_id,
+            workflow_type=workflow_type,
+            update_name=update_name,
+            payload=_as_json(payload),
+        )
+    )
+
+
+async def _start(client: Client, entry: TemporalOutbox) -> dict[str, Any]:
+    try:
+        await client.start_workflow(
+            entry.workflow_type,
+            entry.payload,
+            id=entry.workflow_id,
+            task_queue=settings.TEMPORAL_TASK_QUEUE,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        )
+    except WorkflowAlreadyStartedError:
+        return {"already_started": True}
+    return {"started": True}
+
+
 async def _send(client: Client, entry: TemporalOutbox) -> Any:
     if entry.kind == TemporalOutbox.Kind.START:
-        try:
-            await client.start_workflow(
-                entry.workflow_type,
-                entry.payload,
-                id=entry.workflow_id,
-                task_queue=settings.TEMPORAL_TASK_QUEUE,
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            )
-        except WorkflowAlreadyStartedError:
-            return {"already_started": True}
-        return {"started": True}
+        return await _start(client, entry)
+    if entry.kind == TemporalOutbox.Kind.CHILD:
+        parent = client.get_workflow_handle(entry.parent_workflow_id)
+        request = {"workflow_id": entry.workflow_id, "input": entry.payload}
+        return await parent.execute_update(entry.update_name, request, id=f"start-{entry.workflow_id}")
     handle = client.get_workflow_handle(entry.workflow_id)
     update_id = entry.idempotency_key.rsplit(":", 1)[1]
     return await handle.execute_update(entry.update_name, entry.payload, id=update_id)
+
+
+def _start_pending(workflow_id: str) -> bool:
+    """Is the start of ``workflow_id`` still waiting in the outbox (Temporal has not seen it yet)?"""
+    return TemporalOutbox.objects.filter(
+        idempotency_key=f"start:{workflow_id}", delivered_at__isnull=True, gave_up_at__isnull=True
+    ).exists()
+
+
+def _send_child(entry: TemporalOutbox) -> Any:
+    """A child start: through its running parent, or standalone when the parent is not running."""
+    if entry.parent_workflow_id:
+        try:
+            return shared_client.run(lambda client: _send(client, entry))
+        except WorkflowUpdateFailedError as exc:
+            if not (isinstance(exc.cause, ApplicationError) and exc.cause.type in PARENT_CLOSED):
+                raise
+            why = f"the parent refused: {exc.cause}"
+        except RPCError as exc:
+            if exc.status != RPCStatusCode.NOT_FOUND:
+                raise
+            if _start_pending(entry.parent_workflow_id):
+                _note_error(entry, f"the parent {entry.parent_workflow_id} is not started yet")
+                raise DeliveryRetry(f"waiting for the start of {entry.parent_workflow_id}") from exc
+            why = f"the parent is not running: {exc.message}"
+        log.info("temporal.outbox_child_standalone", workflow=entry.workflow_id, parent=entry.parent_workflow_id)
+    else:
+        why = "no parent"
+    result = shared_client.run(lambda client: _start(client, entry))
+    return {**result, "standalone": why}
 
 
 def outbox_deliver(outbox_id: int) -> bool:
@@ -113,13 +178,20 @@ def outbox_deliver(outbox_id: int) -> bool:
         entry.attempts += 1
         entry.save(update_fields=["attempts"])
     try:
-        result = shared_client.run(lambda client: _send(client, entry))
+        if entry.kind == TemporalOutbox.Kind.CHILD:
+            result = _send_child(entry)
+        else:
+            result = shared_client.run(lambda client: _send(client, entry))
     except WorkflowUpdateFailedError as exc:
         if isinstance(exc.cause, ApplicationError) and exc.cause.type in TRANSIENT_REJECTIONS:
             _note_error(entry, f"not yet accepted: {exc.cause}")
             raise DeliveryRetry(str(exc.cause)) from exc
         return _give_up(entry, f"the workflow rejected the update: {exc.cause or exc}")
     except RPCError as exc:
+        overtook = exc.status == RPCStatusCode.NOT_FOUND and entry.kind == TemporalOutbox.Kind.UPDATE
+        if overtook and _start_pending(entry.workflow_id):  # an update overtook its workflow's start
+            _note_error(entry, f"{entry.workflow_id} is not started yet")
+            raise DeliveryRetry(f"waiting for the start of {entry.workflow_id}") from exc
         if exc.status in _PERMANENT:
             return _give_up(entry, f"{exc.status.name}: {exc.message}")
         _note_error(entry, f"{exc.status.name}: {exc.message}")

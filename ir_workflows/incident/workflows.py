@@ -4,6 +4,10 @@ contain → confirm (quorum: compromised, or false positive → restore by quoru
 workflow per key, in batches) → replace and rewrap (heartbeating, resumable) → notify (hook) →
 regulatory clocks (hook) → close (quorum; keys destroyed by quorum or kept decrypt-only).
 
+Each required obligation's clock (``ObligationClock``) runs as a child of this workflow, started by the
+``start_obligation_clock`` update whenever an assessment asks for one (at any step but closed). The
+children are abandoned on close: closing the incident never stops a legal deadline still running.
+
 Deterministic: no Django, no I/O; every side effect is an activity with an explicit timeout and a
 named retry policy. A step that keeps failing tells the commander and waits for a retry.
 """
@@ -15,7 +19,8 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ChildWorkflowError
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError, WorkflowAlreadyStartedError
 
 from ir_workflows import retry
 from ir_workflows.approvals.gate import ApprovalGates
@@ -78,6 +83,12 @@ from ir_workflows.incident.types import (
     StepResult,
     key_restriction_id,
     restriction_batch_id,
+)
+from ir_workflows.regulatory.types import (
+    CLOCK_START_UPDATE,
+    OBLIGATION_CLOCK_WORKFLOW,
+    ClockStart,
+    ClockStartResult,
 )
 
 with workflow.unsafe.imports_passed_through():
@@ -156,6 +167,7 @@ class KeyCompromiseIncidentWorkflow:
         self._close_choice = ""
         self._restricting = False
         self._batches = 0
+        self._clocks: set[str] = set()  # obligation clocks started as children (workflow ids)
 
     # --- queries and updates ---------------------------------------------------------------------
     @workflow.query(name=INCIDENT_STATUS_QUERY)
@@ -233,6 +245,33 @@ class KeyCompromiseIncidentWorkflow:
             raise ValueError("advance with retry or request_close")
         if update.action == "request_close" and update.choice not in (KEEP, DESTROY):
             raise ValueError("closing keeps the keys decrypt-only or destroys them")
+
+    @workflow.update(name=CLOCK_START_UPDATE)
+    async def start_obligation_clock(self, start: ClockStart) -> ClockStartResult:
+        """Start an obligation's clock as a child, once: a re-delivered request, or a clock that already
+        exists under that id (started standalone, or already finished), is a no-op."""
+        if start.workflow_id in self._clocks:
+            return ClockStartResult(start.workflow_id, started=False)
+        self._clocks.add(start.workflow_id)  # before the await: a duplicate arriving meanwhile is a no-op
+        try:
+            await workflow.start_child_workflow(
+                OBLIGATION_CLOCK_WORKFLOW,
+                start.input,
+                id=start.workflow_id,
+                # A legal deadline outlives the incident's playbook: closing it leaves the clock running.
+                parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            )
+        except WorkflowAlreadyStartedError:
+            return ClockStartResult(start.workflow_id, started=False)
+        return ClockStartResult(start.workflow_id, started=True)
+
+    @start_obligation_clock.validator
+    def _validate_start_obligation_clock(self, start: ClockStart) -> None:
+        if self._step == "closed":  # the caller starts the clock standalone instead
+            raise ApplicationError("the incident is closed", type="IncidentClosed")
+        if not start.workflow_id:
+            raise ApplicationError("a clock needs its workflow id", type="ClockInvalid")
 
     # --- the playbook ----------------------------------------------------------------------------
     @workflow.run

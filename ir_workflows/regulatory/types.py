@@ -8,6 +8,8 @@ OBLIGATION_CLOCK_WORKFLOW = "ObligationClock"
 CLOCK_MOVE_UPDATE = "move_deadline"
 CLOCK_FILED_UPDATE = "filed"
 CLOCK_CANCEL_UPDATE = "cancel"
+# Sent to the incident workflow (``KeyCompromiseIncident``), which starts the clock as its child.
+CLOCK_START_UPDATE = "start_obligation_clock"
 CLOCK_STATUS_QUERY = "status"
 CLOCK_NOTICE_ACTIVITY = "obligation_clock_notice"
 
@@ -28,6 +30,21 @@ class ClockInput:
     rule_id: str
     trigger_at: str  # ISO 8601 UTC
     due_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class ClockStart:
+    """The incident workflow starts ``input`` as its child ``workflow_id`` (once: a repeat is a no-op).
+    Field names match what the outbox sends (``{"workflow_id": …, "input": …}``)."""
+
+    workflow_id: str
+    input: ClockInput
+
+
+@dataclass(frozen=True, slots=True)
+class ClockStartResult:
+    workflow_id: str
+    started: bool  # False: that clock was started before (a re-delivered request)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,5 +1,9 @@
 """Durable clocks: one Temporal workflow per required obligation with a due time, kept in step with the
-assessments (started, moved, cancelled) and filings through the outbox; its notices land here."""
+assessments (started, moved, cancelled) and filings through the outbox; its notices land here.
+
+A clock is a child of the incident's workflow (started by it, on the outbox's update); for a closed
+incident, or one without a workflow, it is started standalone under the same id. Either way the moves,
+filings and cancellations go to the clock itself, by its workflow id."""
 
 from __future__ import annotations
 
@@ -12,11 +16,13 @@ from django.urls import reverse
 
 from audit.services import audit_record
 from audit.types import Actor
-from ir_workflows.outbox import outbox_start, outbox_update
+from incidents.models import Incident
+from ir_workflows.outbox import outbox_start, outbox_start_child, outbox_update
 from ir_workflows.regulatory.types import (
     CLOCK_CANCEL_UPDATE,
     CLOCK_FILED_UPDATE,
     CLOCK_MOVE_UPDATE,
+    CLOCK_START_UPDATE,
     NOTICE_BREACHED,
     OBLIGATION_CLOCK_WORKFLOW,
     ClockCancel,
@@ -40,6 +46,26 @@ def _wants_clock(obligation: Obligation) -> bool:
     )
 
 
+def _clock_start(obligation: Obligation) -> None:
+    incident = obligation.incident
+    clock = ClockInput(
+        incident=incident.reference,
+        rule_id=obligation.rule_id,
+        trigger_at=utc_z(obligation.trigger_at) or "",
+        due_at=utc_z(obligation.due_at) or "",
+    )
+    if incident.status == Incident.Status.OPEN and incident.workflow_id:
+        outbox_start_child(
+            parent_workflow_id=incident.workflow_id,
+            update_name=CLOCK_START_UPDATE,
+            workflow_type=OBLIGATION_CLOCK_WORKFLOW,
+            workflow_id=obligation.clock_workflow_id,
+            payload=clock,
+        )
+    else:  # no playbook running to own it: the clock runs on its own
+        outbox_start(workflow_type=OBLIGATION_CLOCK_WORKFLOW, workflow_id=obligation.clock_workflow_id, payload=clock)
+
+
 def clock_sync(obligation: Obligation, *, moved: bool, version: int) -> None:
     """After an assessment: start the obligation's clock, move it, or cancel it (in the caller's transaction)."""
     wants = _wants_clock(obligation)
@@ -48,16 +74,7 @@ def clock_sync(obligation: Obligation, *, moved: bool, version: int) -> None:
         obligation.clock_workflow_id = obligation_clock_id(
             obligation.incident.reference, obligation.rule_id, obligation.clock_generation
         )
-        outbox_start(
-            workflow_type=OBLIGATION_CLOCK_WORKFLOW,
-            workflow_id=obligation.clock_workflow_id,
-            payload=ClockInput(
-                incident=obligation.incident.reference,
-                rule_id=obligation.rule_id,
-                trigger_at=utc_z(obligation.trigger_at) or "",
-                due_at=utc_z(obligation.due_at) or "",
-            ),
-        )
+        _clock_start(obligation)
     elif wants and moved:
         outbox_update(
             workflow_id=obligation.clock_workflow_id,

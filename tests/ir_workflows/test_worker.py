@@ -43,3 +43,12 @@ def test_workflow_modules_do_not_import_django():
             if isinstance(node, ast.ImportFrom) and node.module:
                 names = [node.module]
             assert not [n for n in names if n.split(".")[0] in forbidden], (path, names)
+
+
+def test_every_named_update_has_a_handler_in_a_registered_workflow():
+    """The outbox sends updates by name (e.g. ``start_obligation_clock`` to the incident's workflow)."""
+    handled = {name for cls in worker.WORKFLOWS for name in workflow._Definition.must_from_class(cls).updates}
+    # (the approval gate's updates are set at run time, by ``ApprovalGates``)
+    named = set().union(*(_names(m, "_UPDATE") for m in (incident_types, regulatory_types)))
+    assert regulatory_types.CLOCK_START_UPDATE in named
+    assert named <= handled, named - handled

@@ -9,6 +9,7 @@ from django.core import mail
 
 from audit.models import AuditEvent
 from audit.types import Actor
+from incidents.models import Incident
 from ir_workflows.models import TemporalOutbox
 from regulatory.clocks import clock_state
 from regulatory.models import Obligation
@@ -38,7 +39,13 @@ def test_assessments_start_move_and_cancel_clocks(incident):
     assessment_record(incident=incident, facts=facts, actor=LEGAL)
     hipaa = Obligation.objects.get(incident=incident, rule_id="US-HIPAA-404")
     assert hipaa.clock_workflow_id == "obligation-clock-INC-2026-9001-US-HIPAA-404-g1"
-    started = {e.workflow_id for e in TemporalOutbox.objects.filter(kind="start", workflow_type="ObligationClock")}
+    # the incident's workflow is running: each clock is asked of it, to start as its child
+    starts = TemporalOutbox.objects.filter(workflow_type="ObligationClock")
+    assert {(e.kind, e.parent_workflow_id, e.update_name) for e in starts} == {
+        ("child", "wf-9001", "start_obligation_clock")
+    }
+    assert starts.get(workflow_id=hipaa.clock_workflow_id).payload["rule_id"] == "US-HIPAA-404"
+    started = {e.workflow_id for e in starts}
     timed = Obligation.objects.filter(incident=incident, status="required", due_at__isnull=False)
     assert started == {o.clock_workflow_id for o in timed}
     assert (
@@ -62,6 +69,27 @@ def test_assessments_start_move_and_cancel_clocks(incident):
     assessment_record(incident=incident, facts=facts, actor=LEGAL)
     hipaa.refresh_from_db()
     assert hipaa.clock_workflow_id.endswith("-g2")
+
+
+def test_a_closed_incident_or_one_without_a_workflow_gets_standalone_clocks(incident):
+    incident.status = Incident.Status.CLOSED
+    incident.save(update_fields=["status"])
+    assessment_record(incident=incident, facts=hipaa_facts(incident), actor=LEGAL)
+    hipaa = Obligation.objects.get(incident=incident, rule_id="US-HIPAA-404")
+    start = TemporalOutbox.objects.get(workflow_id=hipaa.clock_workflow_id)
+    assert (start.kind, start.parent_workflow_id, start.workflow_type) == ("start", "", "ObligationClock")
+
+    incident.status, incident.workflow_id = Incident.Status.OPEN, ""
+    incident.save(update_fields=["status", "workflow_id"])
+    facts = hipaa_facts(incident)
+    facts["encryption"]["key_compromised"] = False
+    assessment_record(incident=incident, facts=facts, actor=LEGAL)  # cancelled
+    facts["encryption"]["key_compromised"] = True
+    assessment_record(incident=incident, facts=facts, actor=LEGAL)  # a new clock, generation 2
+    hipaa.refresh_from_db()
+    start = TemporalOutbox.objects.get(workflow_id=hipaa.clock_workflow_id)
+    assert hipaa.clock_workflow_id.endswith("-g2")
+    assert (start.kind, start.parent_workflow_id) == ("start", "")
 
 
 def test_notice_is_audited_and_mailed_to_legal(incident, make_user):
