@@ -42,6 +42,15 @@ from ir_workflows.regulatory.workflows import ObligationClockWorkflow
 from tests.ir_workflows.test_incident_workflow import Fakes
 from tests.servers import temporal_test_server_binary
 
+# 72 h window: 50 % = 36 h, 75 % = 54 h, 90 % = 64 h 48 min, due = 72 h (reminder, then the escalation)
+SCHEDULE_72H = [
+    ("reminder", 0.5, 36 * 60),
+    ("reminder", 0.75, 54 * 60),
+    ("reminder", 0.9, 64 * 60 + 48),
+    ("reminder", 1.0, 72 * 60),
+    ("breached", 1.0, 72 * 60),
+]
+
 
 @pytest.fixture(scope="module")
 async def clock_env() -> AsyncIterator[WorkflowEnvironment]:
@@ -101,14 +110,7 @@ async def test_reminders_and_escalation_fire_at_the_right_instants(clock_env):
             == "filed"
         )
         result = await handle.result()
-    # 72 h window: 50 % = 36 h, 75 % = 54 h, 90 % = 64 h 48 min, due = 72 h (reminder, then the escalation)
-    assert recorder.offsets(start) == [
-        ("reminder", 0.5, 36 * 60),
-        ("reminder", 0.75, 54 * 60),
-        ("reminder", 0.9, 64 * 60 + 48),
-        ("reminder", 1.0, 72 * 60),
-        ("breached", 1.0, 72 * 60),
-    ]
+    assert recorder.offsets(start) == SCHEDULE_72H
     assert (result.outcome, result.escalated) == ("filed", True)
 
 
@@ -212,13 +214,7 @@ async def test_the_clock_runs_as_a_child_of_the_incident_workflow(clock_env):
         await clock.execute_update(CLOCK_FILED_UPDATE, ClockFiled(filed_at="x", filing="f1"), id="filed-1")
         result = await clock.result()
         assert (await incident.describe()).status == WorkflowExecutionStatus.RUNNING
-    assert recorder.offsets(start) == [
-        ("reminder", 0.5, 36 * 60),
-        ("reminder", 0.75, 54 * 60),
-        ("reminder", 0.9, 64 * 60 + 48),
-        ("reminder", 1.0, 72 * 60),
-        ("breached", 1.0, 72 * 60),
-    ]
+    assert recorder.offsets(start) == SCHEDULE_72H
     assert (result.outcome, result.escalated) == ("filed", True)
 
 
