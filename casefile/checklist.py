@@ -4,9 +4,10 @@ case holds none, it says so."""
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
-from casefile.gather import CaseData
+from casefile.gather import CaseData, Section
 
 EVIDENCED, PARTLY, NOT_EVIDENCED = "Evidenced", "Partly evidenced", "Not evidenced in this case"
 
@@ -171,11 +172,23 @@ def _item8(data: CaseData) -> ChecklistItem:
     )
 
 
+def _tally(section: Section, column: str) -> str:
+    """'2 filed on time, 1 awaiting trigger': the values of one column of a section, counted."""
+    if column not in section.columns:
+        return ""
+    index = section.columns.index(column)
+    counts = Counter(str(row[index]) for row in section.rows)
+    return ", ".join(f"{count} {value}" for value, count in counts.most_common())
+
+
 def _item9(data: CaseData) -> ChecklistItem:
     section = data.sections.get("obligations")
     hooks = _timeline(data, "incident.regulatory_hook")
     if section is not None and section.rows:
-        status, answer = EVIDENCED, f"{len(section.rows)} regulatory obligation(s) assessed; see § Regulatory."
+        states = _tally(section, "state")
+        late = any(word in states for word in ("overdue", "filed late"))
+        status = PARTLY if late else EVIDENCED
+        answer = f"{len(section.rows)} regulatory obligation(s) apply ({states}); see § Regulatory obligations."
     else:
         status, answer = NOT_EVIDENCED, "No regulatory obligation was recorded for this case."
     return ChecklistItem(
@@ -203,7 +216,11 @@ def _item10(data: CaseData) -> ChecklistItem:
 def _item11(data: CaseData) -> ChecklistItem:
     section = data.sections.get("notifications")
     if section is not None and section.rows:
-        status, answer = EVIDENCED, f"{len(section.rows)} notification(s) to parties; see § Notifications."
+        status = EVIDENCED
+        answer = (
+            f"{len(section.rows)} notification(s) to parties ({_tally(section, 'Status')}); {section.note} "
+            "See § Notifications and acknowledgements."
+        )
     else:
         status, answer = NOT_EVIDENCED, "No notification to upstream or downstream parties was recorded."
     return ChecklistItem(
