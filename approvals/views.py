@@ -7,7 +7,6 @@ from uuid import UUID
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -19,6 +18,7 @@ from approvals.selectors import requests_awaiting
 from approvals.services import decisions, stepup
 from webapp.api.actors import actor_from_request
 from webapp.errors import DomainError
+from webapp.permissions import require_any
 
 
 def _person(request: HttpRequest) -> User:
@@ -26,15 +26,10 @@ def _person(request: HttpRequest) -> User:
     return request.user
 
 
-def _require_role(request: HttpRequest) -> None:
-    if not request.user.has_perm("webapp.view_incidents"):
-        raise PermissionDenied
-
-
 @login_required
 @require_GET
 def approval_inbox(request: HttpRequest) -> HttpResponse:
-    _require_role(request)
+    require_any(request, "webapp.view_incidents")
     context = {
         "awaiting": requests_awaiting(request.user)[:100],
         "mine": ApprovalRequest.objects.filter(requested_by=_person(request)).order_by("-requested_at")[:50],

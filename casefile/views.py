@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
@@ -17,14 +16,10 @@ from casefile.models import CaseFileExport
 from casefile.services import casefile_download, casefile_get, casefile_request
 from incidents.errors import IncidentNotFound
 from webapp.api.actors import actor_from_request
+from webapp.permissions import require_any
 
 EXPORT = "webapp.export_case_files"
 VERIFIER = Path(__file__).resolve().parent.parent / "audit" / "offline_verifier.py"
-
-
-def _require(request: HttpRequest, *permissions: str) -> None:
-    if not any(request.user.has_perm(p) for p in permissions):
-        raise PermissionDenied
 
 
 def _export(export_id: str) -> CaseFileExport:
@@ -37,7 +32,7 @@ def _export(export_id: str) -> CaseFileExport:
 @login_required
 @require_POST
 def casefile_new(request: HttpRequest, reference: str) -> HttpResponse:
-    _require(request, EXPORT)
+    require_any(request, EXPORT)
     try:
         export = casefile_request(reference=reference, user=request.user, actor=actor_from_request(request))
     except IncidentNotFound:
@@ -48,7 +43,7 @@ def casefile_new(request: HttpRequest, reference: str) -> HttpResponse:
 @login_required
 @require_GET
 def casefile_list(request: HttpRequest) -> HttpResponse:
-    _require(request, EXPORT)
+    require_any(request, EXPORT)
     exports = CaseFileExport.objects.select_related("incident", "requested_by")[:200]
     return render(request, "casefile/list.html", {"exports": exports})
 
@@ -56,21 +51,21 @@ def casefile_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def casefile_page(request: HttpRequest, export_id: str) -> HttpResponse:
-    _require(request, EXPORT)
+    require_any(request, EXPORT)
     return render(request, "casefile/page.html", {"export": _export(export_id)})
 
 
 @login_required
 @require_GET
 def casefile_live(request: HttpRequest, export_id: str) -> HttpResponse:
-    _require(request, EXPORT)
+    require_any(request, EXPORT)
     return render(request, "casefile/_status.html", {"export": _export(export_id)})
 
 
 @login_required
 @require_GET
 def casefile_pdf(request: HttpRequest, export_id: str) -> HttpResponse:
-    _require(request, EXPORT)
+    require_any(request, EXPORT)
     try:
         export, pdf = casefile_download(export_id=export_id, actor=actor_from_request(request))
     except CaseFileNotFound:
@@ -86,7 +81,7 @@ def casefile_pdf(request: HttpRequest, export_id: str) -> HttpResponse:
 @login_required
 @require_GET
 def audit_page(request: HttpRequest) -> HttpResponse:
-    _require(request, "webapp.view_audit", EXPORT)
+    require_any(request, "webapp.view_audit", EXPORT)
     checkpoints = AuditCheckpoint.objects.order_by("-seq")[:20]
     context = {"key_id": signing_key_id(), "key_b64": public_key_b64(), "key_pem": public_key_pem()}
     return render(request, "casefile/audit.html", context | {"checkpoints": checkpoints})
@@ -95,7 +90,7 @@ def audit_page(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def offline_verifier(request: HttpRequest) -> FileResponse:
-    _require(request, "webapp.view_audit", EXPORT)
+    require_any(request, "webapp.view_audit", EXPORT)
     return FileResponse(VERIFIER.open("rb"), as_attachment=True, filename="offline_verifier.py")
 
 

@@ -7,7 +7,6 @@ from datetime import datetime
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -22,17 +21,13 @@ from incidents.services.signals import signal_receive
 from keyvault.selectors import keys_inventory
 from webapp.api.actors import actor_from_request
 from webapp.errors import DomainError
-
-
-def _require(request: HttpRequest, permission: str) -> None:
-    if not request.user.has_perm(permission):
-        raise PermissionDenied
+from webapp.permissions import require_any
 
 
 @login_required
 @require_GET
 def incident_list(request: HttpRequest) -> HttpResponse:
-    _require(request, "webapp.view_incidents")
+    require_any(request, "webapp.view_incidents")
     found = Incident.objects.select_related("commander").order_by("-opened_at")
     scope = request.GET.get("scope", "open")
     if scope == "open":
@@ -68,7 +63,7 @@ def _page_context(request: HttpRequest, reference: str) -> dict[str, object]:
 @login_required
 @require_GET
 def incident_page(request: HttpRequest, reference: str) -> HttpResponse:
-    _require(request, "webapp.view_incidents")
+    require_any(request, "webapp.view_incidents")
     context = _page_context(request, reference)
     if context["can_command"]:
         context["inventory"] = keys_inventory(state="active")[:300]
@@ -79,14 +74,14 @@ def incident_page(request: HttpRequest, reference: str) -> HttpResponse:
 @require_GET
 def incident_live(request: HttpRequest, reference: str) -> HttpResponse:
     """The live part of the incident page, polled every few seconds."""
-    _require(request, "webapp.view_incidents")
+    require_any(request, "webapp.view_incidents")
     return render(request, "incidents/_live.html", _page_context(request, reference))
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def incident_report(request: HttpRequest) -> HttpResponse:
-    _require(request, "webapp.report_signals")
+    require_any(request, "webapp.report_signals")
     if request.method == "POST":
         references = [KeyReference("id", value) for value in request.POST.getlist("keys")]
         fingerprint = request.POST.get("fingerprint", "").strip()
@@ -123,7 +118,7 @@ def incident_report(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def incident_action(request: HttpRequest, reference: str, action: str) -> HttpResponse:
-    _require(request, "webapp.respond_to_incidents" if action == "note" else "webapp.command_incidents")
+    require_any(request, "webapp.respond_to_incidents" if action == "note" else "webapp.command_incidents")
     actor = actor_from_request(request)
     try:
         if action == "keys":

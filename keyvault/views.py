@@ -5,7 +5,6 @@ from __future__ import annotations
 from uuid import UUID
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
@@ -15,31 +14,27 @@ from keyvault import selectors
 from keyvault.errors import KeyNotFound
 from keyvault.services.blast_radius import key_blast_radius
 from webapp.navigation import INVENTORY_READERS
-
-
-def _require_any(request: HttpRequest, *perms: str) -> None:
-    if not any(request.user.has_perm(p) for p in perms):
-        raise PermissionDenied
+from webapp.permissions import require_any
 
 
 @login_required
 @require_GET
 def key_inventory(request: HttpRequest) -> HttpResponse:
-    _require_any(request, *INVENTORY_READERS)
+    require_any(request, *INVENTORY_READERS)
     return render(request, "keyvault/inventory.html", {"keys": selectors.keys_inventory()[:500]})
 
 
 @login_required
 @require_GET
 def key_quarantine(request: HttpRequest) -> HttpResponse:
-    _require_any(request, "webapp.respond_to_incidents")
+    require_any(request, "webapp.respond_to_incidents")
     return render(request, "keyvault/quarantine.html", {"keys": selectors.keys_quarantine()[:500]})
 
 
 @login_required
 @require_GET
 def key_detail(request: HttpRequest, key_id: UUID) -> HttpResponse:
-    _require_any(request, *INVENTORY_READERS)
+    require_any(request, *INVENTORY_READERS)
     try:
         key = selectors.key_visible_to(key_id=key_id, user=request.user)
     except KeyNotFound:

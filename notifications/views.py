@@ -24,6 +24,7 @@ from notifications.services.messages import (
     notifications_draft,
 )
 from webapp.api.actors import actor_from_request, client_ip
+from webapp.permissions import require_any
 
 VIEW = "webapp.view_incidents"
 RESPOND = "webapp.respond_to_incidents"
@@ -76,8 +77,7 @@ def _incident_or_404(reference: str) -> Incident:
 @login_required
 @require_GET
 def incident_notifications(request: HttpRequest, reference: str) -> HttpResponse:
-    if not request.user.has_perm(VIEW):
-        raise PermissionDenied
+    require_any(request, VIEW)
     incident = _incident_or_404(reference)
     notifications = list(notifications_of(incident))
     context = {

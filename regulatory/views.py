@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -25,15 +24,11 @@ from regulatory.services.catalogue import facts_decode
 from regulatory.services.filings import filing_record, filing_signoff_request, filing_signoffs
 from webapp.api.actors import actor_from_request
 from webapp.errors import DomainError
+from webapp.permissions import require_any
 
 VIEW = "webapp.view_incidents"
 ASSESSORS = ("webapp.sign_filings", "webapp.command_incidents")
 FILERS = ("webapp.sign_filings",)
-
-
-def _require(request: HttpRequest, *permissions: str) -> None:
-    if not any(request.user.has_perm(p) for p in permissions):
-        raise PermissionDenied
 
 
 def _incident(reference: str) -> Incident:
@@ -53,7 +48,7 @@ def _obligation(incident: Incident, rule_id: str) -> Obligation:
 @login_required
 @require_GET
 def regulatory_incident(request: HttpRequest, reference: str) -> HttpResponse:
-    _require(request, VIEW)
+    require_any(request, VIEW)
     incident = _incident(reference)
     now = timezone.now()
     clocks = incident_clocks(incident, now=now)
@@ -81,7 +76,7 @@ def regulatory_incident(request: HttpRequest, reference: str) -> HttpResponse:
 @login_required
 @require_POST
 def regulatory_assess(request: HttpRequest, reference: str) -> HttpResponse:
-    _require(request, *ASSESSORS)
+    require_any(request, *ASSESSORS)
     incident = _incident(reference)
     try:
         assessment = assessment_record(
@@ -100,7 +95,7 @@ def regulatory_assess(request: HttpRequest, reference: str) -> HttpResponse:
 @login_required
 @require_POST
 def regulatory_signoff(request: HttpRequest, reference: str, rule_id: str) -> HttpResponse:
-    _require(request, *ASSESSORS)
+    require_any(request, *ASSESSORS)
     incident = _incident(reference)
     try:
         filing_signoff_request(
@@ -119,7 +114,7 @@ def regulatory_signoff(request: HttpRequest, reference: str, rule_id: str) -> Ht
 @login_required
 @require_POST
 def regulatory_file(request: HttpRequest, reference: str, rule_id: str) -> HttpResponse:
-    _require(request, *FILERS)
+    require_any(request, *FILERS)
     incident = _incident(reference)
     try:
         filed_at = datetime.fromisoformat(request.POST.get("filed_at", "")).replace(tzinfo=UTC)
@@ -152,7 +147,7 @@ def regulatory_file(request: HttpRequest, reference: str, rule_id: str) -> HttpR
 @login_required
 @require_GET
 def regulatory_due(request: HttpRequest) -> HttpResponse:
-    _require(request, VIEW)
+    require_any(request, VIEW)
     now = timezone.now()
     clocks = clocks_due_within(now=now, hours=72)
     rows = [{"clock": c, "countdown": countdown(c.state.seconds_left)} for c in clocks]
