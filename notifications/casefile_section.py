@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from casefile.gather import Section
 from incidents.models import Incident
-from notifications.models import Notification
+from notifications.selectors import notifications_of
 
 
 def _when(moment: object) -> str:
@@ -12,12 +12,7 @@ def _when(moment: object) -> str:
 
 
 def notifications_section(incident: Incident) -> Section | None:
-    notifications = list(
-        Notification.objects.filter(incident=incident)
-        .select_related("party")
-        .prefetch_related("deliveries__channel")
-        .order_by("party__name", "message")
-    )
+    notifications = list(notifications_of(incident))
     if not notifications:
         return None
     rows, evidence = [], []

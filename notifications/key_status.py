@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from audit.chain import timestamp
 from keyvault.models import ManagedKey
 from keyvault.states import KeyState
 
@@ -36,6 +37,6 @@ def key_status(key: ManagedKey) -> dict[str, Any]:
         "fingerprints": fingerprints(key),
         "algorithm": key.algorithm,
         "state": key.state,
-        "since": key_since(key).isoformat().replace("+00:00", "Z"),
+        "since": timestamp(key_since(key)),
         "replacement_fingerprint": current_fingerprint(key.replaced_by),
     }

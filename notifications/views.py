@@ -22,6 +22,7 @@ from notifications.services.messages import (
     notification_preview,
     notifications_approve,
     notifications_draft,
+    notifications_may_approve,
 )
 from webapp.api.actors import actor_from_request, client_ip
 from webapp.permissions import require_any
@@ -84,7 +85,7 @@ def incident_notifications(request: HttpRequest, reference: str) -> HttpResponse
         "incident": incident,
         "previews": [notification_preview(n) for n in notifications],
         "drafts": sum(1 for n in notifications if n.status == "draft"),
-        "can_approve": incident.commander_id == request.user.pk or request.user.has_perm("webapp.command_incidents"),
+        "can_approve": notifications_may_approve(incident, request.user),
         "can_draft": request.user.has_perm(RESPOND),
     }
     return render(request, "notifications/incident.html", context)

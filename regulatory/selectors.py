@@ -35,7 +35,7 @@ def _clock(obligation: Obligation, now: datetime) -> Clock:
     filing = next(iter(obligation.filings.all()), None)
     state = clock_state(
         status=obligation.status,
-        due_at=obligation.due_at,
+        due_at=filing.due_at if filing else obligation.due_at,  # a filing is judged by the due time it met
         trigger_at=obligation.trigger_at,
         now=now,
         filed_at=filing.filed_at if filing else None,

@@ -52,7 +52,9 @@ def regulatory_incident(request: HttpRequest, reference: str) -> HttpResponse:
     incident = _incident(reference)
     now = timezone.now()
     clocks = incident_clocks(incident, now=now)
-    assessments = list(Assessment.objects.filter(incident=incident).order_by("-version")[:20])
+    history = Assessment.objects.filter(incident=incident).defer("facts", "obligations").order_by("-version")
+    assessments = list(history[:20])
+    can_assess = any(request.user.has_perm(p) for p in ASSESSORS)
     rows = [
         {"clock": c, "countdown": countdown(c.state.seconds_left), "signoffs": filing_signoffs(c.obligation)}
         for c in clocks
@@ -66,8 +68,9 @@ def regulatory_incident(request: HttpRequest, reference: str) -> HttpResponse:
             "timeline": timeline(clocks, now),
             "assessments": assessments,
             "latest": assessments[0] if assessments else None,
-            "facts_text": json.dumps(assessment_prefill(incident), indent=2, ensure_ascii=False),
-            "can_assess": any(request.user.has_perm(p) for p in ASSESSORS),
+            # the form's pre-filled facts: only for those who may record an assessment
+            "facts_text": json.dumps(assessment_prefill(incident), indent=2, ensure_ascii=False) if can_assess else "",
+            "can_assess": can_assess,
             "can_file": any(request.user.has_perm(p) for p in FILERS),
         },
     )

@@ -15,6 +15,7 @@ from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
+from audit.chain import timestamp
 from audit.services import audit_record
 from audit.types import Actor
 from notifications.audiences import PURPOSE_PREFIX
@@ -108,14 +109,14 @@ def _outgoing(notification: Notification, channel: Channel, delivery: Delivery) 
         intro = "This message was not acknowledged within the agreed time and is escalated to you.\n\n"
     payload = {
         "type": f"key_status.{purpose}",
-        "timestamp": timezone.now().isoformat().replace("+00:00", "Z"),
+        "timestamp": timestamp(timezone.now()),
         "data": {
             "notification": notification.idempotency_key,
             "purpose": purpose,
             "sequence": delivery.sequence,
             "subject": subject,
             "ack_url": ack_url,
-            "ack_expires_at": expires.isoformat().replace("+00:00", "Z") if expires else None,
+            "ack_expires_at": timestamp(expires) if expires else None,
             **notification.facts,
         },
     }

@@ -11,6 +11,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from audit.chain import timestamp
 from audit.services import audit_record
 from audit.types import Actor
 from incidents.models import Incident
@@ -63,7 +64,7 @@ def incident_facts(incident: Incident, party: Party, audience: str) -> dict[str,
     return {
         "incident": incident.reference,
         "severity": incident.severity,
-        "opened_at": incident.opened_at.isoformat().replace("+00:00", "Z"),
+        "opened_at": timestamp(incident.opened_at),
         "keys": [key_status(key) | ({"alias": key.alias} if internal else {}) for key in keys.order_by("alias", "id")],
         **{name: everything[name] for name in AUDIENCE_FACTS[audience]},
     }
@@ -155,7 +156,7 @@ def notification_preview(notification: Notification) -> Preview:
     )
 
 
-def _may_approve(incident: Incident, user: Any) -> bool:
+def notifications_may_approve(incident: Incident, user: Any) -> bool:
     return bool(user.is_authenticated and (incident.commander_id == user.pk or user.has_perm(APPROVER_PERMISSION)))
 
 
@@ -195,7 +196,7 @@ def _approve(incident: Incident, drafts: list[Notification], *, approver: str, a
 def notifications_approve(*, reference: str, user: Any, actor: Actor) -> list[Notification]:
     """The commander approves the drafts (after previewing them): each gets its durable workflow."""
     incident = incident_get(reference, lock=True)
-    if not _may_approve(incident, user):
+    if not notifications_may_approve(incident, user):
         raise NotAllowedToApprove("only the incident's commander approves the first send to outside parties")
     drafts = list(
         Notification.objects.select_for_update(of=("self",))

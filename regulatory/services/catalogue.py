@@ -28,11 +28,6 @@ def catalogue_get() -> Catalogue:
     return _catalogue(settings.SEQUESTER_REGULATORY_DIR)
 
 
-def catalogue_reload() -> Catalogue:
-    _catalogue.cache_clear()
-    return catalogue_get()
-
-
 def facts_decode(text: str) -> Any:
     try:
         return json.loads(text)

@@ -12,7 +12,8 @@ from audit.types import Actor
 from incidents.models import Incident
 from ir_workflows.models import TemporalOutbox
 from regulatory.clocks import clock_state
-from regulatory.models import Obligation
+from regulatory.models import Filing, Obligation
+from regulatory.selectors import incident_clocks
 from regulatory.services.assessments import assessment_record
 from regulatory.services.clocks import clock_notice_send
 from tests.regulatory.conftest import hipaa_facts
@@ -124,3 +125,19 @@ def test_notice_is_audited_and_mailed_to_legal(incident, make_user):
         clock_notice_send(incident=incident.reference, rule_id="EU-GDPR-33", kind="reminder", fraction=0.5, due_at=due)
         == 0
     )
+
+
+def test_a_filing_is_judged_by_the_due_time_it_met(incident):
+    """A later assessment may move the obligation's due time; a filing made in time stays on time."""
+    assessment_record(incident=incident, facts=hipaa_facts(incident), actor=LEGAL)
+    hipaa = Obligation.objects.get(incident=incident, rule_id="US-HIPAA-404")
+    assert hipaa.due_at is not None
+    filed_at = hipaa.due_at - timedelta(hours=1)
+    Filing.objects.create(
+        obligation=hipaa, filed_at=filed_at, filed_by="legal", channel="OCR portal", due_at=hipaa.due_at
+    )
+    Obligation.objects.filter(pk=hipaa.pk).update(due_at=filed_at - timedelta(days=1))  # a corrected, earlier trigger
+    clock = next(c for c in incident_clocks(incident, now=filed_at) if c.obligation.rule_id == "US-HIPAA-404")
+    assert clock.filing is not None
+    assert clock.filing.on_time
+    assert clock.state.state == "filed_on_time"
