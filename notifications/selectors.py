@@ -7,13 +7,17 @@ from typing import Any
 from django.db.models import Q, QuerySet
 
 from incidents.models import Incident
-from keyvault.services.blast_radius import key_blast_radius
+from keyvault.services.blast_radius import BlastRadius, key_blast_radius
 from notifications.models import Notification, Party
 
 
-def parties_for_incident(incident: Incident) -> list[Party]:
+def incident_radius(incident: Incident) -> BlastRadius:
+    return key_blast_radius(incident.incident_keys.order_by("added_at").values_list("key_id", flat=True))
+
+
+def parties_for_incident(incident: Incident, radius: BlastRadius | None = None) -> list[Party]:
     """Active parties related to a key, system or data asset in the blast radius, or told of every incident."""
-    radius = key_blast_radius(incident.incident_keys.order_by("added_at").values_list("key_id", flat=True))
+    radius = radius or incident_radius(incident)
     related = (
         Q(every_incident=True)
         | Q(keys__id__in=radius.keys)

@@ -17,12 +17,12 @@ from audit.types import Actor
 from incidents.models import Incident
 from incidents.services.incidents import incident_get
 from keyvault.models import ManagedKey
-from keyvault.services.blast_radius import key_blast_radius
+from keyvault.services.blast_radius import BlastRadius
 from notifications.audiences import SUBJECTS, audience_of
 from notifications.errors import NotAllowedToApprove, NothingToApprove
 from notifications.key_status import key_status
 from notifications.models import Notification, Party
-from notifications.selectors import parties_for_incident
+from notifications.selectors import incident_radius, parties_for_incident
 
 KEY_STATUS = "key_status"
 ACK_PLACEHOLDER = "[[ack-link]]"
@@ -45,12 +45,12 @@ AUDIENCE_FACTS: dict[str, tuple[str, ...]] = {
 }
 
 
-def incident_facts(incident: Incident, party: Party, audience: str) -> dict[str, Any]:
+def incident_facts(
+    incident: Incident, party: Party, audience: str, *, radius: BlastRadius, keys: list[ManagedKey]
+) -> dict[str, Any]:
     """The facts a message and its webhook carry for ``audience``: fingerprints and states, never key
-    material; key aliases and internal names only for internal teams."""
-    key_ids = list(incident.incident_keys.values_list("key_id", flat=True))
-    keys = ManagedKey.objects.filter(id__in=key_ids).prefetch_related("versions", "replaced_by__versions")
-    radius = key_blast_radius(key_ids)
+    material; key aliases and internal names only for internal teams. ``radius`` and ``keys`` (the
+    incident's, by alias) are read once per drafting, not once per party."""
     internal = audience == "internal"
     own_systems = set(party.systems.values_list("name", flat=True))
     everything: dict[str, Any] = {
@@ -65,7 +65,7 @@ def incident_facts(incident: Incident, party: Party, audience: str) -> dict[str,
         "incident": incident.reference,
         "severity": incident.severity,
         "opened_at": timestamp(incident.opened_at),
-        "keys": [key_status(key) | ({"alias": key.alias} if internal else {}) for key in keys.order_by("alias", "id")],
+        "keys": [key_status(key) | ({"alias": key.alias} if internal else {}) for key in keys],
         **{name: everything[name] for name in AUDIENCE_FACTS[audience]},
     }
 
@@ -95,9 +95,18 @@ def notifications_draft(*, reference: str, actor: Actor, message: str = KEY_STAT
     incident = incident_get(reference, lock=True)
     approved_before = _first_send_approved(incident)
     created: list[Notification] = []
-    for party in parties_for_incident(incident):
+    radius = incident_radius(incident)
+    told = set(Notification.objects.filter(incident=incident, message=message).values_list("party_id", flat=True))
+    keys = list(
+        ManagedKey.objects.filter(id__in=incident.incident_keys.values_list("key_id", flat=True))
+        .prefetch_related("versions", "replaced_by__versions")
+        .order_by("alias", "id")
+    )
+    for party in parties_for_incident(incident, radius):
+        if party.pk in told:
+            continue
         audience = audience_of(party.role)
-        facts = incident_facts(incident, party, audience)
+        facts = incident_facts(incident, party, audience, radius=radius, keys=keys)
         subject, body = _render(incident, party, audience, facts)
         notification, new = Notification.objects.get_or_create(
             idempotency_key=f"{incident.reference}:{party.pk}:{message}",
