@@ -15,11 +15,11 @@ from typing import IO, Any
 from django.db.models import Q
 from django.utils import timezone
 
+from audit.actors import Actor
 from audit.checkpoints import audit_checkpoint_create, checkpoint_at_or_after, checkpoint_before, checkpoint_document
 from audit.models import AuditCheckpoint, AuditEvent
 from audit.offline_verifier import BUNDLE_FORMAT, GENESIS_HASH, canonical_json, redacted, timestamp
 from audit.services import audit_document, audit_record
-from audit.types import Actor
 
 CHUNK = 2000
 

@@ -11,9 +11,9 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
+from audit.actors import Actor
 from audit.chain import GENESIS_HASH, event_hash, timestamp
 from audit.models import AuditEvent
-from audit.types import Actor
 
 # pg_advisory_xact_lock key that serialises appends to the chain (held until the caller commits).
 _CHAIN_LOCK = 0x5E0E_57E2

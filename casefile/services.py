@@ -14,11 +14,11 @@ import structlog
 from django.db import transaction
 from django.utils import timezone
 
+from audit.actors import Actor
 from audit.bundles import audit_bundle_write
 from audit.offline_verifier import BUNDLE_ATTACHMENT, verify_bundle
 from audit.services import audit_record
 from audit.signing import public_key_b64, public_key_raw
-from audit.types import Actor
 from casefile.checklist import checklist
 from casefile.errors import CaseFileNotFound, CaseFileNotReady
 from casefile.gather import CaseData, UseRecord, case_data

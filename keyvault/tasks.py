@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from audit.types import Actor
+from audit.actors import Actor
 from keyvault.services.restriction import restrictions_verify_all
 
 

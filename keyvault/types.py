@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from audit.types import Actor
+from audit.actors import Actor
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.utils import timezone
 
-from audit.types import Actor
+from audit.actors import Actor
 from casefile.gather import Section
 from incidents.models import Incident
 from regulatory.selectors import incident_clocks

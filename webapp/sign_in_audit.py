@@ -7,8 +7,8 @@ from typing import Any
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.http import HttpRequest
 
+from audit.actors import Actor
 from audit.services import audit_record
-from audit.types import Actor
 from webapp.api.actors import client_ip
 
 

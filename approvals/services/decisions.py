@@ -28,9 +28,9 @@ from approvals.models import ApprovalRequest, Decision, DecisionChallenge
 from approvals.selectors import decision_roles, request_outcome
 from approvals.services.effects import approval_apply
 from approvals.services.stepup import totp_verify, webauthn_assertion_options, webauthn_verify
+from audit.actors import Actor
 from audit.chain import canonical_json, timestamp
 from audit.services import audit_record
-from audit.types import Actor
 from ir_workflows.approvals.types import APPROVAL_DECISION_UPDATE, ApprovalDecisionUpdate
 from ir_workflows.outbox import outbox_update
 

@@ -10,7 +10,7 @@ from uuid import UUID
 from approvals import policies
 from approvals.errors import LegalHold
 from approvals.models import ApprovalRequest
-from audit.types import Actor
+from audit.actors import Actor
 from ir_workflows.approvals.types import approval_workflow_id
 from keyvault.errors import LegalHoldActive
 from keyvault.services import lifecycle, restriction

@@ -14,9 +14,9 @@ from approvals.errors import InvalidApprovalRequest, RequestClosed, RequestNotFo
 from approvals.models import ApprovalRequest
 from approvals.policies import policy_current
 from approvals.services.payloads import payload_check
+from audit.actors import Actor
 from audit.chain import canonical_json, timestamp
 from audit.services import audit_record
-from audit.types import Actor
 from ir_workflows.approvals.types import (
     APPROVAL_CLOSED_UPDATE,
     APPROVAL_REQUEST_WORKFLOW,

@@ -31,8 +31,8 @@ from webauthn.helpers.structs import (
 
 from approvals.errors import StepUpFailed, StepUpRequired
 from approvals.models import RegistrationChallenge, TotpDevice, WebAuthnCredential
+from audit.actors import Actor
 from audit.services import audit_record
-from audit.types import Actor
 from webapp.sealing import seal, unseal
 
 CHALLENGE_SECONDS = 300

@@ -30,7 +30,7 @@ EVENT_FIELDS = (
 
 def ours(reference: str) -> dict[str, Any]:
     """The export as the Celery task runs it: gather, bundle and verify, lay out, attach, sign."""
-    from audit.types import Actor
+    from audit.actors import Actor
     from casefile.services import casefile_build
     from incidents.services.incidents import incident_get
 

@@ -43,7 +43,7 @@ def _raw_rewrap(old: AESGCM, new: AESGCM, blobs: list[bytes]) -> list[bytes]:
 
 
 def bench_batches() -> list[Ratio]:
-    from audit.types import Actor
+    from audit.actors import Actor
     from keyvault.services import gate, lifecycle
     from keyvault.types import Principal
 
@@ -80,8 +80,8 @@ def bench_batches() -> list[Ratio]:
 
 
 def bench_bulk_rewrap() -> tuple[Ratio, dict[str, object]]:
+    from audit.actors import Actor
     from audit.models import AuditEvent
-    from audit.types import Actor
     from keyvault.services import gate, lifecycle
     from keyvault.services.grants import decrypt_grant_for_job
     from keyvault.types import Principal, UseContext
@@ -153,7 +153,7 @@ def bench_suspend_latency() -> dict[str, float] | None:
     """Time from a suspend's commit to the first refused encrypt of a caller hammering the key."""
     if connection.vendor != "postgresql":
         return None
-    from audit.types import Actor
+    from audit.actors import Actor
     from keyvault.errors import KeyNotUsableForEncryption
     from keyvault.services import gate, lifecycle
     from keyvault.types import Principal

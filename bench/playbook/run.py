@@ -33,7 +33,7 @@ TARGET_RATIO = 0.3
 
 def _kek_with_deks(count: int, tag: str):
     """A KEK and ``count - 1`` keys it wrapped. Bulk set-up (the keys are real: material, versions)."""
-    from audit.types import Actor
+    from audit.actors import Actor
     from keyvault.backends import backend_for
     from keyvault.models import USAGE_SHARDS, KeyUsage, KeyVersion, ManagedKey
     from keyvault.services import lifecycle
@@ -159,7 +159,7 @@ def bench_throughput(token: str, out: IO[str], address: str) -> bool:
     side counts: a round lasts a few seconds and a 2-core box is noisy). Ours: detectors post signals
     concurrently to SENDERS web processes; each commit's outbox entry is then delivered by the same
     process (what on_commit + a Celery worker do in production)."""
-    from audit.types import Actor
+    from audit.actors import Actor
     from keyvault.services import lifecycle
 
     task_queue = f"bench-{uuid.uuid4().hex[:8]}"

@@ -73,7 +73,7 @@ class WebhookApi(APIView):
     )
     def post(self, request: Request, name: str) -> Response:
         event = webhook_event(name=name, body=request.body, headers=dict(request.headers))
-        from audit.types import Actor
+        from audit.actors import Actor
 
         actor = Actor(name=f"webhook:{name}", type="service", source_ip=request.META.get("REMOTE_ADDR"))
         return _signal_response(signal_receive(event=event, via=f"webhook:{name}", actor=actor))

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from audit.actors import Actor
 from audit.services import audit_record
-from audit.types import Actor
 from incidents.models import Incident
 
 StepHook = Callable[[Incident], str]  # returns a line for the timeline

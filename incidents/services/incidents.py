@@ -12,8 +12,8 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
+from audit.actors import Actor
 from audit.services import audit_record
-from audit.types import Actor
 from incidents.errors import IncidentClosed, IncidentNotFound, InvalidIncidentAction
 from incidents.models import SEVERITY_RANK, Incident, IncidentCounter, IncidentKey, Severity
 from ir_workflows.incident.types import (

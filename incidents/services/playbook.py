@@ -15,8 +15,8 @@ from django.utils import timezone
 from approvals import policies
 from approvals.models import ApprovalRequest
 from approvals.services.requests import approval_request_open, gate_spec
+from audit.actors import Actor
 from audit.services import audit_record
-from audit.types import Actor
 from incidents.models import Incident, IncidentKey, RewrapProgress
 from incidents.services.incidents import incident_get, system_user
 from ir_workflows.approvals.types import ApprovalGateSpec

@@ -8,8 +8,8 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
+from audit.actors import Actor
 from audit.services import audit_batch, audit_record
-from audit.types import Actor
 from incidents.cloudevents import CompromiseEvent
 from incidents.errors import UnknownKey
 from incidents.models import Incident, Signal

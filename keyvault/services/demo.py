@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from audit.types import Actor
+from audit.actors import Actor
 from keyvault.models import DataAsset, ManagedKey, System
 from keyvault.services.lifecycle import key_create
 

@@ -13,8 +13,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from audit.actors import Actor
 from audit.services import audit_record
-from audit.types import Actor
 from keyvault.errors import IllegalTransition, InvalidKeyRequest, KeyNotFound
 from keyvault.models import EncryptionException, ManagedKey
 from keyvault.states import KeyState

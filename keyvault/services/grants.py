@@ -10,8 +10,8 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from audit.actors import Actor
 from audit.services import audit_record
-from audit.types import Actor
 from keyvault.errors import InvalidKeyRequest, KeyNotFound
 from keyvault.models import DecryptGrant, ManagedKey
 

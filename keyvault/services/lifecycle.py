@@ -11,8 +11,8 @@ from uuid import UUID
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from audit.actors import Actor
 from audit.services import EventDraft, audit_record, audit_record_many
-from audit.types import Actor
 from keyvault.errors import IllegalTransition, InvalidKeyRequest, KeyNotFound, LegalHoldActive
 from keyvault.models import USAGE_SHARDS, AiDataCategory, DataAsset, KeyUsage, KeyVersion, ManagedKey, System
 from keyvault.services.blast_radius import BlastRadius, key_blast_radius, key_descendant_ids

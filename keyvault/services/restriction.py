@@ -9,8 +9,8 @@ import structlog
 from django.db import transaction
 from django.utils import timezone
 
+from audit.actors import Actor
 from audit.services import audit_record
-from audit.types import Actor
 from keyvault.errors import IllegalTransition
 from keyvault.models import ManagedKey
 from keyvault.services.versions import backend_errors, key_backend, version_material_set, version_ref

@@ -11,8 +11,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from audit.actors import Actor
 from audit.services import audit_record
-from audit.types import Actor
 from notifications.errors import AckTokenInvalid, NotificationNotFound
 from notifications.models import AckToken, Notification
 

@@ -15,9 +15,9 @@ from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
+from audit.actors import Actor
 from audit.chain import timestamp
 from audit.services import audit_record
-from audit.types import Actor
 from notifications.audiences import PURPOSE_PREFIX
 from notifications.errors import NotificationNotFound
 from notifications.models import Channel, Contact, Delivery, Notification

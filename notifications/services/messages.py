@@ -11,9 +11,9 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from audit.actors import Actor
 from audit.chain import timestamp
 from audit.services import audit_record
-from audit.types import Actor
 from incidents.models import Incident
 from incidents.services.incidents import incident_get
 from keyvault.models import ManagedKey

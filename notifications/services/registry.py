@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from audit.actors import Actor
 from audit.services import audit_record
-from audit.types import Actor
 from notifications.models import Party
 
 

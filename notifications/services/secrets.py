@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.db import transaction
 
+from audit.actors import Actor
 from audit.services import audit_record
-from audit.types import Actor
 from notifications import standard_webhooks
 from notifications.models import Channel
 from webapp.sealing import seal, unseal

@@ -14,8 +14,8 @@ from django.contrib.auth.models import User
 from django.core.mail import send_mass_mail
 from django.urls import reverse
 
+from audit.actors import Actor
 from audit.services import audit_record
-from audit.types import Actor
 from incidents.models import Incident
 from ir_workflows.outbox import outbox_start, outbox_start_child, outbox_update
 from ir_workflows.regulatory.types import (

@@ -12,8 +12,8 @@ from django.utils import timezone
 from approvals.models import ApprovalRequest
 from approvals.policies import REGULATORY_FILING_SIGNOFF
 from approvals.services.requests import approval_request_open
+from audit.actors import Actor
 from audit.services import audit_record
-from audit.types import Actor
 from regulatory.errors import FilingInvalid
 from regulatory.models import Filing, Obligation
 from regulatory.serialize import utc_z

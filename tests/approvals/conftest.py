@@ -13,7 +13,7 @@ from django.contrib.auth.models import User
 from approvals import policies
 from approvals.models import ApprovalRequest, Decision, TotpDevice
 from approvals.services import decisions, requests, stepup
-from audit.types import Actor
+from audit.actors import Actor
 from keyvault.services import lifecycle
 from keyvault.states import KeyState
 from tests.keyvault.conftest import SYSTEM, make_key

@@ -16,13 +16,13 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from audit.actors import Actor
 from audit.bundles import BundleScope, NothingToExport, audit_bundle_write
 from audit.checkpoints import audit_checkpoint_create
 from audit.models import AuditEvent
 from audit.offline_verifier import verify_bundle
 from audit.services import audit_record
 from audit.signing import public_key_raw
-from audit.types import Actor
 
 pytestmark = pytest.mark.django_db
 ACTOR = Actor(name="alice", type="user")

@@ -8,10 +8,10 @@ import pytest
 from django.db import connection, transaction
 from django.db.utils import DatabaseError
 
+from audit.actors import Actor
 from audit.chain import GENESIS_HASH, event_hash, verify_chain
 from audit.models import AppendOnlyError, AuditEvent
 from audit.services import audit_document, audit_record
-from audit.types import Actor
 
 pytestmark = pytest.mark.django_db
 ACTOR = Actor(name="alice", type="user", source_ip="192.0.2.7", user_agent="tests")

@@ -9,13 +9,13 @@ from django.core.management import call_command
 from django.db import connection, transaction
 from django.db.utils import DatabaseError
 
+from audit.actors import Actor
 from audit.checkpoints import audit_checkpoint_create, checkpoint_document
 from audit.models import AppendOnlyError, AuditCheckpoint, AuditEvent
 from audit.offline_verifier import signature_valid
 from audit.services import audit_record
 from audit.signing import public_key_raw, signing_key_id
 from audit.tasks import checkpoint
-from audit.types import Actor
 from audit.verification import audit_verify_database
 
 pytestmark = pytest.mark.django_db

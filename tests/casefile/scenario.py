@@ -10,8 +10,8 @@ from django.contrib.auth.models import User
 
 from approvals import policies
 from approvals.models import ApprovalRequest
+from audit.actors import Actor
 from audit.services import EventDraft, audit_record_many
-from audit.types import Actor
 from incidents.cloudevents import parse
 from incidents.models import Incident
 from incidents.services import playbook

@@ -20,9 +20,9 @@ from pyhanko_certvalidator import ValidationContext
 from pypdf import PdfReader
 
 from approvals.models import ApprovalRequest
+from audit.actors import Actor
 from audit.offline_verifier import verify_bundle
 from audit.signing import public_key_b64, public_key_raw
-from audit.types import Actor
 from casefile.services import casefile_build
 from casefile.signing import signature_check
 from webapp.settings.generated import generated_signing_certificate

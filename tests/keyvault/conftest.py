@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from django.contrib.auth.models import User
 
-from audit.types import Actor
+from audit.actors import Actor
 from keyvault import ciphertext as ct
 from keyvault.backends import backends_reset
 from keyvault.backends.softhsm import softhsm_token_ensure

@@ -19,7 +19,7 @@ from django.contrib.auth.models import User
 from django.test import override_settings
 from temporalio.testing import WorkflowEnvironment
 
-from audit.types import Actor
+from audit.actors import Actor
 from incidents.cloudevents import parse
 from incidents.models import Incident
 from incidents.services.signals import signal_receive

@@ -12,7 +12,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from django.test import Client
 
-from audit.types import Actor
+from audit.actors import Actor
 from keyvault.models import KeyVersion
 from keyvault.services import lifecycle
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from audit.types import Actor
+from audit.actors import Actor
 from incidents.models import Incident, IncidentKey
 from keyvault.models import DataAsset, System
 from keyvault.services import lifecycle

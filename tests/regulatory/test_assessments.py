@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import pytest
 
 from approvals.models import ApprovalRequest
+from audit.actors import Actor
 from audit.models import AuditEvent
-from audit.types import Actor
 from casefile.gather import _PROVIDERS
 from incidents.services.hooks import step_hooks_run
 from regulatory.errors import FactsBadTime, FilingInvalid

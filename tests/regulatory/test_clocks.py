@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 from django.core import mail
 
+from audit.actors import Actor
 from audit.models import AuditEvent
-from audit.types import Actor
 from incidents.models import Incident
 from ir_workflows.models import TemporalOutbox
 from regulatory.clocks import clock_state

@@ -12,7 +12,7 @@ from django.test import override_settings
 from django.utils import timezone
 from temporalio.client import WorkflowExecutionDescription, WorkflowExecutionStatus
 
-from audit.types import Actor
+from audit.actors import Actor
 from incidents.models import Incident
 from incidents.services.incidents import incident_open_or_attach
 from ir_workflows.client import temporal_client

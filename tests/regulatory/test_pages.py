@@ -8,7 +8,7 @@ from datetime import timedelta
 from django.test import Client
 from django.utils import timezone
 
-from audit.types import Actor
+from audit.actors import Actor
 from regulatory.models import Assessment, Obligation
 from regulatory.serialize import utc_z
 from regulatory.services.assessments import assessment_record

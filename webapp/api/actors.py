@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.http import HttpRequest
 from rest_framework.request import Request
 
-from audit.types import Actor
+from audit.actors import Actor
 from webapp.models import ApiToken
 
 

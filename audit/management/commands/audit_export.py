@@ -8,8 +8,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
+from audit.actors import Actor
 from audit.bundles import BundleScope, NothingToExport, audit_bundle_write
-from audit.types import Actor
 from incidents.services.scopes import incident_audit_scope
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from audit.types import Actor
+from audit.actors import Actor
 from casefile.services import casefile_build
 from incidents.services.incidents import incident_get
 

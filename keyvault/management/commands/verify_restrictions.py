@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from audit.types import Actor
+from audit.actors import Actor
 from keyvault.services.restriction import restrictions_verify_all
 
 
