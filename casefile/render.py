@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import pydyf  # type: ignore[import-untyped]
 from django.template.loader import render_to_string
 from weasyprint import HTML, Attachment
 
@@ -259,6 +260,18 @@ def expected_pages(events: int) -> int:
     return 8 + events // 100
 
 
+def _one_af_entry_per_attachment(document: Any, pdf: Any) -> None:
+    """WeasyPrint lists each attachment twice in the catalogue's /AF (from the name tree, then from
+    the file specifications): keep each once, in order."""
+    entries = pdf.catalog.get("AF")
+    if entries:
+        unique: list[Any] = []
+        for entry in entries:
+            if entry not in unique:
+                unique.append(entry)
+        pdf.catalog["AF"] = pydyf.Array(unique)
+
+
 def case_pdf(
     html: str,
     *,
@@ -269,11 +282,13 @@ def case_pdf(
 ) -> RenderedCase:
     """PDF/A-3b with each attachment (name → (content, description)) embedded as associated data."""
     with _page_progress(progress, pages_hint, span):
-        document = HTML(string=html).render(pdf_variant="pdf/a-3b")
+        document = HTML(string=html).render(pdf_variant="pdf/a-3b", pdf_tags=True)
     if progress is not None:
         progress(span[1], f"writing {len(document.pages)} pages")
     pdf = document.write_pdf(
         pdf_variant="pdf/a-3b",
+        pdf_tags=True,  # tagged (structure tree, /MarkInfo): PDF/A-3b and tags, not a PDF/UA claim
+        finisher=_one_af_entry_per_attachment,
         attachments=[
             Attachment(string=content, name=name, description=description, relationship="Data")
             for name, (content, description) in attachments.items()

@@ -140,6 +140,13 @@ def incident_action(request: HttpRequest, reference: str, action: str) -> HttpRe
                 actor=actor,
                 reason=request.POST.get("reason", ""),
             )
+        elif action == "retire":
+            services.incident_key_retire(
+                reference=reference,
+                key_id=uuid.UUID(request.POST.get("key", "")),
+                actor=actor,
+                reason=request.POST.get("reason", ""),
+            )
         elif action == "note":
             services.incident_add_note(reference=reference, text=request.POST.get("text", ""), actor=actor)
         elif action in ("request_close", "retry"):

@@ -34,5 +34,10 @@ urlpatterns = [
     path("regulatory/", include("regulatory.urls")),
     path("notifications/", include("notifications.urls")),
     path(".well-known/sequester-audit-key.json", casefile_views.audit_key, name="audit-key"),
+    path(
+        ".well-known/sequester-casefile-certificate.pem",
+        casefile_views.casefile_certificate,
+        name="casefile-certificate",
+    ),
     path(".well-known/sequester-key-status.json", notification_views.key_status_feed_view, name="key-status-feed"),
 ]

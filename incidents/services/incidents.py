@@ -31,8 +31,9 @@ from ir_workflows.incident.types import (
     SeverityUpdate,
 )
 from ir_workflows.outbox import outbox_start, outbox_update
+from keyvault.errors import KeyNotFound
 from keyvault.models import ManagedKey
-from keyvault.services.lifecycle import key_suspend
+from keyvault.services.lifecycle import key_retire, key_suspend
 
 SYSTEM_USERNAME = "sequester"
 
@@ -300,3 +301,13 @@ def incident_advance(*, reference: str, action: str, choice: str, actor: Actor) 
         AdvanceUpdate(action=action, choice=choice, by=actor.name),
         f"advance-{action}-{timezone.now().timestamp()}",
     )
+
+
+@transaction.atomic
+def incident_key_retire(*, reference: str, key_id: UUID, actor: Actor, reason: str) -> ManagedKey:
+    """The commander decides that one of the incident's keys gets no replacement, and says why; the
+    playbook then skips it when it replaces the others (every other compromised key is replaced)."""
+    incident = incident_get(reference)
+    if not IncidentKey.objects.filter(incident=incident, key_id=key_id).exists():
+        raise KeyNotFound(f"key {key_id} is not part of {incident.reference}")
+    return key_retire(key_id=key_id, actor=actor, reason=reason, incident=incident.reference)

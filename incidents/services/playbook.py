@@ -181,17 +181,16 @@ class RewrapTargetRow:
 
 
 def incident_rewrap_plan(*, reference: str) -> list[RewrapTargetRow]:
-    """A replacement for every compromised key named by a signal or the commander, or holding data to
-    rewrap; the rewrap job's grant (the confirmation quorum stands behind it) for each key with data."""
+    """A replacement for every compromised key of the incident — named by a signal or the commander, or
+    wrapped by one of those (tainted), with data to rewrap or not, AI keys alike — unless the commander
+    retired it without one, with a reason (``lifecycle.key_retire``); the rewrap job's grant (the
+    confirmation quorum stands behind it) for each key with data. No key is left silently unreplaced."""
     incident = incident_get(reference)
     targets = []
     for key in _incident_keys(incident):
-        if key.key_state is not S.COMPROMISED:
+        if key.key_state is not S.COMPROMISED or key.retired_at is not None:
             continue
         total = WrappedItem.objects.filter(key=key).count()
-        named = IncidentKey.objects.filter(incident=incident, key=key).exclude(via=IncidentKey.Via.CASCADE).exists()
-        if not (named or total):
-            continue
         replacement = lifecycle.key_replace(key_id=key.id, actor=PLAYBOOK, reason="replacement", incident=reference)
         if total:
             job = f"{reference}/rewrap/{key.id}"

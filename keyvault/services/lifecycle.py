@@ -14,7 +14,16 @@ from django.utils import timezone
 from audit.actors import Actor
 from audit.services import EventDraft, audit_record, audit_record_many
 from keyvault.errors import IllegalTransition, InvalidKeyRequest, KeyNotFound, LegalHoldActive
-from keyvault.models import USAGE_SHARDS, AiDataCategory, DataAsset, KeyUsage, KeyVersion, ManagedKey, System
+from keyvault.models import (
+    USAGE_SHARDS,
+    AiDataCategory,
+    DataAsset,
+    KeyUsage,
+    KeyVersion,
+    ManagedKey,
+    System,
+    WrappedItem,
+)
 from keyvault.services.blast_radius import BlastRadius, key_blast_radius, key_descendant_ids
 from keyvault.services.versions import backend_errors, key_backend, version_material_set, version_ref
 from keyvault.states import DESTROYED_STATES, SUSPENDABLE, KeyState, transition_allowed
@@ -106,7 +115,10 @@ def key_create(
     activate: bool = True,
     data_asset_ids: Sequence[int] = (),
     system_ids: Sequence[int] = (),
+    incident: str = "",
 ) -> ManagedKey:
+    """A new key (activated unless ``activate`` is false). ``incident``: the incident it is made for (a
+    replacement): its creation events then belong to that incident's record, in full."""
     if backend not in ManagedKey.Backend.values:
         raise InvalidKeyRequest(f"unknown backend {backend!r}; use one of {', '.join(ManagedKey.Backend.values)}")
     if ai_category not in AiDataCategory.values:
@@ -136,10 +148,11 @@ def key_create(
         subject_type="key",
         subject_id=key.id,
         reason=f"created for {purpose}",
+        incident=incident,
         data={"alias": alias, "backend": backend, "parent": str(parent_id or ""), "ai_category": ai_category},
     )
     if activate:
-        _apply(key, S.ACTIVE, actor=actor, reason="activated at creation")
+        _apply(key, S.ACTIVE, actor=actor, reason="activated at creation", incident=incident)
     return key
 
 
@@ -322,6 +335,8 @@ def key_replace(*, key_id: UUID, actor: Actor, reason: str, incident: str = "") 
     (old,) = _locked([key_id])
     if old.replaced_by_id is not None:
         return ManagedKey.objects.get(id=old.replaced_by_id)
+    if old.retired_at is not None:
+        raise IllegalTransition(f"key {old.id} was retired without a replacement: {old.retired_reason}")
     if old.key_state is S.ACTIVE:
         raise IllegalTransition("suspend, deactivate or compromise a key before replacing it")
     replacement = key_create(
@@ -334,6 +349,7 @@ def key_replace(*, key_id: UUID, actor: Actor, reason: str, incident: str = "") 
         custodian=old.custodian,
         data_asset_ids=list(old.data_assets.values_list("id", flat=True)),
         system_ids=list(old.systems.values_list("id", flat=True)),
+        incident=incident,
     )
     old.replaced_by = replacement
     old.save(update_fields=["replaced_by"])
@@ -347,3 +363,42 @@ def key_replace(*, key_id: UUID, actor: Actor, reason: str, incident: str = "") 
         data={"replacement": str(replacement.id)},
     )
     return replacement
+
+
+RETIRABLE = frozenset({S.SUSPENDED, S.COMPROMISED, S.DEACTIVATED, S.DESTROYED, S.DESTROYED_COMPROMISED})
+
+
+@transaction.atomic
+def key_retire(*, key_id: UUID, actor: Actor, reason: str, incident: str = "") -> ManagedKey:
+    """The other way a compromised key's story ends: retired without a replacement, with the reason
+    (the model it served is withdrawn, its data deleted, ...). A retired key is never replaced; asked
+    again, this returns the key as it was retired."""
+    reason = _require_reason(reason)
+    (key,) = _locked([key_id])
+    if key.retired_at is not None:
+        return key
+    if key.replaced_by_id is not None:
+        raise IllegalTransition(f"key {key.id} is replaced already: it cannot also be retired without one")
+    stranded = WrappedItem.objects.filter(key=key).count()
+    if stranded:
+        raise IllegalTransition(
+            f"{stranded} wrapped item(s) are still under key {key.id}: they need its replacement (rewrap) before it "
+            "could be retired without one"
+        )
+    if key.key_state not in RETIRABLE:
+        raise IllegalTransition(
+            f"key {key.id} is {key.key_state.label}: only a suspended, compromised, deactivated or destroyed key is "
+            "retired without a replacement"
+        )
+    key.retired_at, key.retired_reason, key.retired_by = timezone.now(), reason, actor.name
+    key.save(update_fields=["retired_at", "retired_reason", "retired_by"])
+    audit_record(
+        action="key.retired",
+        actor=actor,
+        subject_type="key",
+        subject_id=key.id,
+        reason=reason,
+        incident=incident,
+        data={"alias": key.alias, "state": key.state, "replacement": None},
+    )
+    return key

@@ -172,6 +172,18 @@ SEQUESTER_AUDIT_CHECKPOINT_SECONDS = env_int("SEQUESTER_AUDIT_CHECKPOINT_SECONDS
 SEQUESTER_CASEFILE_CERT_FILE = env_optional("SEQUESTER_CASEFILE_CERT_FILE")
 SEQUESTER_CASEFILE_KEY_FILE = env_optional("SEQUESTER_CASEFILE_KEY_FILE")
 SEQUESTER_CASEFILE_KEY_PASSWORD = env_secret("SEQUESTER_CASEFILE_KEY_PASSWORD")
+# Certificates that signed case files before a rotation: still published (with their validity) so that
+# older case files keep verifying. Comma-separated PEM files.
+SEQUESTER_CASEFILE_PREVIOUS_CERT_FILES = env_list("SEQUESTER_CASEFILE_PREVIOUS_CERT_FILES", [])
+for _previous in SEQUESTER_CASEFILE_PREVIOUS_CERT_FILES:
+    if not Path(_previous).is_file():
+        raise ImproperlyConfigured(f"SEQUESTER_CASEFILE_PREVIOUS_CERT_FILES: {_previous!r} is not a file")
+# An RFC 3161 time-stamping authority: each case file's signature gets a timestamp from it (PAdES B-T).
+SEQUESTER_TSA_URL = env_optional("SEQUESTER_TSA_URL")
+if SEQUESTER_TSA_URL is not None and not SEQUESTER_TSA_URL.startswith(("http://", "https://")):
+    raise ImproperlyConfigured(f"SEQUESTER_TSA_URL must be an http(s) URL, got {SEQUESTER_TSA_URL!r}")
+SEQUESTER_TSA_TIMEOUT_SECONDS = env_int("SEQUESTER_TSA_TIMEOUT_SECONDS", 10, minimum=1, maximum=120)
+SEQUESTER_TSA_CERT_FILE = env_optional("SEQUESTER_TSA_CERT_FILE")  # the TSA's certificate, published for auditors
 SEQUESTER_PKCS11_MODULE = env_optional("SEQUESTER_PKCS11_MODULE")
 SEQUESTER_PKCS11_TOKEN_LABEL = env_str("SEQUESTER_PKCS11_TOKEN_LABEL", "sequester")
 SEQUESTER_PKCS11_PIN = env_secret("SEQUESTER_PKCS11_PIN")
