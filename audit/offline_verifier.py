@@ -54,6 +54,7 @@ import binascii
 import hashlib
 import io
 import json
+import logging
 import re
 import sys
 from collections.abc import Iterable, Mapping, Sequence
@@ -765,6 +766,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     args = parser.parse_args(argv)
+    for noisy in ("pyhanko", "pyhanko_certvalidator"):  # every finding is in the report: no tracebacks
+        logging.getLogger(noisy).setLevel(logging.CRITICAL)
     try:
         data = args.evidence.read_bytes()
         pinned = [key for value in args.public_key for key in read_public_keys(value)]

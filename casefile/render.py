@@ -4,6 +4,7 @@ makes WeasyPrint slow and hungry — so 10,000 events lay out in seconds."""
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import re
@@ -16,6 +17,7 @@ import pydyf  # type: ignore[import-untyped]
 from django.template.loader import render_to_string
 from weasyprint import HTML, Attachment
 
+from audit.offline_verifier import key_id
 from casefile.checklist import ChecklistItem
 from casefile.gather import CaseData, Section, UseRecord
 
@@ -173,7 +175,9 @@ def case_html(
     picture: str,
     signer: str,
     audit_public_key: str,
+    signing: dict[str, str] | None = None,
 ) -> str:
+    """``signing``: the certificate's SHA-256 fingerprint and what the signing time rests on (cover page)."""
     appendix = _blocks(events, {k.id: k.alias for k in data.keys})
     approvals = [
         asdict(a) | {"payload_json": json.dumps(a.payload, indent=1, sort_keys=True, ensure_ascii=False)[:4000]}
@@ -188,6 +192,8 @@ def case_html(
             "generated_by": data.generated_by,
             "signer": signer,
             "audit_public_key": audit_public_key,
+            "audit_key_id": key_id(base64.b64decode(audit_public_key)),
+            "signing": signing or {},
             "summary": _summary(data, checklist),
             "timeline": data.timeline,
             "timeline_total": data.timeline_total,

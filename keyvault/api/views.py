@@ -11,6 +11,7 @@ from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -580,8 +581,16 @@ class KeyWrappedItemsApi(APIView):
         return Response({"registered": count}, status=status.HTTP_201_CREATED)
 
 
+class _FormatIsTheFileFormat(DefaultContentNegotiation):
+    """``?format=`` names the export's file format here, not a DRF renderer."""
+
+    def select_renderer(self, request: Request, renderers: Any, format_suffix: str | None = None) -> Any:
+        return renderers[0], renderers[0].media_type
+
+
 class KeyInventoryExportApi(APIView):
     permission_classes = [any_of(AUDIT)]
+    content_negotiation_class = _FormatIsTheFileFormat
 
     @extend_schema(
         summary="Export every key with its state (quarantined included, no key material) for sampling",
@@ -589,7 +598,10 @@ class KeyInventoryExportApi(APIView):
         responses={(200, "text/csv"): OpenApiTypes.STR, (200, "application/json"): OpenApiTypes.OBJECT},
     )
     def get(self, request: Request) -> HttpResponse:
-        return key_inventory_response(request.query_params.get("format", "csv"), actor_from_request(request))
+        chosen = request.query_params.get("format", "csv")
+        if chosen not in FORMATS:
+            raise InvalidKeyRequest(f"unknown format {chosen!r}: use csv or json")
+        return key_inventory_response(chosen, actor_from_request(request))
 
 
 def key_inventory_response(format: str, actor: Actor) -> HttpResponse:

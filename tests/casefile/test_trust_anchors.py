@@ -1,0 +1,64 @@
+"""The trust anchors an auditor needs, published: the case-file certificate (with its fingerprint, and the
+previous ones after a rotation) and the checkpoint keys; the /audit/ page says how to install the verifier."""
+
+from __future__ import annotations
+
+from importlib.metadata import version
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
+from django.conf import settings
+from django.test import override_settings
+from django.urls import reverse
+
+from audit.offline_verifier import fingerprint, read_certificates, read_public_keys
+from audit.signing import public_key_raw
+from tests.conftest import PASSWORD
+from webapp.settings.generated import generated_signing_certificate
+
+pytestmark = pytest.mark.django_db
+
+
+def _fingerprint(path: str) -> str:
+    certificate = x509.load_pem_x509_certificate(open(path, "rb").read())  # noqa: SIM115
+    return fingerprint(certificate.public_bytes(Encoding.DER))
+
+
+def test_the_certificate_is_published_with_its_fingerprint_and_previous_ones_stay_listed(client, tmp_path):
+    current = _fingerprint(str(settings.SEQUESTER_CASEFILE_CERT_FILE))
+    response = client.get(reverse("casefile-certificate"))  # public: no sign-in
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/x-pem-file")
+    text = response.content.decode()
+    assert f"# SHA-256: {current}" in text
+    assert "# Sequester case-file signing certificate: current" in text
+    assert [fingerprint(c.dump()) for c in read_certificates(response.content)] == [current]
+
+    old_cert, _ = generated_signing_certificate(tmp_path / "2025", "Sequester case files 2025")
+    with override_settings(SEQUESTER_CASEFILE_PREVIOUS_CERT_FILES=[old_cert]):
+        rotated = client.get(reverse("casefile-certificate")).content
+    anchors = [fingerprint(c.dump()) for c in read_certificates(rotated)]
+    assert anchors == [current, _fingerprint(old_cert)]  # the verifier trusts both: old case files still verify
+    assert b"previous (signed earlier case files)" in rotated
+    assert b"# valid: " in rotated
+
+
+def test_the_audit_page_shows_both_anchors_and_how_to_install_the_verifier(client, people):
+    assert client.login(username=people["auditor"].username, password=PASSWORD)
+    page = client.get(reverse("audit-page")).content.decode()
+    assert _fingerprint(str(settings.SEQUESTER_CASEFILE_CERT_FILE)) in page
+    assert reverse("casefile-certificate") in page
+    assert f"pip install pyhanko=={version('pyhanko')} cryptography=={version('cryptography')}" in page
+    assert "--certificate sequester-casefile-certificate.pem --public-key sequester-audit-key.json" in page
+    assert reverse("key-inventory") in page
+
+
+def test_the_verifier_reads_the_published_key_document_as_it_is(client, tmp_path):
+    document = client.get(reverse("audit-key")).json()
+    assert document["keys"][0]["current"] is True
+    path = tmp_path / "sequester-audit-key.json"
+    path.write_text(client.get(reverse("audit-key")).content.decode())
+    assert read_public_keys(str(path)) == [public_key_raw()]
+    assert read_public_keys(document["pem"]) == [public_key_raw()]
+    assert read_public_keys(document["public_key"]) == [public_key_raw()]
