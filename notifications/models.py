@@ -162,6 +162,10 @@ class Delivery(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
+    body = models.TextField(
+        blank=True, help_text="As sent (the ack token replaced by its hash): what the party was told"
+    )
+    body_sha256 = models.CharField(max_length=64, blank=True, help_text="SHA-256 of ``body`` (also on the audit trail)")
 
     class Meta:
         ordering = ["notification", "created_at"]

@@ -53,3 +53,36 @@ def step_hooks_run(*, incident: Incident, step: str) -> list[str]:
             data={"hook": None},
         )
     return ran
+
+
+# Later state changes of an incident's keys or of the incident itself, which parties already told about
+# it hear of (the notifications app registers the follow-up notices).
+CHANGES = ("restricted", "replaced", "closed")
+ChangeHook = Callable[[Incident, str], str]  # returns what it did ("" for nothing)
+_CHANGE_HOOKS: list[tuple[str, ChangeHook]] = []
+
+
+def change_hook_register(name: str, hook: ChangeHook) -> None:
+    if all(existing != name for existing, _ in _CHANGE_HOOKS):
+        _CHANGE_HOOKS.append((name, hook))
+
+
+def change_hooks_run(*, incident: Incident, change: str) -> list[str]:
+    """Tell the registered handlers (in the caller's transaction); what they did goes on the timeline."""
+    if change not in CHANGES:
+        raise ValueError(f"no change {change!r}; use one of {', '.join(CHANGES)}")
+    outcomes = []
+    for name, hook in _CHANGE_HOOKS:
+        outcome = hook(incident, change)
+        if outcome:
+            audit_record(
+                action="incident.change_hook",
+                actor=Actor.system("playbook"),
+                subject_type="incident",
+                subject_id=incident.reference,
+                reason=outcome,
+                incident=incident.reference,
+                data={"hook": name, "change": change},
+            )
+            outcomes.append(outcome)
+    return outcomes

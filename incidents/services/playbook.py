@@ -18,6 +18,7 @@ from approvals.services.requests import approval_request_open, gate_spec
 from audit.actors import Actor
 from audit.services import audit_record
 from incidents.models import Incident, IncidentKey, RewrapProgress
+from incidents.services.hooks import change_hooks_run
 from incidents.services.incidents import incident_get, system_user
 from ir_workflows.approvals.types import ApprovalGateSpec
 from keyvault.errors import IllegalTransition
@@ -170,6 +171,8 @@ def key_restrict_verify(*, reference: str, key_id: str) -> tuple[str, bool]:
     if key.key_state in DESTROYED_STATES:
         return str(key.state), True
     report = restriction.key_restrict(key_id=key.id, actor=PLAYBOOK, incident=reference)
+    if report.verified:
+        change_hooks_run(incident=incident_get(reference), change="restricted")
     return str(key.state), report.verified
 
 
@@ -187,10 +190,12 @@ def incident_rewrap_plan(*, reference: str) -> list[RewrapTargetRow]:
     confirmation quorum stands behind it) for each key with data. No key is left silently unreplaced."""
     incident = incident_get(reference)
     targets = []
+    replaced = False
     for key in _incident_keys(incident):
         if key.key_state is not S.COMPROMISED or key.retired_at is not None:
             continue
         total = WrappedItem.objects.filter(key=key).count()
+        replaced |= key.replaced_by_id is None
         replacement = lifecycle.key_replace(key_id=key.id, actor=PLAYBOOK, reason="replacement", incident=reference)
         if total:
             job = f"{reference}/rewrap/{key.id}"
@@ -207,6 +212,8 @@ def incident_rewrap_plan(*, reference: str) -> list[RewrapTargetRow]:
                 incident=incident, key=key, defaults={"replacement": replacement, "total": total}
             )
         targets.append(RewrapTargetRow(str(key.id), str(replacement.id), total))
+    if replaced:
+        change_hooks_run(incident=incident, change="replaced")
     return targets
 
 
@@ -309,5 +316,6 @@ def incident_close(*, reference: str, resolution: str, disposition: str) -> str:
             incident=reference,
             data={"resolution": incident.resolution, "disposition": disposition},
         )
+        change_hooks_run(incident=incident, change="closed")
     assert incident.closed_at is not None
     return incident.closed_at.isoformat()

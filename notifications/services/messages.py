@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,13 +20,12 @@ from incidents.models import Incident
 from incidents.services.incidents import incident_get
 from keyvault.models import ManagedKey
 from keyvault.services.blast_radius import BlastRadius
-from notifications.audiences import SUBJECTS, audience_of
+from notifications.audiences import FOLLOW_UPS, KEY_STATUS, SUBJECTS, audience_of
 from notifications.errors import NotAllowedToApprove, NothingToApprove
 from notifications.key_status import key_status
 from notifications.models import Notification, Party
 from notifications.selectors import incident_radius, parties_for_incident
 
-KEY_STATUS = "key_status"
 ACK_PLACEHOLDER = "[[ack-link]]"
 PREVIEW_ACK = "(a personal, single-use acknowledgement link is added to each send)"
 APPROVER_PERMISSION = "webapp.command_incidents"
@@ -70,8 +71,13 @@ def incident_facts(
     }
 
 
-def _render(incident: Incident, party: Party, audience: str, facts: dict[str, Any]) -> tuple[str, str]:
+def _render(
+    incident: Incident, party: Party, audience: str, facts: dict[str, Any], *, change: str = ""
+) -> tuple[str, str]:
     context = facts | {
+        "change": change,
+        "internal": audience == "internal",
+        "resolution": incident.get_resolution_display().lower() if incident.resolution else "",
         "party": party.name,
         "role": party.get_role_display(),
         "reference": incident.reference,
@@ -80,6 +86,9 @@ def _render(incident: Incident, party: Party, audience: str, facts: dict[str, An
         "incident_url": _base() + reverse("incident-page", args=[incident.reference]),
         "ack_url": ACK_PLACEHOLDER,
     }
+    if change:
+        body = render_to_string("notifications/messages/follow_up.txt", context)
+        return FOLLOW_UPS[change].format(reference=incident.reference), body
     body = render_to_string(f"notifications/messages/{audience}.txt", context)
     return SUBJECTS[audience].format(reference=incident.reference), body
 
@@ -216,3 +225,77 @@ def notifications_approve(*, reference: str, user: Any, actor: Actor) -> list[No
         raise NothingToApprove(f"{incident.reference} has no draft notification")
     _approve(incident, drafts, approver=user.get_username(), actor=actor)
     return drafts
+
+
+def _incident_keys(incident: Incident) -> list[ManagedKey]:
+    return list(
+        ManagedKey.objects.filter(id__in=incident.incident_keys.values_list("key_id", flat=True))
+        .prefetch_related("versions", "replaced_by__versions")
+        .order_by("alias", "id")
+    )
+
+
+def _states_digest(keys: list[ManagedKey]) -> str:
+    states = [[str(k.id), k.state, bool(k.restricted_at), str(k.replaced_by_id or "")] for k in keys]
+    return hashlib.sha256(json.dumps(states).encode()).hexdigest()[:12]
+
+
+def notifications_follow_up(incident: Incident, change: str) -> str:
+    """A later state change (restricted, replaced, closed): every party whose first notice went out gets
+    a follow-up on the same channels, acknowledged like the first (its own workflow, SLA, reminders and
+    escalation). First notices still awaiting the commander's approval are brought up to date instead.
+    Idempotent: the same change of the same key states is one message per party."""
+    told = list(
+        Notification.objects.select_for_update(of=("self",))
+        .filter(incident=incident, message=KEY_STATUS)
+        .exclude(status=Notification.Status.CANCELLED)
+        .select_related("party")
+    )
+    if not told:
+        return ""
+    radius, keys = incident_radius(incident), _incident_keys(incident)
+    redrafted = 0
+    for notification in [n for n in told if n.status == Notification.Status.DRAFT]:
+        facts = incident_facts(incident, notification.party, notification.audience, radius=radius, keys=keys)
+        subject, body = _render(incident, notification.party, notification.audience, facts)
+        if body != notification.body or facts != notification.facts:
+            notification.subject, notification.body, notification.facts = subject, body, facts
+            notification.save(update_fields=["subject", "body", "facts"])
+            redrafted += 1
+    message = change if change == "closed" else f"{change}:{_states_digest(keys)}"
+    created = []
+    for first in [n for n in told if n.status != Notification.Status.DRAFT and n.party.active]:
+        party = first.party
+        facts = incident_facts(incident, party, first.audience, radius=radius, keys=keys) | {"change": change}
+        subject, body = _render(incident, party, first.audience, facts, change=change)
+        notification, new = Notification.objects.get_or_create(
+            idempotency_key=f"{incident.reference}:{party.pk}:{message}",
+            defaults={
+                "incident": incident,
+                "party": party,
+                "message": message,
+                "audience": first.audience,
+                "subject": subject,
+                "body": body,
+                "facts": facts,
+            },
+        )
+        if new:
+            created.append(notification)
+            audit_record(
+                action="notification.drafted",
+                actor=SYSTEM,
+                subject_type="notification",
+                subject_id=notification.idempotency_key,
+                reason=f"follow-up ({change}) to {party.name}, told of the incident before",
+                incident=incident.reference,
+                data={"party": party.name, "role": party.role, "audience": first.audience, "change": change},
+            )
+    if created:
+        _approve(incident, created, approver="(follow-up of an approved first notice)", actor=SYSTEM)
+    done = []
+    if created:
+        done.append(f"{len(created)} follow-up notice(s) sent ({change})")
+    if redrafted:
+        done.append(f"{redrafted} first notice(s) awaiting approval brought up to date ({change})")
+    return "; ".join(done)
