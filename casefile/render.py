@@ -198,6 +198,7 @@ def case_html(
             "timeline": data.timeline,
             "timeline_total": data.timeline_total,
             "signals": data.signals,
+            "detection": data.detection,
             "keys": data.keys[:KEYS_SHOWN],
             "keys_truncated": max(0, len(data.keys) - KEYS_SHOWN),
             "keys_with_history": [k for k in data.keys[:KEYS_SHOWN] if k.history],

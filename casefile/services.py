@@ -102,6 +102,10 @@ def _evidence(data: CaseData, items: list[Any]) -> bytes:
         "approvals": [asdict(a) for a in data.approvals],
         "uses": [{name: getattr(u, name) for name in USE_FIELDS} for u in data.uses],  # flat: no deep copies
         "sections": {slot: asdict(section) for slot, section in data.sections.items() if section is not None},
+        "detection": {
+            "at": data.incident.opened_at.isoformat(),
+            "webhook_sources": [asdict(d) for d in data.detection],
+        },
         "checklist": [asdict(item) | {"tone": item.tone} for item in items],
     }
     return json.dumps(document, default=_json_default, sort_keys=True, separators=(",", ":")).encode()

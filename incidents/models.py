@@ -119,6 +119,7 @@ class WebhookSource(models.Model):
 
     name = models.SlugField(max_length=64, unique=True)
     kind = models.CharField(max_length=10, choices=Kind.choices)
+    owner = models.CharField(max_length=200, blank=True, help_text="Who runs this detector (team or person)")
     secret_sealed = models.BinaryField()
     active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
