@@ -41,7 +41,7 @@ def clean_python(directory: Path) -> tuple[Path, list[str]]:
     venv.create(directory, with_pip=False, symlinks=True, clear=True)
     version = f"python{sys.version_info.major}.{sys.version_info.minor}"
     site = directory / "lib" / version / "site-packages"
-    source = Path(metadata.distribution("pyhanko").locate_file(""))
+    source = Path(str(metadata.distribution("pyhanko").locate_file("")))
     held = []
     for dist in closure(REQUIREMENTS):
         held.append(f"{dist.metadata['Name']}=={dist.version}")

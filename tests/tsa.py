@@ -155,10 +155,10 @@ def time_stamping_authority(directory: Path) -> Iterator[TimeStampingAuthority]:
             return False
 
     try:
-        wait_until(ready, timeout=20, what="the test TSA", process=process)  # type: ignore[arg-type]
+        wait_until(ready, timeout=20, what="the test TSA", process=process)
         yield TimeStampingAuthority(url, directory / "ca.pem", directory / "tsa.pem", directory)
     finally:
-        stop(process)  # type: ignore[arg-type]
+        stop(process)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ import re
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pikepdf
 import pytest
@@ -184,7 +185,7 @@ def test_without_a_certificate_or_a_pinned_key_it_never_says_verified(clean, pub
     assert "warning: the checkpoint key(s) were taken from the bundle itself" in result.stdout
 
 
-def _resigned(bundle: dict, *, change_seq_index: int) -> dict:
+def _resigned(bundle: dict[str, Any], *, change_seq_index: int) -> dict[str, Any]:
     """Mallory changes an event, recomputes the chain after it and signs new checkpoints with her own key,
     which she puts in the bundle's public_keys: self-consistent, and a lie."""
     forged = copy.deepcopy(bundle)

@@ -45,8 +45,8 @@ def _demo_incident(commander):
     return reference
 
 
-def _weights():
-    return ManagedKey.objects.filter(alias="model-weights").order_by("created_at").first()
+def _weights() -> ManagedKey:
+    return ManagedKey.objects.filter(alias="model-weights").order_by("created_at")[0]
 
 
 def test_the_model_weights_key_is_replaced_like_every_other_compromised_key(commander):
@@ -58,6 +58,7 @@ def test_the_model_weights_key_is_replaced_like_every_other_compromised_key(comm
     assert weights.replaced_by is not None  # on main: None, and nothing said so
     for alias in ("platform-kek", "payments", "prompt-store", "model-weights"):
         old = ManagedKey.objects.filter(alias=alias).order_by("created_at").first()
+        assert old is not None
         assert old.replaced_by_id or old.retired_at, alias
 
 

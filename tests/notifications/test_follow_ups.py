@@ -24,6 +24,18 @@ pytestmark = pytest.mark.django_db
 ACK_LINK = re.compile(r"http://localhost:8000/notifications/ack/#([A-Za-z0-9_-]+)")
 
 
+def _token(mail) -> str:
+    found = ACK_LINK.search(mail.get_payload())
+    assert found is not None
+    return found.group(1)
+
+
+def _section(incident):
+    section = notifications_section(incident)
+    assert section is not None
+    return section
+
+
 def _first_notices_sent(case, commander):
     notifications_draft(reference=case.incident.reference, actor=SYSTEM)
     sent = notifications_approve(reference=case.incident.reference, user=commander, actor=SYSTEM)
@@ -35,7 +47,7 @@ def _first_notices_sent(case, commander):
 def test_each_message_as_sent_is_kept_with_its_hash_on_the_trail_and_in_the_case_file(case, commander, smtp):
     _first_notices_sent(case, commander)
     mail = next(message for tos, message in smtp.messages if "ops@shopapps.test" in tos)
-    token = ACK_LINK.search(mail.get_payload()).group(1)
+    token = _token(mail)
     delivery = Delivery.objects.get(notification__party=case.app, channel__kind="email", purpose="initial")
     assert token not in delivery.body  # the credential is not kept …
     assert f"[ack token, SHA-256 {hashlib.sha256(token.encode()).hexdigest()}]" in delivery.body  # … its hash is
@@ -51,7 +63,7 @@ def test_each_message_as_sent_is_kept_with_its_hash_on_the_trail_and_in_the_case
     assert event.data["body_sha256"] == delivery.body_sha256
     hook = Delivery.objects.get(notification__party=case.vendor, channel__kind="webhook", purpose="initial")
     assert json.loads(hook.body)["data"]["notification"] == hook.notification.idempotency_key
-    section = notifications_section(case.incident)
+    section = _section(case.incident)
     shop = next(row for row in section.rows if row[0] == "Shop Apps")
     assert delivery.body_sha256[:16] in shop[-1]
     bodies = {d["body_sha256"]: d["body"] for e in section.evidence for d in e["deliveries"]}
@@ -81,7 +93,7 @@ def test_parties_told_hear_of_the_replacement_and_the_closure_and_acknowledge_th
     payload = standard_webhooks_verify(case.secrets[case.customer.name], hooks[0].headers, hooks[0].body)
     assert payload["data"]["message"] == "closed"
     assert payload["data"]["change"] == "closed"
-    token = ACK_LINK.search(mail.get_payload()).group(1)
+    token = _token(mail)
     response = Client().post("/notifications/ack/", {"token": token, "name": "Dana"})
     assert response.status_code == 200
     closed.refresh_from_db()
@@ -90,7 +102,7 @@ def test_parties_told_hear_of_the_replacement_and_the_closure_and_acknowledge_th
     before = Notification.objects.count()
     notifications_follow_up(case.incident, "closed")
     assert Notification.objects.count() == before
-    section = notifications_section(case.incident)
+    section = _section(case.incident)
     assert {row[2] for row in section.rows} == {"first notice", "follow-up: replaced", "follow-up: closed"}
 
 
