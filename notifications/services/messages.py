@@ -240,6 +240,7 @@ def _states_digest(keys: list[ManagedKey]) -> str:
     return hashlib.sha256(json.dumps(states).encode()).hexdigest()[:12]
 
 
+@transaction.atomic
 def notifications_follow_up(incident: Incident, change: str) -> str:
     """A later state change (restricted, replaced, closed): every party whose first notice went out gets
     a follow-up on the same channels, acknowledged like the first (its own workflow, SLA, reminders and

@@ -116,3 +116,17 @@ def test_a_first_notice_awaiting_approval_is_brought_up_to_date_instead(case, co
     stale.refresh_from_db()
     assert stale.status == "draft"
     assert "replaced by" in stale.body
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_playbook_step_outside_a_transaction_sends_the_follow_up(case, commander, smtp):
+    """The activities call the playbook's services outside any transaction (the tests' wrapping one hid
+    a follow-up that needed it; on PostgreSQL its row locks raise outside a transaction)."""
+    from django.db import connection
+
+    reference = case.incident.reference
+    _first_notices_sent(case, commander)
+    playbook.key_mark_compromised(reference=reference, key_id=str(case.key.id))
+    assert not connection.in_atomic_block
+    playbook.incident_rewrap_plan(reference=reference)
+    assert Notification.objects.filter(incident=case.incident, message__startswith="replaced:").count() == 3
