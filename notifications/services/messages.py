@@ -97,6 +97,45 @@ def _first_send_approved(incident: Incident) -> bool:
     return Notification.objects.filter(incident=incident, approved_at__isnull=False).exists()
 
 
+def _draft(
+    incident: Incident,
+    party: Party,
+    *,
+    message: str,
+    audience: str,
+    content: tuple[str, str, dict[str, Any]],
+    actor: Actor,
+    reason: str,
+    change: str = "",
+) -> Notification | None:
+    """One message to one party, once (None when it exists already), its drafting on the audit trail."""
+    subject, body, facts = content
+    notification, new = Notification.objects.get_or_create(
+        idempotency_key=f"{incident.reference}:{party.pk}:{message}",
+        defaults={
+            "incident": incident,
+            "party": party,
+            "message": message,
+            "audience": audience,
+            "subject": subject,
+            "body": body,
+            "facts": facts,
+        },
+    )
+    if not new:
+        return None
+    audit_record(
+        action="notification.drafted",
+        actor=actor,
+        subject_type="notification",
+        subject_id=notification.idempotency_key,
+        reason=reason,
+        incident=incident.reference,
+        data={"party": party.name, "role": party.role, "audience": audience} | ({"change": change} if change else {}),
+    )
+    return notification
+
+
 @transaction.atomic
 def notifications_draft(*, reference: str, actor: Actor, message: str = KEY_STATUS) -> list[Notification]:
     """One notification per selected party (again: no duplicate). Until the commander approved the
@@ -106,41 +145,24 @@ def notifications_draft(*, reference: str, actor: Actor, message: str = KEY_STAT
     created: list[Notification] = []
     radius = incident_radius(incident)
     told = set(Notification.objects.filter(incident=incident, message=message).values_list("party_id", flat=True))
-    keys = list(
-        ManagedKey.objects.filter(id__in=incident.incident_keys.values_list("key_id", flat=True))
-        .prefetch_related("versions", "replaced_by__versions")
-        .order_by("alias", "id")
-    )
+    keys = _incident_keys(incident)
     for party in parties_for_incident(incident, radius):
         if party.pk in told:
             continue
         audience = audience_of(party.role)
         facts = incident_facts(incident, party, audience, radius=radius, keys=keys)
         subject, body = _render(incident, party, audience, facts)
-        notification, new = Notification.objects.get_or_create(
-            idempotency_key=f"{incident.reference}:{party.pk}:{message}",
-            defaults={
-                "incident": incident,
-                "party": party,
-                "message": message,
-                "audience": audience,
-                "subject": subject,
-                "body": body,
-                "facts": facts,
-            },
-        )
-        if not new:
-            continue
-        created.append(notification)
-        audit_record(
-            action="notification.drafted",
+        drafted = _draft(
+            incident,
+            party,
+            message=message,
+            audience=audience,
+            content=(subject, body, facts),
             actor=actor,
-            subject_type="notification",
-            subject_id=notification.idempotency_key,
             reason=f"{party.name} ({party.get_role_display()}) selected by the blast radius",
-            incident=incident.reference,
-            data={"party": party.name, "role": party.role, "audience": audience},
         )
+        if drafted is not None:
+            created.append(drafted)
     if approved_before and created:
         _approve(incident, created, approver="(first send approved earlier)", actor=actor)
     return created
@@ -269,29 +291,18 @@ def notifications_follow_up(incident: Incident, change: str) -> str:
         party = first.party
         facts = incident_facts(incident, party, first.audience, radius=radius, keys=keys) | {"change": change}
         subject, body = _render(incident, party, first.audience, facts, change=change)
-        notification, new = Notification.objects.get_or_create(
-            idempotency_key=f"{incident.reference}:{party.pk}:{message}",
-            defaults={
-                "incident": incident,
-                "party": party,
-                "message": message,
-                "audience": first.audience,
-                "subject": subject,
-                "body": body,
-                "facts": facts,
-            },
+        drafted = _draft(
+            incident,
+            party,
+            message=message,
+            audience=first.audience,
+            content=(subject, body, facts),
+            actor=SYSTEM,
+            reason=f"follow-up ({change}) to {party.name}, told of the incident before",
+            change=change,
         )
-        if new:
-            created.append(notification)
-            audit_record(
-                action="notification.drafted",
-                actor=SYSTEM,
-                subject_type="notification",
-                subject_id=notification.idempotency_key,
-                reason=f"follow-up ({change}) to {party.name}, told of the incident before",
-                incident=incident.reference,
-                data={"party": party.name, "role": party.role, "audience": first.audience, "change": change},
-            )
+        if drafted is not None:
+            created.append(drafted)
     if created:
         _approve(incident, created, approver="(follow-up of an approved first notice)", actor=SYSTEM)
     done = []
