@@ -3,6 +3,7 @@ previous ones after a rotation) and the checkpoint keys; the /audit/ page says h
 
 from __future__ import annotations
 
+import json
 from importlib.metadata import version
 
 import pytest
@@ -62,3 +63,34 @@ def test_the_verifier_reads_the_published_key_document_as_it_is(client, tmp_path
     assert read_public_keys(str(path)) == [public_key_raw()]
     assert read_public_keys(document["pem"]) == [public_key_raw()]
     assert read_public_keys(document["public_key"]) == [public_key_raw()]
+
+
+def test_a_rotated_checkpoint_key_stays_listed_and_pinnable(client, tmp_path):
+    """Checkpoints signed before a rotation keep their key in the published document: pinning that
+    document verifies old bundles too."""
+    import base64
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import PublicFormat
+    from django.utils import timezone
+
+    from audit.models import AuditCheckpoint
+    from audit.offline_verifier import key_id
+
+    old = Ed25519PrivateKey.generate().public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    AuditCheckpoint.objects.create(
+        seq=1,
+        head_hash="0" * 64,
+        count=1,
+        created_at=timezone.now(),
+        key_id=key_id(old),
+        public_key=base64.b64encode(old).decode(),
+        signature="x",
+    )
+    document = client.get(reverse("audit-key")).json()
+    listed = {entry["key_id"]: entry for entry in document["keys"]}
+    assert listed[key_id(old)]["current"] is False
+    assert listed[key_id(old)]["first_checkpoint"]
+    path = tmp_path / "sequester-audit-key.json"
+    path.write_text(json.dumps(document))
+    assert read_public_keys(str(path)) == [public_key_raw(), old]
