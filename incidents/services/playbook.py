@@ -263,10 +263,26 @@ def rewrap_progress(*, reference: str, key_id: str) -> tuple[int, int]:
 def incident_restore_keys(*, reference: str) -> list[str]:
     """A false positive confirmed by quorum: suspended keys go back to active (replacements excepted)."""
     incident = incident_get(reference)
+    approved = (
+        ApprovalRequest.objects.filter(
+            incident=reference, action=policies.RESTORE_FALSE_POSITIVE, status=ApprovalRequest.Status.APPROVED
+        )
+        .order_by("-closed_at")
+        .first()
+    )
+    if approved is None:
+        raise BusinessError(f"{reference} has no approved restore_false_positive request")
+    named = set(approved.payload.get("details", {}).get("keys", []))
     restored = []
     for key in _incident_keys(incident):
-        if key.key_state is S.SUSPENDED:
-            lifecycle.key_restore(key_id=key.id, actor=PLAYBOOK, reason="false positive (quorum)", incident=reference)
+        if key.key_state is S.SUSPENDED and str(key.id) in named:
+            lifecycle.key_restore(
+                key_id=key.id,
+                actor=PLAYBOOK,
+                reason="false positive (quorum)",
+                incident=reference,
+                approval=str(approved.id),
+            )
             restored.append(str(key.id))
     incident.resolution = Incident.Resolution.FALSE_POSITIVE
     incident.save(update_fields=["resolution"])
