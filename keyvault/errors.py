@@ -57,6 +57,13 @@ class RestoreNotApproved(DomainError):
     http_status = 403
 
 
+class RewrapIncomplete(DomainError):
+    """Data registered under the key has not been re-encrypted: destroying it would lose that data."""
+
+    code = "rewrap_incomplete"
+    http_status = 409
+
+
 class LegalHoldActive(DomainError):
     code = "legal_hold"
     http_status = 409

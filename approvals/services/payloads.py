@@ -10,6 +10,7 @@ from approvals.errors import InvalidApprovalRequest, LegalHold
 from approvals.models import ApprovalPolicy
 from keyvault.models import ManagedKey
 from keyvault.policy import SYSTEM, Caller, hidden
+from keyvault.services.lifecycle import key_destruction_check
 from keyvault.states import KeyState
 from keyvault.types import caller_for_user
 
@@ -71,6 +72,7 @@ def payload_check(
         key = _key(payload, caller=caller)
         if key.legal_hold:
             raise LegalHold(f"key {key.id} is under legal hold: it cannot be destroyed")
+        key_destruction_check(key)  # e.g. wrapped items not rewrapped yet: 409 rewrap_incomplete
         return "key", str(key.id)
     if action in (policies.CONFIRM_COMPROMISE, policies.RESTORE_FALSE_POSITIVE):
         keys = _keys(payload, caller=caller)

@@ -216,7 +216,8 @@ def rewrap_batch(
     *, reference: str, key_id: str, replacement_id: str, after_id: int, batch_size: int
 ) -> tuple[int, int]:
     """Rewrap the next batch of items still under ``key_id``: the rewrap and the rows' update commit
-    together, so a crash repeats nothing. Returns (items rewrapped, last item id)."""
+    together, so a crash repeats nothing. Returns (items rewrapped, last item id). Rows another
+    transaction holds are skipped, not waited for: the caller makes another pass for them."""
     job = f"{reference}/rewrap/{key_id}"
     key_uuid = uuid.UUID(key_id)
     with transaction.atomic():
@@ -254,9 +255,11 @@ def rewrap_batch(
         return len(items), items[-1].id
 
 
-def rewrap_progress(*, reference: str, key_id: str) -> tuple[int, int]:
+def rewrap_progress(*, reference: str, key_id: str) -> tuple[int, int, int]:
+    """(items rewrapped, items to rewrap, items still under the key)."""
     progress = RewrapProgress.objects.get(incident__reference=reference, key_id=uuid.UUID(key_id))
-    return progress.done, progress.total
+    remaining = WrappedItem.objects.filter(key_id=uuid.UUID(key_id)).count()
+    return progress.done, progress.total, remaining
 
 
 @transaction.atomic

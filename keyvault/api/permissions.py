@@ -12,7 +12,12 @@ from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
 from keyvault.policy import Operation, may_call
+from keyvault.refusals import ANY_KEY, Refusal, ledger
 from keyvault.types import caller_for_user
+from webapp.api.actors import actor_from_request
+
+# A refused call of the gate itself is a refused use (evidence), even before any key is looked up.
+_USES = {Operation.ENCRYPT: "encrypt", Operation.DECRYPT: "decrypt", Operation.REWRAP: "rewrap"}
 
 
 def any_of(*perms: str) -> type[BasePermission]:
@@ -36,7 +41,17 @@ def allowed(operation: Operation) -> type[BasePermission]:
 
         def has_permission(self, request: Request, view: Any) -> bool:
             user = request.user
-            return bool(user and user.is_authenticated and may_call(caller_for_user(user), operation))
+            if not (user and user.is_authenticated):
+                return False
+            if may_call(caller_for_user(user), operation):
+                return True
+            if operation in _USES:
+                ledger.record(
+                    Refusal(ANY_KEY, _USES[operation], "denied", "403 permission_denied"),
+                    actor=actor_from_request(request),
+                    key_named=str(view.kwargs.get("key_id") or view.kwargs.get("alias") or ""),
+                )
+            return False
 
     MayCall.__name__ = f"May{operation.name.title().replace('_', '')}"
     return MayCall

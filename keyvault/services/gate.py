@@ -14,9 +14,11 @@ import hashlib
 import os
 import threading
 from collections import OrderedDict, defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import wraps
 from operator import itemgetter
+from typing import ParamSpec, TypeVar
 from uuid import UUID
 
 from django.conf import settings
@@ -44,6 +46,7 @@ from keyvault.errors import (
 )
 from keyvault.models import EncryptionException, KeyVersion, ManagedKey
 from keyvault.policy import Caller, Operation, Verdict, may_call, refusal, use_verdict
+from keyvault.refusals import ANY_KEY, Refusal, ledger
 from keyvault.services.grants import decrypt_grant_consume, job_principal
 from keyvault.services.versions import backend_errors, key_backend
 from keyvault.states import QUARANTINED, KeyState
@@ -193,17 +196,94 @@ def _check_sizes(*columns: Sequence[bytes]) -> None:
         raise PayloadTooLarge(f"an item is {largest} bytes; the limit is {limit}", limit=limit)
 
 
+# --- refusals: every one is evidence (keyvault.refusals) -----------------------------------------
+_REFUSAL = "_refusal"  # the evidence a refusing error carries (never part of the answer)
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _evidenced(
+    error: DomainError, key: object, operation: Operation, reason: str, state: KeyState | None = None
+) -> DomainError:
+    vars(error)[_REFUSAL] = Refusal(
+        key=str(key),
+        operation=operation.value,
+        refusal=reason,
+        answered=f"{error.http_status} {error.code}",
+        state=state.value if state else "",
+    )
+    return error
+
+
+def _refusals_recorded(operation: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Around a gate entry point: a refusal the gate decided (not bad input, not a missing key) is
+    counted in the refusal ledger once the call's own transaction has ended, then re-raised."""
+
+    def decorate(function: Callable[P, R]) -> Callable[P, R]:
+        @wraps(function)
+        def call(*args: P.args, **kwargs: P.kwargs) -> R:
+            try:
+                return function(*args, **kwargs)
+            except DomainError as error:
+                evidence = vars(error).get(_REFUSAL)
+                if evidence is not None:
+                    _record_refusal(evidence, operation, kwargs)
+                raise
+
+        return call
+
+    return decorate
+
+
+def _record_refusal(evidence: Refusal, operation: str, kwargs: dict[str, object]) -> None:
+    principal = kwargs["principal"]
+    assert isinstance(principal, Principal)
+    context = kwargs.get("context")
+    context = context if isinstance(context, UseContext) else UseContext()
+    items = kwargs.get("items")
+    count = len(items) if isinstance(items, Sequence) else int(str(kwargs.get("count", 1)))
+    named = kwargs.get("key_id") or kwargs.get("expected_key_id") or ""
+    ledger.record(
+        Refusal(evidence.key, operation, evidence.refusal, evidence.answered, evidence.state),
+        actor=principal.actor,
+        items=count,
+        incident=context.incident,
+        affected_system=context.affected_system,
+        purpose=context.purpose,
+        key_named=str(named) if evidence.key == ANY_KEY else "",
+    )
+
+
 def _require(caller: Caller, operation: Operation) -> None:
     if not may_call(caller, operation):
-        raise GateAccessDenied(
-            f"this caller may not {operation.value} with the key gate"
-            + (" (permission use_key_gate)" if operation is not Op.DECRYPT else "")
+        raise _evidenced(
+            GateAccessDenied(
+                f"this caller may not {operation.value} with the key gate"
+                + (" (permission use_key_gate)" if operation is not Op.DECRYPT else "")
+            ),
+            ANY_KEY,
+            operation,
+            "denied",
         )
 
 
-def _refuse(verdict: Verdict, snapshot: _KeySnapshot, operation: Operation) -> DomainError:
-    """The error a refusing verdict answers with. A hidden key gets exactly what a missing one gets."""
+_REASONS = {Verdict.NOT_FOUND: "segregated", Verdict.DESTROYED: "destroyed", Verdict.DENIED: "denied"}
+
+
+def _refuse(verdict: Verdict, snapshot: _KeySnapshot, operation: Operation, reason: str = "") -> DomainError:
+    """The error a refusing verdict answers with (a hidden key gets exactly what a missing one gets),
+    carrying the evidence of the refusal."""
     key_id, state = snapshot.key.id, snapshot.state
+    return _evidenced(
+        _refusal_error(verdict, key_id, state, operation),
+        key_id,
+        operation,
+        reason or _REASONS.get(verdict, "not_usable"),
+        state,
+    )
+
+
+def _refusal_error(verdict: Verdict, key_id: UUID, state: KeyState, operation: Operation) -> DomainError:
     if verdict is Verdict.NOT_FOUND:
         return KeyNotFound(f"no key with id {key_id}")
     if verdict is Verdict.DESTROYED:
@@ -263,6 +343,7 @@ def _encryption_allowed(
         verdict = refusal(caller, snapshot.state)
         if verdict is Verdict.NOT_FOUND and _named_in_an_exception(snapshot.key, principal):
             verdict = Verdict.NOT_USABLE  # it was told of the compromise when granted one: say why now
+        raise _refuse(verdict, snapshot, operation, "no_exception")
     raise _refuse(verdict, snapshot, operation)
 
 
@@ -351,6 +432,7 @@ def _encrypt_then_check(key_id: UUID, plaintexts: list[bytes], aads: list[bytes]
     return sealed
 
 
+@_refusals_recorded("encrypt")
 def gate_encrypt(
     *, key_id: UUID, items: Sequence[EncryptItem], principal: Principal, context: UseContext | None = None
 ) -> list[bytes]:
@@ -389,6 +471,7 @@ def alias_resolve(alias: str) -> UUID:
     return key_id
 
 
+@_refusals_recorded("encrypt")
 @transaction.atomic
 def gate_encrypt_alias(
     *, alias: str, items: Sequence[EncryptItem], principal: Principal, context: UseContext | None = None
@@ -408,6 +491,7 @@ def gate_encrypt_alias(
     )
 
 
+@_refusals_recorded("data_key")
 def gate_data_keys(
     *, key_id: UUID, principal: Principal, count: int = 1, aad: bytes = b"", context: UseContext | None = None
 ) -> list[DataKey]:
@@ -458,22 +542,34 @@ def _authorize_decrypt(
     if verdict not in (Verdict.CONTEXT, Verdict.GRANT):
         raise _refuse(verdict, snapshot, Op.DECRYPT)
     if not context.complete:
-        raise DecryptContextRequired(
-            f"key {key.id} is {state.label}: a justification, an incident and the affected system are required",
-            key=str(key.id),
-            state=state.value,
+        raise _evidenced(
+            DecryptContextRequired(
+                f"key {key.id} is {state.label}: a justification, an incident and the affected system are required",
+                key=str(key.id),
+                state=state.value,
+            ),
+            key.id,
+            Op.DECRYPT,
+            "context_required",
+            state,
         )
     if verdict is Verdict.GRANT:
         holder = job_principal(principal.rewrap_job) if principal.rewrap_job else principal.actor.name
         purpose = "rewrap" if principal.rewrap_job else context.purpose
         grant = decrypt_grant_consume(key_id=key.id, principal=holder, purpose=purpose, count=count)
         if grant is None:
-            raise DecryptGrantRequired(
-                f"key {key.id} is compromised: decrypting needs a live, approved decrypt grant for {holder}"
-                + (f" and purpose {purpose!r}" if purpose else "")
-                + " with budget left (approval compromised_key_decrypt_access)",
-                key=str(key.id),
-                state=state.value,
+            raise _evidenced(
+                DecryptGrantRequired(
+                    f"key {key.id} is compromised: decrypting needs a live, approved decrypt grant for {holder}"
+                    + (f" and purpose {purpose!r}" if purpose else "")
+                    + " with budget left (approval compromised_key_decrypt_access)",
+                    key=str(key.id),
+                    state=state.value,
+                ),
+                key.id,
+                Op.DECRYPT,
+                "grant_required",
+                state,
             )
         return int(grant.pk)
     return None
@@ -591,6 +687,7 @@ def _decrypt_locked(
     return out
 
 
+@_refusals_recorded("decrypt")
 def gate_decrypt(
     *,
     items: Sequence[DecryptItem],
@@ -631,6 +728,7 @@ def _rewrap_target(source: ManagedKey, target_key_id: UUID | None) -> UUID:
         ) from None
 
 
+@_refusals_recorded("rewrap")
 @transaction.atomic
 def gate_rewrap(
     *,
@@ -654,10 +752,13 @@ def gate_rewrap(
     if target_key_id is None:
         sources = list(ManagedKey.objects.filter(id__in=source_ids).only("id", "alias", "state", "replaced_by_id"))
         if len(sources) != len(source_ids):
-            raise KeyNotFound("a ciphertext names a key that does not exist")
+            missing = sorted(str(i) for i in source_ids - {source.id for source in sources})
+            raise KeyNotFound(f"no key with id {', '.join(missing)}")
         for source in sources:  # a source the caller may not decrypt, it may not learn the replacement of
             if use_verdict(caller, Op.DECRYPT, source.key_state) is Verdict.NOT_FOUND:
-                raise KeyNotFound(f"no key with id {source.id}")
+                raise _evidenced(
+                    KeyNotFound(f"no key with id {source.id}"), source.id, Op.REWRAP, "segregated", source.key_state
+                )
         targets = {_rewrap_target(source, None) for source in sources}
         if len(targets) != 1:
             raise CiphertextKeyMismatch("a rewrap request must resolve to a single target key; name target_key")

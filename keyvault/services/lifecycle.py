@@ -14,6 +14,7 @@ from typing import Any
 from uuid import UUID
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from audit.actors import Actor
@@ -25,13 +26,31 @@ from keyvault.errors import (
     KeyQuarantined,
     LegalHoldActive,
     RestoreNotApproved,
+    RewrapIncomplete,
 )
-from keyvault.models import USAGE_SHARDS, AiDataCategory, DataAsset, KeyUsage, KeyVersion, ManagedKey, System
+from keyvault.models import (
+    USAGE_SHARDS,
+    AiDataCategory,
+    DataAsset,
+    KeyUsage,
+    KeyVersion,
+    ManagedKey,
+    System,
+    WrappedItem,
+)
 from keyvault.policy import SYSTEM, Caller, Verdict, hidden, manage_verdict
 from keyvault.services.blast_radius import BlastRadius, key_blast_radius, key_descendant_ids
 from keyvault.services.restriction import restrictions_apply
 from keyvault.services.versions import backend_errors, key_backend, version_material_set, version_ref
-from keyvault.states import DESTROYED_STATES, RESTRICTED, SUSPENDABLE, TRANSITIONS, KeyState, transition_allowed
+from keyvault.states import (
+    DESTROYED_STATES,
+    QUARANTINED,
+    RESTRICTED,
+    SUSPENDABLE,
+    TRANSITIONS,
+    KeyState,
+    transition_allowed,
+)
 
 S = KeyState
 _DATE_FIELD = {
@@ -144,11 +163,11 @@ def _visible(key: ManagedKey, caller: Caller) -> ManagedKey:
     return key
 
 
-def _manageable(key: ManagedKey, caller: Caller, what: str) -> ManagedKey:
+def _manageable(key: ManagedKey, caller: Caller, what: str, *, role: str = "") -> ManagedKey:
     """Rotation, wrapped items, use as a parent: never with a quarantined key."""
     verdict = manage_verdict(caller, key.key_state)
-    if verdict is Verdict.NOT_FOUND:
-        raise KeyNotFound(f"no key with id {key.id}")
+    if verdict is Verdict.NOT_FOUND:  # worded as for a key that does not exist
+        raise KeyNotFound(f"no {role}key with id {key.id}")
     if verdict is Verdict.NOT_USABLE:
         raise KeyQuarantined(
             f"key {key.id} is {key.key_state.label}: {what} is refused until the incident decides its fate",
@@ -194,7 +213,7 @@ def key_create(
             raise KeyNotFound(f"no parent key with id {parent_id}")
         if parent.key_state in DESTROYED_STATES:
             raise InvalidKeyRequest("a destroyed key cannot be a parent")
-        _manageable(parent, caller, "wrapping a new key with it")
+        _manageable(parent, caller, "wrapping a new key with it", role="parent ")
     assets = list(DataAsset.objects.filter(id__in=data_asset_ids))
     systems = list(System.objects.filter(id__in=system_ids))
     if len(assets) != len(set(data_asset_ids)) or len(systems) != len(set(system_ids)):
@@ -424,10 +443,10 @@ def key_restore(*, key_id: UUID, actor: Actor, reason: str, approval: str, incid
 
 @transaction.atomic
 def key_destroy(*, key_id: UUID, actor: Actor, reason: str, incident: str = "") -> ManagedKey:
-    """Destroy the material (metadata kept). Refused while a legal hold exists."""
+    """Destroy the material (metadata kept). Refused while a legal hold exists, and while any wrapped
+    item registered under the key has not been rewrapped (it would become unreadable for ever)."""
     (key,) = _locked([key_id])
-    if key.legal_hold:
-        raise LegalHoldActive(f"key {key.id} is under legal hold and cannot be destroyed")
+    key_destruction_check(key)
     target = S.DESTROYED_COMPROMISED if key.key_state is S.COMPROMISED else S.DESTROYED
     _apply(key, target, operation="destroy", actor=actor, reason=_require_reason(reason), incident=incident)
     backend = key_backend(key)
@@ -438,21 +457,37 @@ def key_destroy(*, key_id: UUID, actor: Actor, reason: str, incident: str = "") 
     return key
 
 
+def key_destruction_check(key: ManagedKey) -> None:
+    """What stands in the way of destroying ``key`` (approvals ask it before opening a request too)."""
+    if key.legal_hold:
+        raise LegalHoldActive(f"key {key.id} is under legal hold and cannot be destroyed")
+    remaining = WrappedItem.objects.filter(key_id=key.id).count()
+    if remaining:
+        raise RewrapIncomplete(
+            f"key {key.id} still holds {remaining} wrapped item(s) not rewrapped under its replacement: "
+            "destroying it would make them unreadable; finish the rewrap first",
+            key=str(key.id),
+            remaining=remaining,
+        )
+
+
 @transaction.atomic
 def key_replace(*, key_id: UUID, actor: Actor, reason: str, incident: str = "") -> ManagedKey:
-    """A fresh key for the same alias and purpose; the old one points at it (alias resolution, rewrap)."""
+    """A fresh key for the same alias and purpose; the old one points at it (alias resolution, rewrap).
+    The replacement is wrapped by a healthy KEK (``_healthy_parent``), never by a quarantined one."""
     (old,) = _locked([key_id])
     if old.replaced_by_id is not None:
         return ManagedKey.objects.get(id=old.replaced_by_id)
     if old.key_state is S.ACTIVE:
         raise IllegalTransition("suspend, deactivate or compromise a key before replacing it")
+    parent_id = _healthy_parent(old, actor=actor, incident=incident)
     replacement = key_create(
         actor=actor,
         alias=old.alias,
         purpose=old.purpose,
         backend=old.backend,
         ai_category=old.ai_category,
-        parent_id=old.parent_id,
+        parent_id=parent_id,
         custodian=old.custodian,
         data_asset_ids=list(old.data_assets.values_list("id", flat=True)),
         system_ids=list(old.systems.values_list("id", flat=True)),
@@ -466,6 +501,46 @@ def key_replace(*, key_id: UUID, actor: Actor, reason: str, incident: str = "") 
         subject_id=old.id,
         reason=_require_reason(reason),
         incident=incident,
-        data={"replacement": str(replacement.id)},
+        data={
+            "replacement": str(replacement.id),
+            "parent": str(old.parent_id or ""),
+            "replacement_parent": str(parent_id or ""),
+        },
     )
     return replacement
+
+
+_REPLACEMENT_DEPTH = 16  # a KEK replaced, its replacement compromised in turn, ... (never loops)
+
+
+def _healthy_parent(old: ManagedKey, *, actor: Actor, incident: str) -> UUID | None:
+    """The KEK to wrap ``old``'s replacement: its own KEK while that is active; the KEK's replacement
+    when the KEK is suspended or compromised (replaced now if it was not yet, so a tainted key's
+    replacement lands under the new KEK); else (retired or destroyed) its successor or the active key
+    of its alias. Never a quarantined key."""
+    if old.parent_id is None:
+        return None
+    parent = ManagedKey.objects.get(id=old.parent_id)
+    for _ in range(_REPLACEMENT_DEPTH):
+        state = parent.key_state
+        if state is S.ACTIVE:
+            return parent.id
+        if state in QUARANTINED:
+            parent = key_replace(
+                key_id=parent.id,
+                actor=actor,
+                reason=f"replacement KEK for the replacement of {old.alias}",
+                incident=incident,
+            )
+            continue
+        successor = ManagedKey.objects.filter(
+            Q(id=parent.replaced_by_id) | Q(alias=parent.alias), state=S.ACTIVE.value
+        ).first()
+        if successor is None:
+            break
+        parent = successor
+    raise IllegalTransition(
+        f"key {old.id} was wrapped by {old.parent_id}, which has no healthy successor to wrap its replacement: "
+        "activate or replace that KEK first",
+        key=str(old.id),
+    )
