@@ -47,9 +47,13 @@ def test_refused_encrypts_and_decrypts_are_on_the_chain_bounded_under_a_flood(
     reference = post_signal(detector, cloudevent({"id": key["id"]}, title="leak")).json()["incident"]
     chain_before = AuditEvent.objects.count()
 
-    # A flood of refused encrypts by the application: one event now, the count when the minute is over.
+    # A flood of refused encrypts by the application: answered at once, no write on the refusing call ...
     for _ in range(FLOOD):
         assert encrypt(application, key["id"]).status_code == 404
+    assert AuditEvent.objects.count() == chain_before
+    assert ledger.pending() == FLOOD
+    # ... the writer (every second) puts the first on the chain, the count when the minute is over.
+    assert ledger.flush() == 1
     first = _refused(subject_id=key["id"], actor="billing-app").get()
     assert first.data["operation"] == "encrypt"
     assert first.data["refusal"] == "segregated"  # the truth, for the auditor ...
@@ -70,15 +74,18 @@ def test_refused_encrypts_and_decrypts_are_on_the_chain_bounded_under_a_flood(
     # Refused decrypts: a responder without a justification, then (compromised) the application.
     refused = post(commander, f"/api/v1/keys/{key['id']}/decrypt", {"ciphertext_b64": sealed})
     assert (refused.status_code, refused.json()["code"]) == (403, "decrypt_context_required")
+    ledger.flush()
     assert _refused(subject_id=key["id"], data__refusal="context_required").exists()
     assert post(commander, f"/api/v1/keys/{key['id']}/compromise", {"reason": "confirmed"}).status_code == 200
     for _ in range(3):
         assert post(application, f"/api/v1/keys/{key['id']}/decrypt", {"ciphertext_b64": sealed}).status_code == 404
+    ledger.flush()
     assert _refused(subject_id=key["id"], actor="billing-app", data__operation="decrypt").count() == 1
 
     # A caller without the gate permission at all (an auditor) is refused, and that is evidenced too.
     auditor = client_as(roles.AUDITOR)
     assert encrypt(auditor, key["id"]).status_code == 403
+    ledger.flush()
     denied = _refused(subject_id="*").get()
     assert denied.data["keys_named"] == [key["id"]]
     assert denied.data["answered"] == "403 permission_denied"
