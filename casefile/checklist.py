@@ -219,7 +219,7 @@ def _item7(data: CaseData) -> ChecklistItem:
     gaps = []
     if missing:
         gaps.append(f"use event(s) {_seqs(missing)} without a justification or affected system")
-    if "refusals" not in data.sections:
+    if "refused_uses" not in data.sections:  # the refusal ledger's section, registered by casefile.apps
         gaps.append(
             "refused uses (encryptions and decryptions the gate refused) are not on record in this case file, so "
             "it cannot show that every attempt was logged"

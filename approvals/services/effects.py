@@ -63,7 +63,11 @@ def approval_apply(request: ApprovalRequest, *, actor: Actor) -> dict[str, Any]:
         return {"destroyed": str(key.id), "state": key.state}
     if request.action == policies.RESTORE_FALSE_POSITIVE:
         restored = [
-            str(lifecycle.key_restore(key_id=UUID(k), actor=actor, reason=request.reason, incident=request.incident).id)
+            str(
+                lifecycle.key_restore(
+                    key_id=UUID(k), actor=actor, reason=request.reason, incident=request.incident, approval=reference
+                ).id
+            )
             for k in details["keys"]
         ]
         return {"restored": restored}

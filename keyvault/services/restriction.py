@@ -20,8 +20,9 @@ from django.utils import timezone
 
 from audit.actors import Actor
 from audit.services import audit_record
+from keyvault.backends.base import VersionRef
 from keyvault.errors import BackendUnavailable, IllegalTransition, KeyNotFound
-from keyvault.models import ManagedKey
+from keyvault.models import KeyVersion, ManagedKey
 from keyvault.services.versions import backend_errors, key_backend, version_material_set, version_ref
 from keyvault.states import RESTRICTED
 from webapp.errors import DomainError
@@ -52,41 +53,61 @@ class RestrictionReport:
         return all(check.decrypt_only for check in self.versions)
 
 
-def _restrict_and_verify(key: ManagedKey) -> RestrictionReport:
+def _read_back(key: ManagedKey) -> RestrictionReport:
+    """What the backend says of each live version, now (no database lock held)."""
     backend = key_backend(key)
     checks = []
     for version in key.versions.filter(destroyed_at__isnull=True).order_by("version"):
         with backend_errors():
-            material = backend.restrict_to_decrypt(version_ref(version))
-            if material != bytes(version.material):
-                version_material_set(version, material)
             restriction = backend.verify_restriction(version_ref(version))
         checks.append(VersionCheck(version.version, restriction.decrypt_only, restriction.detail))
     return RestrictionReport(key_id=str(key.id), backend=key.backend, versions=checks)
 
 
-@transaction.atomic
 def key_restrict(*, key_id: UUID, actor: Actor, incident: str = "") -> RestrictionReport:
-    """Apply decrypt-only on the backend for a suspended, deactivated or compromised key, and prove it."""
-    key = ManagedKey.objects.select_for_update().filter(id=key_id).first()
+    """Apply decrypt-only on the backend for a suspended, deactivated or compromised key, and prove it.
+
+    The backend is called with no database lock held (a slow HSM or key manager must not hold the key's
+    row, which every encrypt checks); the result is then recorded under the key's lock, if the key is
+    still restricted — a key restored meanwhile gets its backend permission back."""
+    key = ManagedKey.objects.filter(id=key_id).first()
     if key is None:
         raise KeyNotFound(f"no key with id {key_id}")
     if key.key_state not in RESTRICTED:
         raise IllegalTransition(f"only suspended, deactivated or compromised keys are restricted, not {key.state}")
-    report = _restrict_and_verify(key)
-    if not report.verified:
-        raise RestrictionNotVerified(f"the {key.backend} backend still allows encryption with key {key.id}")
-    key.restricted_at = timezone.now()
-    key.save(update_fields=["restricted_at"])
-    audit_record(
-        action="key.restricted",
-        actor=actor,
-        subject_type="key",
-        subject_id=key.id,
-        reason="decrypt-only applied on the backend and verified",
-        incident=incident,
-        data={"backend": key.backend, "versions": [_check(c) for c in report.versions]},
-    )
+    backend = key_backend(key)
+    applied: list[tuple[KeyVersion, bytes]] = []
+    checks = []
+    for version in key.versions.filter(destroyed_at__isnull=True).order_by("version"):
+        with backend_errors():
+            material = backend.restrict_to_decrypt(version_ref(version))
+            restriction = backend.verify_restriction(VersionRef(key.id, version.version, material))
+        applied.append((version, material))
+        checks.append(VersionCheck(version.version, restriction.decrypt_only, restriction.detail))
+    report = RestrictionReport(key_id=str(key.id), backend=key.backend, versions=checks)
+    with transaction.atomic():
+        key = ManagedKey.objects.select_for_update().get(id=key_id)
+        if key.key_state not in RESTRICTED:  # restored while the backend was called: undo, then say so
+            for version, material in applied:
+                with backend_errors():
+                    backend.allow_encrypt(VersionRef(key.id, version.version, material))
+            raise IllegalTransition(f"key {key.id} was {key.key_state.label} again before its restriction landed")
+        for version, material in applied:
+            if material != bytes(version.material):
+                version_material_set(version, material)
+        if not report.verified:
+            raise RestrictionNotVerified(f"the {key.backend} backend still allows encryption with key {key.id}")
+        key.restricted_at = timezone.now()
+        key.save(update_fields=["restricted_at"])
+        audit_record(
+            action="key.restricted",
+            actor=actor,
+            subject_type="key",
+            subject_id=key.id,
+            reason="decrypt-only applied on the backend and verified",
+            incident=incident,
+            data={"backend": key.backend, "versions": [_check(c) for c in report.versions]},
+        )
     return report
 
 
@@ -98,13 +119,7 @@ def key_restriction_confirm(*, key_id: UUID, actor: Actor, incident: str = "") -
     if key is None:
         raise KeyNotFound(f"no key with id {key_id}")
     if key.key_state in RESTRICTED and key.restricted_at is not None:
-        backend = key_backend(key)
-        checks = []
-        for version in key.versions.filter(destroyed_at__isnull=True).order_by("version"):
-            with backend_errors():
-                restriction = backend.verify_restriction(version_ref(version))
-            checks.append(VersionCheck(version.version, restriction.decrypt_only, restriction.detail))
-        report = RestrictionReport(key_id=str(key.id), backend=key.backend, versions=checks)
+        report = _read_back(key)
         if report.verified:
             return report
     return key_restrict(key_id=key_id, actor=actor, incident=incident)
@@ -249,23 +264,20 @@ def restrictions_verify_all(*, actor: Actor) -> list[DriftFinding]:
     return findings
 
 
-@transaction.atomic
 def _verify_one(key_id: UUID, actor: Actor) -> list[DriftFinding]:
-    key = ManagedKey.objects.select_for_update().get(id=key_id)
-    if key.key_state not in RESTRICTED:
+    """Read the restriction back (no lock held); on drift, alert and re-apply; apply it if still owed."""
+    key = ManagedKey.objects.filter(id=key_id).first()
+    if key is None or key.key_state not in RESTRICTED:
         return []
-    backend = key_backend(key)
-    drifted = []
-    for version in key.versions.filter(destroyed_at__isnull=True):
-        with backend_errors():
-            restriction = backend.verify_restriction(version_ref(version))
-        if not restriction.decrypt_only:
-            drifted.append({"version": version.version, "detail": restriction.detail})
     applied = key.restricted_at is not None  # else owed: applied now, which is no drift
-    if not drifted and applied:
+    drifted = [
+        {"version": check.version, "detail": check.detail}
+        for check in _read_back(key).versions
+        if not check.decrypt_only
+    ]
+    if applied and not drifted:
         return []
-    drifted = drifted if applied else []
-    if drifted:
+    if applied:
         log.error("key.restriction_drift", key=str(key.id), backend=key.backend, versions=drifted)
         audit_record(
             action="key.restriction_drift",
@@ -275,18 +287,21 @@ def _verify_one(key_id: UUID, actor: Actor) -> list[DriftFinding]:
             reason="the backend allowed encryption again with a key that must be decrypt-only",
             data={"backend": key.backend, "state": key.state, "versions": drifted},
         )
-    report = _restrict_and_verify(key)
-    if report.verified:  # else it stays owed, and the next check tries again
-        key.restricted_at = timezone.now()
-        key.save(update_fields=["restricted_at"])
-    audit_record(
-        action="key.restricted" if report.verified else "key.restriction_pending",
-        actor=actor,
-        subject_type="key",
-        subject_id=key.id,
-        reason="re-applied after drift" if drifted else "applied by the periodic restriction check",
-        data={"backend": key.backend, "versions": [_check(c) for c in report.versions]},
-    )
-    if not drifted:
+    try:
+        repaired = key_restrict(key_id=key.id, actor=actor).verified
+    except RestrictionNotVerified as exc:
+        repaired = False
+        ManagedKey.objects.filter(id=key.id).update(restricted_at=None)  # owed again: the next check retries
+        audit_record(
+            action="key.restriction_pending",
+            actor=actor,
+            subject_type="key",
+            subject_id=key.id,
+            reason=exc.message,
+            data={"backend": key.backend, "versions": drifted},
+        )
+    except IllegalTransition:
+        return []  # restored or destroyed meanwhile
+    if not applied:
         return []
-    return [DriftFinding(str(key.id), key.backend, drifted, repaired=report.verified)]
+    return [DriftFinding(str(key.id), key.backend, drifted, repaired=repaired)]
