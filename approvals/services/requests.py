@@ -65,7 +65,7 @@ def approval_request_open(
     if not reason.strip():
         raise InvalidApprovalRequest("a request states its reason")
     policy = policy_current(action)
-    subject_type, subject_id = payload_check(action, payload, policy)
+    subject_type, subject_id = payload_check(action, payload, policy, requested_by=requested_by)
     now = timezone.now()
     document = {
         "action": action,
