@@ -253,10 +253,11 @@ def policy_diff(before: dict[str, Any] | None, after: dict[str, Any]) -> dict[st
 def policy_publish(
     *, action: str, fields: dict[str, Any], actor: Actor, approval: ApprovalRequest | None = None
 ) -> ApprovalPolicy:
-    """Make ``fields`` the current version of the policy for ``action`` and write the change, with its
-    diff, to the audit trail. Only two callers: the shipped defaults for an action that has no policy
-    yet (bootstrap), and an approved ``policy_change`` request for that action. Anything else is refused
-    (``policy_change_unapproved``): saving in the admin only proposes."""
+    """Make ``fields`` the current version of the policy for ``action``. Only two callers: the shipped
+    defaults for an action that has no policy yet (bootstrap, at ``migrate``), and an approved
+    ``policy_change`` request for that action, whose publication is written to the audit trail with
+    its diff (every field "from" → "to", so the chain alone shows what was in force before). Anything
+    else is refused (``policy_change_unapproved``): saving in the admin only proposes."""
     complete = policy_fields_check(action=action, fields=fields)
     previous = ApprovalPolicy.objects.select_for_update().filter(action=action).order_by("-version").first()
     if previous is not None and not _authorises(approval, action):
@@ -274,20 +275,23 @@ def policy_publish(
         created_by=approval.requested_by.get_username() if approval else actor.name,
         **complete,
     )
-    audit_record(
-        action="approval.policy_published",
-        actor=actor,
-        subject_type="approval_policy",
-        subject_id=action,
-        reason=approval.reason if approval else "shipped default, in force from installation",
-        data={
-            "version": published.version,
-            "previous_version": current.version if current else None,
-            "diff": diff,
-            "approval_request": str(approval.id) if approval else None,
-            "proposed_by": published.created_by,
-        },
-    )
+    if approval is not None:
+        audit_record(
+            action="approval.policy_published",
+            actor=actor,
+            subject_type="approval_policy",
+            subject_id=action,
+            reason=approval.reason,
+            incident=approval.incident,
+            data={
+                "version": published.version,
+                "previous_version": current.version if current else None,
+                "diff": diff,
+                "approval_request": str(approval.id),
+                "payload_hash": approval.payload_hash,
+                "proposed_by": published.created_by,
+            },
+        )
     return published
 
 
@@ -340,7 +344,9 @@ def policies_sync_after_migrate(**_kwargs: Any) -> None:
     """Install the shipped default for every action that has no policy yet (never overwrites).
 
     Bootstrap: these versions are in force without an approval (nobody could approve before any
-    policy exists); each is at or above its floor (a test checks) and its publication is audited."""
+    policy exists). They are the release's code, at or above their floors (a test checks), recorded as
+    version 1 by ``sequester:defaults``; the audit trail starts with the first change, whose diff
+    names every value it replaces."""
     for action, fields in DEFAULT_POLICIES.items():
         if not ApprovalPolicy.objects.filter(action=action).exists():
             policy_publish(action=action, fields=dict(fields), actor=Actor.system("defaults"))
