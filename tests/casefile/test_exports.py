@@ -13,7 +13,6 @@ from rest_framework.test import APIClient
 from audit.models import AuditEvent
 from casefile.models import CaseFileDocument, CaseFileExport
 from casefile.services import casefile_render
-from tests.conftest import PASSWORD
 from tests.servers import celery_worker_process
 
 pytestmark = pytest.mark.django_db
