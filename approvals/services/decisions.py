@@ -150,18 +150,15 @@ def approval_decide(
         and not DecisionChallenge.objects.filter(id=challenge_id, approver=approver, request_id=request_id).exists()
     ):
         raise RequestNotFound(f"no decision challenge of yours for approval request {request_id}")
-    attempt = throttle.step_up_attempt_begin(user=approver, actor=actor, purpose="decision")
-    try:
+    with throttle.step_up_try(
+        user=approver,
+        actor=actor,
+        purpose="decision",
+        on_failure=lambda failure: _record_failed_step_up(challenge_id, approver, actor, failure),
+    ) as attempt:
         return _decide(
             challenge_id=challenge_id, approver=approver, actor=actor, webauthn=webauthn, totp=totp, attempt=attempt
         )
-    except StepUpFailed as failure:
-        _record_failed_step_up(challenge_id, approver, actor, failure)
-        throttle.step_up_attempt_failed(attempt, actor=actor, reason=failure.message)
-        raise
-    except BaseException:
-        throttle.step_up_attempt_void(attempt)
-        raise
 
 
 @transaction.atomic

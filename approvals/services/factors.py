@@ -95,27 +95,33 @@ def factor_change_prove(
     password: str | None = None,
 ) -> FactorChange:
     """Prove a change with an existing factor, or with the password when the person has no factor."""
-    attempt = throttle.step_up_attempt_begin(user=user, actor=actor, purpose="factor_change")
-    try:
-        with transaction.atomic():
-            change = _prove(change_id=change_id, user=user, webauthn=webauthn, totp=totp, password=password)
-            throttle.step_up_attempt_succeeded(attempt)
-            return change
-    except StepUpFailed as failure:
-        with transaction.atomic():
-            audit_record(
-                action="stepup.factor_change_refused",
-                actor=actor,
-                subject_type="user",
-                subject_id=user.get_username(),
-                reason=failure.message,
-                data={"change": str(change_id)},
-            )
-        throttle.step_up_attempt_failed(attempt, actor=actor, reason=failure.message)
-        raise
-    except BaseException:
-        throttle.step_up_attempt_void(attempt)
-        raise
+    with (
+        throttle.step_up_try(
+            user=user,
+            actor=actor,
+            purpose="factor_change",
+            on_failure=lambda failure: _refusal_record(
+                "stepup.factor_change_refused", user, actor, failure, {"change": str(change_id)}
+            ),
+        ) as attempt,
+        transaction.atomic(),
+    ):
+        change = _prove(change_id=change_id, user=user, webauthn=webauthn, totp=totp, password=password)
+        throttle.step_up_attempt_succeeded(attempt)
+        return change
+
+
+def _refusal_record(action: str, user: Any, actor: Actor, failure: StepUpFailed, data: dict[str, Any]) -> None:
+    """A refused proof is evidence (who, from where, why); its own transaction, the caller's rolled back."""
+    with transaction.atomic():
+        audit_record(
+            action=action,
+            actor=actor,
+            subject_type="user",
+            subject_id=user.get_username(),
+            reason=failure.message,
+            data=data,
+        )
 
 
 def _prove(
@@ -299,19 +305,14 @@ def factor_recovery_request(*, user: Any, password: str, reason: str, actor: Act
     """Ask, with the password, that the factors one lost be revoked: an approval request (floored)."""
     from approvals.services.requests import approval_request_open
 
-    attempt = throttle.step_up_attempt_begin(user=user, actor=actor, purpose="factor_recovery")
-    if not password or not user.check_password(password):
-        with transaction.atomic():
-            audit_record(
-                action="stepup.factor_recovery_refused",
-                actor=actor,
-                subject_type="user",
-                subject_id=user.get_username(),
-                reason="the password does not match",
-            )
-        throttle.step_up_attempt_failed(attempt, actor=actor, reason="wrong password for a recovery")
-        raise StepUpFailed("the password does not match")
-    try:
+    with throttle.step_up_try(
+        user=user,
+        actor=actor,
+        purpose="factor_recovery",
+        on_failure=lambda failure: _refusal_record("stepup.factor_recovery_refused", user, actor, failure, {}),
+    ) as attempt:
+        if not password or not user.check_password(password):
+            raise StepUpFailed("the password does not match")
         with transaction.atomic():
             throttle.step_up_attempt_succeeded(attempt)
             request = approval_request_open(
@@ -328,9 +329,6 @@ def factor_recovery_request(*, user: Any, password: str, reason: str, actor: Act
                 "authenticators and TOTP stop working and you enrol new ones with your password",
             )
             return request
-    except BaseException:
-        throttle.step_up_attempt_void(attempt)
-        raise
 
 
 def factors_revoke(*, username: str, actor: Actor, approval: ApprovalRequest) -> int:

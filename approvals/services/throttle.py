@@ -16,6 +16,8 @@ Locking is audited once (``stepup.locked_out``); a refused try raises ``StepUpLo
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -25,7 +27,7 @@ from django.db import transaction
 from django.db.models import Max, QuerySet
 from django.utils import timezone
 
-from approvals.errors import StepUpLocked
+from approvals.errors import StepUpFailed, StepUpLocked
 from approvals.models import StepUpAttempt
 from audit.actors import Actor
 from audit.services import audit_record
@@ -120,3 +122,23 @@ def step_up_attempt_failed(attempt: StepUpAttempt, *, actor: Actor, reason: str)
                 "window_seconds": settings.SEQUESTER_STEP_UP_LOCKOUT_SECONDS,
             },
         )
+
+
+@contextmanager
+def step_up_try(
+    *, user: Any, actor: Actor, purpose: str, on_failure: Callable[[StepUpFailed], None] | None = None
+) -> Iterator[StepUpAttempt]:
+    """One step-up try, counted: the block checks the proof and calls ``step_up_attempt_succeeded``
+    inside its transaction. A ``StepUpFailed`` out of the block is recorded (``on_failure`` first, e.g.
+    to audit the refusal, then the failure, which may start a lock); any other error voids the try."""
+    attempt = step_up_attempt_begin(user=user, actor=actor, purpose=purpose)
+    try:
+        yield attempt
+    except StepUpFailed as failure:
+        if on_failure is not None:
+            on_failure(failure)
+        step_up_attempt_failed(attempt, actor=actor, reason=failure.message)
+        raise
+    except BaseException:
+        step_up_attempt_void(attempt)
+        raise
