@@ -13,6 +13,7 @@ it is audited.
 from __future__ import annotations
 
 import json
+import time
 
 import pyotp
 import pytest
@@ -53,18 +54,19 @@ def test_a_stolen_session_cannot_enrol_totp_and_approve(people, authenticators):
     # 1. Re-enrol TOTP with the session alone.
     begun = thief.post(reverse("account-security"), {"step": "totp-begin"})
     secret = begun.context.get("totp_secret") if begun.context else None
-    assert secret is None, "a TOTP secret was issued to a session that proved nothing"
-    assert b"step_up_required" in begun.content
     if secret:  # (what the attack did next, before the fix)
         thief.post(reverse("account-security"), {"step": "totp-confirm", "code": pyotp.TOTP(secret).now()})
 
     # 2. Start a WebAuthn registration with the session alone.
     registration = thief.post(reverse("webauthn-begin"), {}, content_type="application/json")
-    assert registration.status_code in (400, 401)
 
     # 3. Approve in the victim's name with a TOTP code the thief controls.
-    code = pyotp.TOTP(secret).now() if secret else "000000"
+    code = pyotp.TOTP(secret).at(time.time() + 30) if secret else "000000"  # the next step: unused
     thief.post(reverse("approval-decide-totp", args=[request.id]), {"decision": "approve", "totp": code})
+
+    assert secret is None, "a TOTP secret was issued to a session that proved nothing"
+    assert b"step_up_required" in begun.content
+    assert registration.status_code in (400, 401)
     assert not Decision.objects.filter(request=request).exists()
     assert not TotpDevice.objects.filter(user=victim).exists()
     assert WebAuthnCredential.objects.filter(user=victim).count() == 1
