@@ -68,3 +68,10 @@ class ChallengeInvalid(DomainError):
 class LegalHold(DomainError):
     code = "legal_hold"
     http_status = 409
+
+
+class NoEligibleApprover(DomainError):
+    """Nobody but the requester (or nobody at all) holds the roles the policy needs: it could never be decided."""
+
+    code = "no_eligible_approver"
+    http_status = 409

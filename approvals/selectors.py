@@ -62,3 +62,20 @@ def eligible_approvers(request: ApprovalRequest, *, extra_roles: tuple[str, ...]
         for u in users
         if u.pk not in decided and (not request.policy.exclude_requester or u.pk != request.requested_by_id)
     ]
+
+
+def request_decidable(action: str, requester: Any) -> bool:
+    """Whether a request for ``action`` opened now by ``requester`` could reach its quorum: enough active
+    people other than the requester (when the policy excludes them) hold the roles it needs."""
+    from approvals.policies import policy_current
+
+    policy = policy_current(action)
+    requirements = policy_requirements(policy)
+    wanted = set().union(*(req.roles for req in requirements))
+    users = get_user_model().objects.filter(groups__name__in=wanted, is_active=True).distinct()
+    holders = {
+        u.get_username(): set(person_roles(u))
+        for u in users
+        if not (policy.exclude_requester and u.pk == getattr(requester, "pk", None))
+    }
+    return quorum.quorum_possible(requirements, holders)

@@ -3,6 +3,7 @@ file's obligations section, the navigation."""
 
 from __future__ import annotations
 
+from django.db import transaction
 from django.utils import timezone
 
 from audit.actors import Actor
@@ -87,3 +88,13 @@ def obligations_section(incident: Incident) -> Section | None:
         evidence=evidence,
         note=note,
     )
+
+
+def incident_saved(sender: type[Incident], instance: Incident, created: bool, **_kwargs: object) -> None:
+    """post_save of an incident: a new one is assessed as soon as its transaction commits (its clocks
+    may run already); the periodic sync catches any that this misses."""
+    if created:
+        from regulatory.tasks import assess_incident
+
+        reference = instance.reference
+        transaction.on_commit(lambda: assess_incident.delay(reference))

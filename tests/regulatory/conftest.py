@@ -80,9 +80,39 @@ def incident(db: None) -> Incident:
     return found
 
 
+# Every entity fact stated as "no": an organisation profile with nothing left unknown, so that only the
+# facts a test sets decide (a fact left out would make its duties provisional).
+NOTHING: dict[str, Any] = {
+    "roles": [],
+    "establishments": [],
+    "nis2": "none",
+    "trust_service_provider": False,
+    "dora": "none",
+    "hipaa": "none",
+    "sec_registrant": False,
+    "sec_reg_sp": "none",
+    "sec_reg_sp_service_provider": False,
+    "circia_covered": False,
+    "fedramp": "none",
+    "bank": False,
+    "bank_service_provider": False,
+    "nydfs_covered": False,
+    "ftc_safeguards": False,
+    "public_electronic_communications": False,
+    "card_brands": [],
+    "small_processing_agent": False,
+    "cn_operator": "other",
+}
+
+
+def entity(**facts: Any) -> dict[str, Any]:
+    """A complete entity profile: every fact "no" unless given."""
+    return {**NOTHING, **facts}
+
+
 def hipaa_facts(incident: Incident) -> dict[str, Any]:
     facts = assessment_prefill(incident)
     facts["deadline_tz"] = "America/New_York"
-    facts["entity"] = {"hipaa": "covered_entity"}
+    facts["entity"] = entity(hipaa="covered_entity", roles=["controller"], establishments=["US"])
     facts["events"]["discovered_at"] = facts["events"]["aware_at"]
     return facts
