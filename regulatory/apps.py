@@ -21,3 +21,6 @@ class RegulatoryConfig(AppConfig):
         close_check_register("regulatory", regulatory_open_items)
         post_save.connect(incident_saved, sender=Incident, dispatch_uid="regulatory-incident-opened")
         nav_item_register(NavItem("Due 72 h", "regulatory-due", ("webapp.view_incidents",)))
+        nav_item_register(
+            NavItem("Organisation", "regulatory-profile", ("webapp.sign_filings", "regulatory.add_organisationprofile"))
+        )

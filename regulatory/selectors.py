@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.urls import reverse
 
@@ -105,3 +106,39 @@ def regulatory_open_items(incident: Incident) -> list[OpenItem]:
             )
         )
     return items
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    """A fact, decision or event nobody recorded that keeps duties provisional (or waiting), and who
+    records it: the page's "decisions to take"."""
+
+    name: str
+    meaning: str
+    decided_by: str
+    obligations: tuple[str, ...]
+    effects: tuple[str, ...]
+
+
+def open_questions(clocks: list[Clock]) -> list[Question]:
+    """What would settle the incident's provisional or waiting duties, most duties first."""
+    found: dict[str, dict[str, Any]] = {}
+    for clock in clocks:
+        obligation = clock.obligation
+        if clock.filing is not None or obligation.status not in ("required", "awaiting_trigger"):
+            continue
+        for pending in obligation.detail.get("pending", []):
+            entry = found.setdefault(pending["name"], {"pending": pending, "obligations": [], "effects": set()})
+            entry["obligations"].append(obligation.rule_id)
+            entry["effects"].add(pending["effect"])
+    questions = [
+        Question(
+            name=name,
+            meaning=entry["pending"]["meaning"],
+            decided_by=entry["pending"]["decided_by"],
+            obligations=tuple(entry["obligations"]),
+            effects=tuple(sorted(entry["effects"])),
+        )
+        for name, entry in found.items()
+    ]
+    return sorted(questions, key=lambda q: (-len(q.obligations), q.name))
