@@ -118,6 +118,7 @@ class Question:
     decided_by: str
     obligations: tuple[str, ...]
     effects: tuple[str, ...]
+    urgent: bool  # it keeps a required (running) duty provisional; else only later duties wait for it
 
 
 def open_questions(clocks: list[Clock]) -> list[Question]:
@@ -128,9 +129,12 @@ def open_questions(clocks: list[Clock]) -> list[Question]:
         if clock.filing is not None or obligation.status not in ("required", "awaiting_trigger"):
             continue
         for pending in obligation.detail.get("pending", []):
-            entry = found.setdefault(pending["name"], {"pending": pending, "obligations": [], "effects": set()})
+            entry = found.setdefault(
+                pending["name"], {"pending": pending, "obligations": [], "effects": set(), "urgent": False}
+            )
             entry["obligations"].append(obligation.rule_id)
             entry["effects"].add(pending["effect"])
+            entry["urgent"] = entry["urgent"] or obligation.status == "required"
     questions = [
         Question(
             name=name,
@@ -138,7 +142,8 @@ def open_questions(clocks: list[Clock]) -> list[Question]:
             decided_by=entry["pending"]["decided_by"],
             obligations=tuple(entry["obligations"]),
             effects=tuple(sorted(entry["effects"])),
+            urgent=entry["urgent"],
         )
         for name, entry in found.items()
     ]
-    return sorted(questions, key=lambda q: (-len(q.obligations), q.name))
+    return sorted(questions, key=lambda q: (not q.urgent, -len(q.obligations), q.name))

@@ -49,6 +49,7 @@ VIEW = "webapp.view_incidents"
 ASSESSORS = ("webapp.sign_filings", "webapp.command_incidents")
 FILERS = ("webapp.sign_filings",)
 PROFILE_EDITORS = ("regulatory.add_organisationprofile",)
+INACTIVE = ("not_required", "not_in_force")  # folded away on the page: the rules that do not apply
 
 
 def _incident(reference: str) -> Incident:
@@ -92,7 +93,9 @@ def _page(
     rows = [
         {"clock": c, "countdown": countdown(c.state.seconds_left), "signoffs": filing_signoffs(c.obligation)}
         for c in clocks
+        if c.state.state not in INACTIVE
     ]
+    inactive = [c for c in clocks if c.state.state in INACTIVE]
     regulators = [
         {
             "notification": n,
@@ -111,6 +114,7 @@ def _page(
         {
             "incident": incident,
             "rows": rows,
+            "inactive": inactive,
             "questions": questions,
             "layout": form.layout({q.name for q in questions}) if form is not None and can_assess else None,
             "timeline": timeline(clocks, now),

@@ -38,3 +38,12 @@ def state_label(value: str) -> str:
 def fact_field(name: str) -> str:
     """``decisions.high_risk`` → the id of the facts form's field for it."""
     return fact_field_id(name)
+
+
+DECISIVE = ("not required:", "not in force", "exempt:", "awaiting trigger:")
+
+
+@register.filter
+def decisive(reasons: list[str]) -> str:
+    """The reason that settled an obligation's status (what the page shows first)."""
+    return next((r for r in reasons if r.startswith(DECISIVE)), reasons[-1] if reasons else "")
