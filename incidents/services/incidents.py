@@ -284,7 +284,7 @@ def incident_advance(*, reference: str, action: str, choice: str, actor: Actor) 
     Closure is refused while a blocking open item remains (a pending legal sign-off, say); the refusal is
     recorded with the items."""
     if action == "request_close":
-        incident = _open(reference)
+        incident = incident_get(reference)  # read only: the refusal below must stay recorded, outside a transaction
         blocking = [item for item in incident_open_items(incident) if item.blocking]
         if blocking:
             labels = [item.label for item in blocking]
