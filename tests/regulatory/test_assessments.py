@@ -4,6 +4,7 @@ what changed; sign-off through regulatory_filing_signoff; filings; the playbook 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from io import StringIO
 
 import pytest
 
@@ -244,3 +245,33 @@ def test_awareness_set_by_hand_is_not_overridden(incident):
     facts = {"deadline_tz": "UTC", "events": {"aware_at": "2026-01-01T00:00:00Z"}}
     assessment_record(incident=incident, facts=facts, actor=LEGAL)
     assert assessment_sync(incident) is None
+
+
+def test_the_demo_incident_shows_gdpr_art_33_at_once(db):
+    """`make run` seeds the estate and a demo organisation profile: an incident on the card-data key is
+    assessed as soon as it opens (the task its creation queues), and GDPR Art 33 is required at once —
+    provisional until legal decides on the risk — with its 72 hours running."""
+    from django.core.management import call_command
+
+    from incidents.cloudevents import parse
+    from incidents.services.signals import signal_receive
+    from regulatory.tasks import assess_incident
+
+    call_command("seed_demo", stdout=StringIO())
+    event = parse(
+        {
+            "specversion": "1.0",
+            "id": "demo-leak-1",
+            "source": "https://scanner.example/secrets",
+            "type": "com.example.secret.leaked",
+            "data": {"keys": [{"alias": "payments"}], "severity": "high"},
+        }
+    )
+    incident = signal_receive(event=event, via="api", actor=Actor.system("tests")).incident
+    assert assess_incident(incident.reference) == 1
+    gdpr = Obligation.objects.get(incident=incident, rule_id="EU-GDPR-33")
+    assert gdpr.status == "required"
+    assert gdpr.due_at is not None
+    assert [p["name"] for p in gdpr.detail["pending"]] == ["decisions.unlikely_risk", "events.aware_at"]
+    assert Obligation.objects.get(incident=incident, rule_id="PCI-VISA").status == "required"
+    assert assess_incident(incident.reference) is None  # once
