@@ -9,11 +9,9 @@ from typing import Any
 
 from django.db import transaction
 
-from approvals.errors import NoEligibleApprover
 from approvals.models import ApprovalRequest
 from approvals.policies import REGULATORY_FILING_SIGNOFF
-from approvals.selectors import request_decidable
-from approvals.services.requests import approval_request_open
+from approvals.services.requests import approval_refuse_undecidable, approval_request_open
 from audit.actors import Actor
 from audit.services import audit_record
 from notifications.audiences import REGULATOR
@@ -73,17 +71,14 @@ def notification_signoff_request(*, notification_id: int, user: Any, actor: Acto
     when nobody could decide it."""
     if not any(user.has_perm(p) for p in REQUESTER_PERMISSIONS):
         raise NotAllowedToApprove("legal/DPO or an incident commander asks for the sign-off of a regulator's message")
-    if not request_decidable(REGULATORY_FILING_SIGNOFF, user):
-        message = f"nobody but {user.get_username()} could sign off this message: another legal/DPO must ask"
-        audit_record(
-            action="notification.signoff_refused",
-            actor=actor,
-            subject_type="notification",
-            subject_id=str(notification_id),
-            reason=message,
-            data={"code": NoEligibleApprover.code},
-        )
-        raise NoEligibleApprover(message)
+    approval_refuse_undecidable(
+        action=REGULATORY_FILING_SIGNOFF,
+        requester=user,
+        actor=actor,
+        subject_type="notification",
+        subject_id=str(notification_id),
+        what=f"message {notification_id} to a regulator",
+    )
     return _signoff_open(notification_id=notification_id, user=user, actor=actor, reason=reason)
 
 

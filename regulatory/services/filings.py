@@ -9,11 +9,10 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from approvals.errors import NoEligibleApprover
 from approvals.models import ApprovalRequest
 from approvals.policies import REGULATORY_FILING_SIGNOFF
 from approvals.selectors import request_decidable
-from approvals.services.requests import approval_request_open
+from approvals.services.requests import approval_refuse_undecidable, approval_request_open
 from audit.actors import Actor
 from audit.services import audit_record
 from regulatory.errors import FilingInvalid
@@ -38,21 +37,15 @@ def filing_signoff_request(*, obligation: Obligation, user: Any, actor: Actor, r
     asking, say): a request that can never be decided would only block the incident's closure."""
     if obligation.status != "required":
         raise FilingInvalid(f"{obligation.rule_id} is {obligation.status}: there is nothing to file")
-    if not signoff_possible(user):
-        message = (
-            f"nobody but {user.get_username()} could sign off {obligation.rule_id}: another legal/DPO approver "
-            "must ask for it, or be added"
-        )
-        audit_record(
-            action="regulatory.signoff_refused",
-            actor=actor,
-            subject_type="obligation",
-            subject_id=obligation_subject(obligation),
-            reason=message,
-            incident=obligation.incident.reference,
-            data={"rule": obligation.rule_id, "code": NoEligibleApprover.code},
-        )
-        raise NoEligibleApprover(message)
+    approval_refuse_undecidable(
+        action=REGULATORY_FILING_SIGNOFF,
+        requester=user,
+        actor=actor,
+        subject_type="obligation",
+        subject_id=obligation_subject(obligation),
+        incident=obligation.incident.reference,
+        what=obligation.rule_id,
+    )
     return approval_request_open(
         action=REGULATORY_FILING_SIGNOFF,
         payload={

@@ -81,31 +81,39 @@ def profile_publish(*, entities: Any, deadline_tz: str, actor: Actor, note: str 
     return profile
 
 
+# Every entity fact stated as "no": what a profile says about an entity that is none of these things.
+ENTITY_NOTHING: dict[str, Any] = {
+    "roles": [],
+    "establishments": [],
+    "nis2": "none",
+    "trust_service_provider": False,
+    "dora": "none",
+    "hipaa": "none",
+    "sec_registrant": False,
+    "sec_reg_sp": "none",
+    "sec_reg_sp_service_provider": False,
+    "circia_covered": False,
+    "fedramp": "none",
+    "bank": False,
+    "bank_service_provider": False,
+    "nydfs_covered": False,
+    "ftc_safeguards": False,
+    "public_electronic_communications": False,
+    "card_brands": [],
+    "small_processing_agent": False,
+    "cn_operator": "other",
+}
 DEMO_PROFILE: list[dict[str, Any]] = [
     {
         "id": "sequester-demo-eu",
         "name": "Sequester Demo GmbH",
+        **ENTITY_NOTHING,
         "roles": ["controller"],
         "establishments": ["DE"],
         "member_state": "DE",
         "nis2": "important",
         "sector": "digital infrastructure",
-        "trust_service_provider": False,
-        "dora": "none",
-        "hipaa": "none",
-        "sec_registrant": False,
-        "sec_reg_sp": "none",
-        "sec_reg_sp_service_provider": False,
-        "circia_covered": False,
-        "fedramp": "none",
-        "bank": False,
-        "bank_service_provider": False,
-        "nydfs_covered": False,
-        "ftc_safeguards": False,
-        "public_electronic_communications": False,
         "card_brands": ["visa", "mastercard"],
-        "small_processing_agent": False,
-        "cn_operator": "other",
     }
 ]
 

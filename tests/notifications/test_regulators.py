@@ -59,8 +59,8 @@ def test_sign_off_then_send(case, regulator, commander, make_user):
     # the only legal approver cannot ask for her own sign-off: nobody could decide it
     with pytest.raises(NoEligibleApprover):
         notification_signoff_request(notification_id=message.pk, user=legal, actor=actor(legal), reason="send it")
-    refused = AuditEvent.objects.get(action="notification.signoff_refused")
-    assert refused.data == {"code": "no_eligible_approver"}
+    refused = AuditEvent.objects.get(action="approval.refused_undecidable")
+    assert refused.data == {"action": "regulatory_filing_signoff", "code": "no_eligible_approver"}
     assert not ApprovalRequest.objects.filter(subject_type="notification").exists()
     request = notification_signoff_request(
         notification_id=message.pk, user=commander, actor=actor(commander), reason="text checked"

@@ -7,56 +7,22 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.utils import timezone
 
 from approvals.models import ApprovalRequest, Decision
-from audit.actors import Actor
 from audit.models import AuditEvent
-from incidents.models import Incident, IncidentKey
-from keyvault.models import DataAsset, System
-from keyvault.services import lifecycle
 from regulatory.models import Assessment, Filing, Obligation
 from regulatory.services.assessments import assessment_sync
 from regulatory.services.profile import demo_profile_seed
-from tests.browser import add_virtual_authenticator, browser_page
+from tests.browser import add_virtual_authenticator, browser_page, sign_in
 from tests.conftest import PASSWORD
+from tests.regulatory.conftest import make_incident
 from webapp import roles
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-SYSTEM = Actor.system("tests")
 
 
 def _sign_in(page, base: str, username: str) -> None:
-    page.goto(f"{base}/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/")
-
-
-def _eu_incident() -> Incident:
-    """A card-data key of a German controller, compromised: GDPR Art 33 applies from awareness."""
-    system = System.objects.create(name="billing-db")
-    cards = DataAsset.objects.create(
-        name="Card holder data",
-        system=system,
-        data_categories=["payment", "personal_data"],
-        record_count=48_000,
-        jurisdictions=["EU", "DE"],
-        encrypted=True,
-    )
-    key = lifecycle.key_create(actor=SYSTEM, alias="payments", purpose="cards", data_asset_ids=[cards.id])
-    lifecycle.key_suspend(key_ids=[key.id], actor=SYSTEM, reason="leak")
-    lifecycle.key_compromise(key_id=key.id, actor=SYSTEM, reason="confirmed")
-    now = timezone.now()
-    incident = Incident.objects.create(
-        reference="INC-2026-7001",
-        title="payments key leaked",
-        detected_at=now - timedelta(hours=3),
-        aware_at=now - timedelta(hours=2),
-    )
-    IncidentKey.objects.create(incident=incident, key=key, via=IncidentKey.Via.SIGNAL)
-    return incident
+    sign_in(page, base, username, PASSWORD)
 
 
 def test_legal_enters_facts_signs_off_with_step_up_and_records_the_filing(live_server, settings, make_user):
@@ -66,7 +32,14 @@ def test_legal_enters_facts_signs_off_with_step_up_and_records_the_filing(live_s
     dpo = make_user("dpo", roles.LEGAL_DPO)
     commander = make_user("cmdr", roles.COMMANDER)
     demo_profile_seed()  # what make run seeds: a German controller
-    incident = _eu_incident()
+    incident = make_incident(  # a German controller's card data, its key compromised: GDPR Art 33 applies
+        reference="INC-2026-7001",
+        asset="Card holder data",
+        categories=["payment", "personal_data"],
+        records=48_000,
+        jurisdictions=["EU", "DE"],
+        alias="payments",
+    )
     first = assessment_sync(incident)  # the sync job's first assessment, from the profile and the blast radius
     assert first is not None
     gdpr = Obligation.objects.get(incident=incident, rule_id="EU-GDPR-33")

@@ -37,8 +37,9 @@ def test_the_only_legal_approver_cannot_ask_for_her_own_sign_off(incident, make_
         filing_signoff_request(obligation=obligation, user=legal, actor=actor(legal), reason="file it")
     assert raised.value.code == "no_eligible_approver"
     assert not ApprovalRequest.objects.exists()
-    refused = AuditEvent.objects.get(action="regulatory.signoff_refused")
+    refused = AuditEvent.objects.get(action="approval.refused_undecidable")
     assert (refused.subject_id, refused.data["code"]) == ("INC-2026-9001/US-HIPAA-404", "no_eligible_approver")
+    assert refused.data["action"] == "regulatory_filing_signoff"
     # a second legal approver makes it decidable; so does asking as someone else
     make_user("dpo-2", roles.LEGAL_DPO)
     assert signoff_possible(legal)
