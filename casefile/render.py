@@ -13,7 +13,6 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from django.template.loader import render_to_string
-from weasyprint import HTML, Attachment
 
 from casefile.checklist import ChecklistItem
 from casefile.gather import CaseData, Section, UseRecord
@@ -270,6 +269,8 @@ def case_pdf(
     span: tuple[int, int] = (30, 85),
 ) -> RenderedCase:
     """PDF/A-3b with each attachment (name → (content, description)) embedded as associated data."""
+    from weasyprint import HTML, Attachment  # heavy (Pango, fonts): imported by the process that renders
+
     with _page_progress(progress, pages_hint, span):
         document = HTML(string=html).render(pdf_variant="pdf/a-3b")
     if progress is not None:

@@ -101,6 +101,8 @@ def payload_check(
             raise InvalidApprovalRequest("only suspended keys can be restored")
         incident = payload.get("incident")
         return ("incident", str(incident)) if incident else ("key", str(keys[0].id))
+    if action == policies.REGULATORY_FILING_SIGNOFF and "notification" in payload:
+        return "notification", _text(payload, "notification")  # a message to a regulator: its exact text
     if action in (policies.CLOSE_INCIDENT, policies.REGULATORY_FILING_SIGNOFF):
         subject = _text(payload, "incident" if action == policies.CLOSE_INCIDENT else "obligation")
         return ("incident" if action == policies.CLOSE_INCIDENT else "obligation"), subject

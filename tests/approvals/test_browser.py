@@ -12,7 +12,7 @@ from django.test import Client
 from approvals import policies
 from approvals.models import ApprovalRequest, Decision, WebAuthnCredential
 from tests.approvals.conftest import open_request, suspended_key
-from tests.browser import add_virtual_authenticator, browser_page
+from tests.browser import add_virtual_authenticator, browser_page, sign_in
 from tests.conftest import PASSWORD
 from webapp import roles
 
@@ -20,11 +20,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(trans
 
 
 def _sign_in(page, base: str, username: str) -> None:
-    page.goto(f"{base}/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/")
+    sign_in(page, base, username, PASSWORD)
 
 
 def test_register_then_approve_with_the_virtual_authenticator(live_server, settings, people, capsys):
