@@ -8,10 +8,13 @@ class RegulatoryConfig(AppConfig):
 
     def ready(self) -> None:
         from casefile.gather import section_provider_register
+        from incidents.services.closure import closure_check_register
         from incidents.services.hooks import step_hook_register
+        from regulatory.closure_check import obligations_open
         from regulatory.hooks import obligations_section, regulatory_step
         from webapp.navigation import NavItem, nav_item_register
 
         step_hook_register("regulatory", "regulatory-assessment", regulatory_step)
         section_provider_register("obligations", obligations_section)
+        closure_check_register("obligations", "Regulatory obligations filed", obligations_open)
         nav_item_register(NavItem("Due 72 h", "regulatory-due", ("webapp.view_incidents",)))

@@ -33,6 +33,7 @@ urlpatterns = [
     path("audit/", include("casefile.audit_urls")),
     path("regulatory/", include("regulatory.urls")),
     path("notifications/", include("notifications.urls")),
+    path("", include("evaluation.urls")),
     path(".well-known/sequester-audit-key.json", casefile_views.audit_key, name="audit-key"),
     path(".well-known/sequester-key-status.json", notification_views.key_status_feed_view, name="key-status-feed"),
 ]

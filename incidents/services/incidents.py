@@ -16,6 +16,7 @@ from audit.actors import Actor
 from audit.services import audit_record
 from incidents.errors import IncidentClosed, IncidentNotFound, InvalidIncidentAction
 from incidents.models import SEVERITY_RANK, Incident, IncidentCounter, IncidentKey, Severity
+from incidents.services.closure import closure_validate_waivers
 from ir_workflows.incident.types import (
     ADD_KEYS_UPDATE,
     ADD_NOTE_UPDATE,
@@ -279,20 +280,37 @@ def incident_add_note(*, reference: str, text: str, actor: Actor) -> None:
 
 
 @transaction.atomic
-def incident_advance(*, reference: str, action: str, choice: str, actor: Actor) -> None:
-    """A manual step: request closure (choice: keep_decrypt_only or destroy), or retry a failed step."""
+def incident_advance(
+    *, reference: str, action: str, choice: str, actor: Actor, waivers: dict[str, str] | None = None
+) -> None:
+    """A manual step: request closure (choice: keep_decrypt_only or destroy), or retry a failed step.
+    Closure is refused (``closure_open_items``) while an open item is neither done nor waived in
+    ``waivers`` (check name → reason); the request records the open items and the waivers, which the
+    ``close_incident`` approval then carries for its approvers to sign."""
     incident = _open(reference)
     if action not in ("request_close", "retry"):
         raise InvalidIncidentAction("advance with request_close or retry")
-    if action == "request_close" and choice not in ("keep_decrypt_only", "destroy"):
-        raise InvalidIncidentAction("closing keeps the keys decrypt-only or destroys them")
+    data: dict[str, Any] = {"choice": choice}
+    if action == "request_close":
+        if choice not in ("keep_decrypt_only", "destroy"):
+            raise InvalidIncidentAction("closing keeps the keys decrypt-only or destroys them")
+        recorded = closure_validate_waivers(incident, waivers)
+        incident.closure_request = {
+            "choice": choice,
+            "by": actor.name,
+            "at": timezone.now().isoformat(),
+            **recorded,
+        }
+        incident.save(update_fields=["closure_request"])
+        data |= recorded
     audit_record(
         action=f"incident.{action}",
         actor=actor,
         subject_type="incident",
         subject_id=incident.reference,
         incident=incident.reference,
-        data={"choice": choice},
+        reason="; ".join(f"{check} waived: {why}" for check, why in data.get("waivers", {}).items()),
+        data=data,
     )
     _tell_workflow(
         incident,

@@ -33,6 +33,7 @@ from ir_workflows.incident.types import (
     ATTENTION_ACTIVITY,
     CHANGE_SEVERITY_UPDATE,
     CLOSE_ACTIVITY,
+    CLOSURE_CHECK_ACTIVITY,
     CONTAIN_ACTIVITY,
     DESTROY_ACTIVITY,
     HOOKS_ACTIVITY,
@@ -58,6 +59,8 @@ from ir_workflows.incident.types import (
     AwarenessUpdate,
     CloseInput,
     CloseResult,
+    ClosureCheckInput,
+    ClosureCheckResult,
     ContainResult,
     DestroyResult,
     HookInput,
@@ -329,15 +332,33 @@ class KeyCompromiseIncidentWorkflow:
         return await self._close(KEEP)
 
     async def _close_approved(self) -> str:
-        """Wait for the commander to ask for closure, then for the close_incident quorum."""
+        """Wait for the commander to ask for closure, then for the close_incident quorum. Open items
+        (review, acknowledgements, obligations, sign-offs, rewrap) must be done or waived: checked
+        against the commander's request before the approval opens, and against the waivers the
+        approvers signed once it is approved (an item that opened meanwhile needs a new request)."""
+        checks = workflow.patched("closure-checks-v1")
         while True:
             await workflow.wait_condition(lambda: bool(self._close_choice))
             choice = self._close_choice
+            if checks and await self._closure_blocked(approved=False):
+                continue
             verdict = await self._approval(policies.CLOSE_INCIDENT, keys=self._roots, disposition=choice)
             if verdict == APPROVED:
+                if checks and await self._closure_blocked(approved=True):
+                    continue
                 return choice
             self._close_choice = ""  # a new request for closure is needed
             await self._tell_commander(f"closing was {verdict}; ask again when ready")
+
+    async def _closure_blocked(self, *, approved: bool) -> bool:
+        check = await self._act(CLOSURE_CHECK_ACTIVITY, ClosureCheckInput(self._ref, approved), ClosureCheckResult)
+        if not check.blocking:
+            return False
+        self._close_choice = ""
+        await self._tell_commander(
+            "closing refused: open items neither done nor waived: " + "; ".join(check.blocking[:10])
+        )
+        return True
 
     async def _close(self, disposition: str) -> IncidentResult:
         await self._act(CLOSE_ACTIVITY, CloseInput(self._ref, self._resolution, disposition), CloseResult)

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "casefile",
     "regulatory",
     "notifications",
+    "evaluation",
 ]
 
 MIDDLEWARE = [
