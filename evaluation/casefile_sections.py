@@ -4,7 +4,7 @@ version in force (and the procedure itself as an appendix), the response times a
 from __future__ import annotations
 
 from casefile.gather import Section
-from evaluation.services import reviews
+from evaluation.services import playbook, reviews
 from incidents.models import Incident
 from incidents.services.closure import closure_approved_request, closure_signed_waivers
 
@@ -65,4 +65,48 @@ def closure_section(incident: Incident) -> Section:
         rows,
         evidence=[{"request": str(request.id), "open_items": items, "waivers": waivers}],
         note=note,
+    )
+
+
+def playbook_section(incident: Incident) -> Section:
+    """The version of the procedure in force when the incident opened."""
+    version = playbook.playbook_in_force(incident.opened_at)
+    if version is None:
+        return Section(
+            "Playbook in force",
+            [],
+            [],
+            note="No playbook version had been published when this incident opened: the procedure was not yet a "
+            "controlled document. The appendix shows the procedure as it runs at export.",
+        )
+    overdue = version.review_due_on is not None and version.review_due_on < incident.opened_at.date()
+    return Section(
+        "Playbook in force",
+        ["Version", "Owner", "Published (UTC)", "Approval", "Review due", "Content SHA-256"],
+        [
+            [
+                f"v{version.number}",
+                version.owner.get_username(),
+                f"{version.published_at:%Y-%m-%d %H:%M}" if version.published_at else "",
+                f"playbook_publish {version.approval_id}",
+                f"{version.review_due_on}" + (" (overdue when the incident opened)" if overdue else ""),
+                version.content_hash,
+            ]
+        ],
+        evidence=[{"version": version.number, "content_hash": version.content_hash}],
+        note=f"The procedure v{version.number} is reproduced in the appendix “Procedure in force”.",
+    )
+
+
+def procedure_appendix(incident: Incident) -> Section:
+    version = playbook.playbook_in_force(incident.opened_at)
+    if version is None:
+        text = playbook.procedure_markdown(playbook.procedure_content())
+        return Section("Procedure in force (not a published version)", [], [], note="As it runs at export.", text=text)
+    return Section(
+        f"Procedure in force: playbook v{version.number}",
+        [],
+        [],
+        note=f"As published {version.published_at:%Y-%m-%d} (content SHA-256 {version.content_hash}).",
+        text=version.markdown,
     )

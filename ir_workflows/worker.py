@@ -54,6 +54,7 @@ SANDBOX = SandboxRestrictions.default.with_passthrough_modules(
     "ir_workflows.retry",
     "ir_workflows.approvals.types",
     "ir_workflows.incident.types",
+    "ir_workflows.incident.procedure",
     "ir_workflows.regulatory.types",
     "ir_workflows.notifications.types",
     "ir_workflows.smoke.types",

@@ -25,6 +25,11 @@ def step_hook_register(step: str, name: str, hook: StepHook) -> None:
         _HOOKS[step].append((name, hook))
 
 
+def step_hooks() -> dict[str, list[str]]:
+    """Hook point → the names of the handlers registered there (what the procedure document shows)."""
+    return {step: [name for name, _ in hooks] for step, hooks in _HOOKS.items()}
+
+
 def step_hooks_run(*, incident: Incident, step: str) -> list[str]:
     if step not in _HOOKS:
         raise ValueError(f"no hook point {step!r}")
