@@ -13,7 +13,7 @@ import structlog
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from ir_workflows.client import temporal_client
+from ir_workflows.client import metrics_runtime, temporal_client
 from ir_workflows.worker import activity_executor, build_worker
 
 log = structlog.get_logger(__name__)
@@ -55,9 +55,13 @@ class Command(BaseCommand):
 
     async def _connect(self, timeout: float) -> Any:
         deadline = asyncio.get_running_loop().time() + timeout
+        address = settings.SEQUESTER_WORKER_METRICS_ADDRESS
+        runtime = metrics_runtime(address) if address else None
+        if runtime is not None:
+            log.info("temporal.worker_metrics", address=f"http://{address}/metrics")
         while True:
             try:
-                return await temporal_client()
+                return await temporal_client(runtime=runtime)
             except RuntimeError as exc:
                 if asyncio.get_running_loop().time() > deadline:
                     raise
