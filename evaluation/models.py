@@ -127,6 +127,7 @@ class Drill(models.Model):
     gate_refused = models.BooleanField(null=True, help_text="Did the gate refuse the contained canary to encrypt?")
     gate_detail = models.TextField(blank=True)
     scorecard = models.JSONField(default=dict, blank=True, help_text="Frozen when the drill's incident closed")
+    key = models.CharField(max_length=200, null=True, blank=True, unique=True, help_text="A scheduled run's id")
 
     class Meta:
         ordering = ["-started_at"]

@@ -36,4 +36,5 @@ def register() -> None:
     section_provider_register("closure", casefile_sections.closure_section)
     section_provider_register("appendix:procedure", casefile_sections.procedure_appendix)
     nav_item_register(NavItem("Playbook", "playbook-page", ("webapp.view_incidents", "webapp.view_audit")))
+    nav_item_register(NavItem("Drills", "drills-page", ("webapp.view_incidents", "webapp.view_audit")))
     home_notice_register("playbook", _playbook_notice)

@@ -121,10 +121,12 @@ def incident_open_approval(
     else:
         raise BusinessError(f"the playbook opens no {action} request")
     requester = incident.commander or system_user()
+    if incident.exercise:
+        payload["exercise"] = True
     request = approval_request_open(
         action=action,
         payload=payload,
-        reason=f"{incident.reference}: {incident.title}",
+        reason=f"{incident.reference}: {'[EXERCISE] ' if incident.exercise else ''}{incident.title}",
         requested_by=requester,
         actor=PLAYBOOK,
         incident=reference,
@@ -161,9 +163,9 @@ def incident_attention(*, reference: str, message: str) -> int:
     if not recipients:
         return 0
     link = f"{settings.SEQUESTER_BASE_URL.rstrip('/')}/incidents/{reference}/"
-    return send_mail(
-        f"[Sequester] {reference} needs you", f"{message}\n\n{link}\n", settings.DEFAULT_FROM_EMAIL, recipients
-    )
+    tag = "[Sequester] [EXERCISE]" if incident.exercise else "[Sequester]"
+    body = ("EXERCISE — a drill, not a real compromise.\n\n" if incident.exercise else "") + f"{message}\n\n{link}\n"
+    return send_mail(f"{tag} {reference} needs you", body, settings.DEFAULT_FROM_EMAIL, recipients)
 
 
 def key_mark_compromised(*, reference: str, key_id: str) -> str:

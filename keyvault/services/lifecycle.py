@@ -106,7 +106,9 @@ def key_create(
     activate: bool = True,
     data_asset_ids: Sequence[int] = (),
     system_ids: Sequence[int] = (),
+    exercise: bool = False,
 ) -> ManagedKey:
+    """``exercise``: a canary key made for a drill; it never wraps or is wrapped by a production key."""
     if backend not in ManagedKey.Backend.values:
         raise InvalidKeyRequest(f"unknown backend {backend!r}; use one of {', '.join(ManagedKey.Backend.values)}")
     if ai_category not in AiDataCategory.values:
@@ -118,13 +120,21 @@ def key_create(
             raise KeyNotFound(f"no parent key with id {parent_id}")
         if parent.key_state in DESTROYED_STATES:
             raise InvalidKeyRequest("a destroyed key cannot be a parent")
+        if parent.exercise != exercise:
+            raise InvalidKeyRequest("a drill's canary keys and production keys never wrap one another")
     assets = list(DataAsset.objects.filter(id__in=data_asset_ids))
     systems = list(System.objects.filter(id__in=system_ids))
     if len(assets) != len(set(data_asset_ids)) or len(systems) != len(set(system_ids)):
         raise InvalidKeyRequest("unknown data asset or system id")
 
     key = ManagedKey.objects.create(
-        alias=alias, purpose=purpose, backend=backend, ai_category=ai_category, parent=parent, custodian=custodian
+        alias=alias,
+        purpose=purpose,
+        backend=backend,
+        ai_category=ai_category,
+        parent=parent,
+        custodian=custodian,
+        exercise=exercise,
     )
     key.data_assets.set(assets)
     key.systems.set(systems)
@@ -136,7 +146,8 @@ def key_create(
         subject_type="key",
         subject_id=key.id,
         reason=f"created for {purpose}",
-        data={"alias": alias, "backend": backend, "parent": str(parent_id or ""), "ai_category": ai_category},
+        data={"alias": alias, "backend": backend, "parent": str(parent_id or ""), "ai_category": ai_category}
+        | ({"exercise": True} if exercise else {}),
     )
     if activate:
         _apply(key, S.ACTIVE, actor=actor, reason="activated at creation")
@@ -334,6 +345,7 @@ def key_replace(*, key_id: UUID, actor: Actor, reason: str, incident: str = "") 
         custodian=old.custodian,
         data_asset_ids=list(old.data_assets.values_list("id", flat=True)),
         system_ids=list(old.systems.values_list("id", flat=True)),
+        exercise=old.exercise,
     )
     old.replaced_by = replacement
     old.save(update_fields=["replaced_by"])

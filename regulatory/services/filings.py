@@ -24,8 +24,17 @@ def obligation_subject(obligation: Obligation) -> str:
     return f"{obligation.incident.reference}/{obligation.rule_id}"
 
 
+def _never_for_an_exercise(obligation: Obligation) -> None:
+    if obligation.incident.exercise:
+        raise FilingInvalid(
+            f"{obligation.rule_id} belongs to an exercise ({obligation.incident.reference}): its clocks are computed "
+            "to score the drill, and nothing is ever filed"
+        )
+
+
 def filing_signoff_request(*, obligation: Obligation, user: Any, actor: Actor, reason: str) -> ApprovalRequest:
     """Ask legal/DPO to sign off the filing of ``obligation`` (one approver of the legal_dpo role)."""
+    _never_for_an_exercise(obligation)
     if obligation.status != "required":
         raise FilingInvalid(f"{obligation.rule_id} is {obligation.status}: there is nothing to file")
     return approval_request_open(
@@ -64,6 +73,7 @@ def filing_record(
     late_reason: str = "",
 ) -> Filing:
     """Record that the obligation was filed. Needs an approved sign-off; a late filing needs its reason."""
+    _never_for_an_exercise(obligation)
     if obligation.status != "required":
         raise FilingInvalid(f"{obligation.rule_id} is {obligation.status}: there is nothing to file")
     if filed_at > timezone.now():
