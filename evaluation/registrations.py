@@ -21,7 +21,7 @@ def register() -> None:
     from approvals.services.effects import approval_effect_register
     from casefile.gather import section_provider_register
     from evaluation import casefile_sections
-    from evaluation.services import playbook, reviews
+    from evaluation.services import playbook, reports, reviews
     from evaluation.services.targets import targets_sync_after_migrate
     from incidents.services.closure import closure_check_register
     from webapp.navigation import NavItem, nav_item_register
@@ -31,10 +31,12 @@ def register() -> None:
     closure_check_register("review", "Post-incident review signed off", reviews.review_open_items)
     approval_effect_register(policies.POST_INCIDENT_REVIEW, reviews.review_signed_off)
     approval_effect_register(policies.PLAYBOOK_PUBLISH, playbook.playbook_published)
+    approval_effect_register(policies.CONTROL_ATTESTATION, reports.period_report_attested)
     section_provider_register("playbook", casefile_sections.playbook_section)
     section_provider_register("review", casefile_sections.review_section)
     section_provider_register("closure", casefile_sections.closure_section)
     section_provider_register("appendix:procedure", casefile_sections.procedure_appendix)
     nav_item_register(NavItem("Playbook", "playbook-page", ("webapp.view_incidents", "webapp.view_audit")))
     nav_item_register(NavItem("Drills", "drills-page", ("webapp.view_incidents", "webapp.view_audit")))
+    nav_item_register(NavItem("Reports", "reports-page", ("webapp.view_audit", "webapp.export_case_files")))
     home_notice_register("playbook", _playbook_notice)
