@@ -352,7 +352,9 @@ def _guidelines(data: PeriodData, caiq: list[Answer]) -> list[Answer]:
             "AG-3",
             "Compromised keys are used to decrypt only, under controlled circumstances; encryption is prohibited "
             "unless formally approved.",
-            EVIDENCED if len(exceptions_backed) == len(data.exceptions) else PARTLY_EVIDENCED,
+            (EVIDENCED if len(exceptions_backed) == len(data.exceptions) else PARTLY_EVIDENCED)
+            if keys or data.refused or data.exceptions
+            else NOT_EVIDENCED,
             f"{len(data.exceptions)} encryption exception(s) in the period ({len(exceptions_backed)} backed by an "
             f"approval), {sum(e.operations_used for e in data.exceptions)} encryption(s) under them; "
             f"{data.refused} refused use(s) recorded by the gate; {len(data.grants)} decrypt grant(s).",
