@@ -60,6 +60,7 @@ def _gate_probe(key_id: Any, actor: Actor) -> tuple[bool, str]:
     return False, "the gate ENCRYPTED with a contained canary key"
 
 
+@transaction.atomic  # all of it or nothing: a retried scheduled start finds a whole drill or none
 def drill_start(
     *,
     actor: Actor,
@@ -81,43 +82,42 @@ def drill_start(
     if severity not in Severity.values:
         raise DrillInvalid(f"severity is one of {', '.join(Severity.values)}")
     tag = uuid.uuid4().hex[:8]
-    with transaction.atomic():
-        system, asset = _canary_estate()
-        kek = lifecycle.key_create(
-            actor=actor,
-            alias=f"drill-kek-{tag}",
-            purpose="drill canary: wraps the canary data key",
-            system_ids=[system.id],
-            exercise=True,
-        )
-        dek = lifecycle.key_create(
-            actor=actor,
-            alias=f"drill-prompts-{tag}",
-            purpose="drill canary: prompt store",
-            ai_category="prompt_store",
-            parent_id=kek.id,
-            system_ids=[system.id],
-            data_asset_ids=[asset.id],
-            exercise=True,
-        )
-        seeding = Principal(actor=actor, rewrap_job="drill-seed")
-        sealed = gate.gate_encrypt(
-            key_id=kek.id,
-            items=[gate.EncryptItem(uuid.uuid4().bytes * 2) for _ in range(CANARY_ITEMS)],
-            principal=seeding,
-        )
-        wrapped_items_register(
-            key_id=kek.id,
-            items=[ItemToRegister(f"drill-{tag}-{i}", blob, data_asset_id=asset.id) for i, blob in enumerate(sealed)],
-        )
-        drill = Drill.objects.create(
-            scenario=SCENARIO,
-            severity=severity,
-            started_via=via,
-            started_by=started_by,
-            canary_keys=[str(kek.id), str(dek.id)],
-            key=key,
-        )
+    system, asset = _canary_estate()
+    kek = lifecycle.key_create(
+        actor=actor,
+        alias=f"drill-kek-{tag}",
+        purpose="drill canary: wraps the canary data key",
+        system_ids=[system.id],
+        exercise=True,
+    )
+    dek = lifecycle.key_create(
+        actor=actor,
+        alias=f"drill-prompts-{tag}",
+        purpose="drill canary: prompt store",
+        ai_category="prompt_store",
+        parent_id=kek.id,
+        system_ids=[system.id],
+        data_asset_ids=[asset.id],
+        exercise=True,
+    )
+    seeding = Principal(actor=actor, rewrap_job="drill-seed")
+    sealed = gate.gate_encrypt(
+        key_id=kek.id,
+        items=[gate.EncryptItem(uuid.uuid4().bytes * 2) for _ in range(CANARY_ITEMS)],
+        principal=seeding,
+    )
+    wrapped_items_register(
+        key_id=kek.id,
+        items=[ItemToRegister(f"drill-{tag}-{i}", blob, data_asset_id=asset.id) for i, blob in enumerate(sealed)],
+    )
+    drill = Drill.objects.create(
+        scenario=SCENARIO,
+        severity=severity,
+        started_via=via,
+        started_by=started_by,
+        canary_keys=[str(kek.id), str(dek.id)],
+        key=key,
+    )
     event = CompromiseEvent(
         id=f"drill-{drill.id}",
         source="sequester:drill",
@@ -130,27 +130,26 @@ def drill_start(
     )
     result = signal_receive(event=event, via="drill", actor=actor, commander=commander, exercise=True)
     refused, detail = _gate_probe(dek.id, actor)
-    with transaction.atomic():
-        Drill.objects.filter(pk=drill.pk).update(incident=result.incident, gate_refused=refused, gate_detail=detail)
-        audit_record(
-            action="drill.started",
-            actor=actor,
-            subject_type="drill",
-            subject_id=drill.id,
-            reason=SCENARIO,
-            incident=result.incident.reference,
-            data={"via": via, "severity": severity, "canary_keys": drill.canary_keys, "exercise": True},
-        )
-        audit_record(
-            action="drill.gate_probe",
-            actor=actor,
-            subject_type="key",
-            subject_id=dek.id,
-            reason=detail,
-            incident=result.incident.reference,
-            affected_system=CANARY_SYSTEM,
-            data={"refused": refused, "exercise": True},
-        )
+    Drill.objects.filter(pk=drill.pk).update(incident=result.incident, gate_refused=refused, gate_detail=detail)
+    audit_record(
+        action="drill.started",
+        actor=actor,
+        subject_type="drill",
+        subject_id=drill.id,
+        reason=SCENARIO,
+        incident=result.incident.reference,
+        data={"via": via, "severity": severity, "canary_keys": drill.canary_keys, "exercise": True},
+    )
+    audit_record(
+        action="drill.gate_probe",
+        actor=actor,
+        subject_type="key",
+        subject_id=dek.id,
+        reason=detail,
+        incident=result.incident.reference,
+        affected_system=CANARY_SYSTEM,
+        data={"refused": refused, "exercise": True},
+    )
     drill.refresh_from_db()
     return drill
 
