@@ -32,6 +32,21 @@ TODAY = timezone.localdate()
 SINCE, UNTIL = TODAY - timedelta(days=30), TODAY
 
 
+def _report(fmt: str, out) -> None:
+    call_command(
+        "period_report",
+        "--since",
+        str(SINCE),
+        "--until",
+        str(UNTIL),
+        "--format",
+        fmt,
+        "-o",
+        str(out),
+        stdout=io.StringIO(),
+    )
+
+
 def _ids(data: period.PeriodData) -> dict[str, str]:
     return {a.id: a.status for a in data.answers}
 
@@ -51,18 +66,7 @@ def test_an_empty_period_is_never_green():
 def test_the_oscal_document_validates_with_compliance_trestle(people, authenticators, tmp_path):
     run_case(people, authenticators)
     out = tmp_path / "ar.json"
-    call_command(
-        "period_report",
-        "--since",
-        str(SINCE),
-        "--until",
-        str(UNTIL),
-        "--format",
-        "oscal",
-        "-o",
-        str(out),
-        stdout=io.StringIO(),
-    )
+    _report("oscal", out)
     document = json.loads(out.read_text())
     assert set(document) == {"assessment-results"}
     parsed = AssessmentResults.oscal_read(out)  # trestle's reader: the OSCAL schema as pydantic models
@@ -78,18 +82,7 @@ def test_the_pdf_verifies_like_a_case_file_and_the_csv_has_one_row_per_incident(
     first = run_case(people, authenticators)
     second = open_incident(people[roles.COMMANDER], alias="second")
     pdf = tmp_path / "report.pdf"
-    call_command(
-        "period_report",
-        "--since",
-        str(SINCE),
-        "--until",
-        str(UNTIL),
-        "--format",
-        "pdf",
-        "-o",
-        str(pdf),
-        stdout=io.StringIO(),
-    )
+    _report("pdf", pdf)
     verified = io.StringIO()
     call_command("casefile_verify", str(pdf), stdout=verified)
     assert "VERIFIED" in verified.getvalue()
@@ -99,18 +92,7 @@ def test_the_pdf_verifies_like_a_case_file_and_the_csv_has_one_row_per_incident(
     assert bytes(report.pdf) == pdf.read_bytes()
 
     out = tmp_path / "incidents.csv"
-    call_command(
-        "period_report",
-        "--since",
-        str(SINCE),
-        "--until",
-        str(UNTIL),
-        "--format",
-        "csv",
-        "-o",
-        str(out),
-        stdout=io.StringIO(),
-    )
+    _report("csv", out)
     rows = list(csv.DictReader(out.read_text().splitlines()))
     assert [r["reference"] for r in rows] == [first.reference, second.reference]
     assert rows[0]["status"] == "closed"
