@@ -6,14 +6,17 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth.models import Group, User
 from django.test import Client, override_settings
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
-from audit.actors import Actor
-from audit.services import audit_record
 from evaluation.models import Measure, ResponseTarget
 from evaluation.services import metrics
+from keyvault.errors import KeyNotFound, KeyNotUsableForEncryption
+from keyvault.refusals import ledger
+from keyvault.services import gate
+from keyvault.types import Principal, UseContext
 from tests.casefile.scenario import run_case
 from tests.evaluation.conftest import open_incident
 from webapp import roles
@@ -36,14 +39,17 @@ def _families(text: str) -> dict[str, object]:
 def test_metrics_exposes_the_named_families_after_an_incident(people, authenticators):
     case = run_case(people, authenticators)
     key = case.incident_keys.values_list("key_id", flat=True).first()
-    audit_record(  # a refused use, as the gate records them (aggregated with a count)
-        action="key.encrypt_refused",
-        actor=Actor.system("gate"),
-        subject_type="key",
-        subject_id=key,
-        incident=case.reference,
-        data={"count": 3, "state": "compromised"},
-    )
+    app, _ = User.objects.get_or_create(username="payments-app")
+    app.groups.add(Group.objects.get(name=roles.SERVICE_ACCOUNT))
+    for _ in range(3):  # refused uses, as the gate records them (one event, then the minute's count)
+        with pytest.raises((KeyNotFound, KeyNotUsableForEncryption)):
+            gate.gate_encrypt(
+                key_id=key,
+                items=[gate.EncryptItem(b"x", b"")],
+                principal=Principal.for_user(app),
+                context=UseContext(purpose="billing"),
+            )
+    ledger.flush(everything=True)
     response = Client().get("/metrics")
     assert response.status_code == 200
     text = response.content.decode()
