@@ -39,6 +39,7 @@ def _families(text: str) -> dict[str, object]:
 def test_metrics_exposes_the_named_families_after_an_incident(people, authenticators):
     case = run_case(people, authenticators)
     key = case.incident_keys.values_list("key_id", flat=True).first()
+    assert key is not None
     app, _ = User.objects.get_or_create(username="payments-app")
     app.groups.add(Group.objects.get(name=roles.SERVICE_ACCOUNT))
     for _ in range(3):  # refused uses, as the gate records them (one event, then the minute's count)
