@@ -15,7 +15,6 @@ from typing import Any
 
 import pydyf  # type: ignore[import-untyped]
 from django.template.loader import render_to_string
-from weasyprint import HTML, Attachment
 
 from audit.offline_verifier import key_id
 from casefile.checklist import ChecklistItem
@@ -158,6 +157,8 @@ def _summary(data: CaseData, checklist: list[ChecklistItem]) -> list[str]:
 
 
 def _sections(data: CaseData) -> list[tuple[str, Section]]:
+    """The known slots first (each said to be empty when nothing was recorded), then the other apps'
+    sections in the order they registered; appendices (``appendix:…``) are laid out at the end."""
     shown = []
     for slot, title in SECTION_SLOTS.items():
         section = data.sections.get(slot)
@@ -165,7 +166,14 @@ def _sections(data: CaseData) -> list[tuple[str, Section]]:
             what = title.lower()
             section = Section(title, [], [], note=f"No {what} recorded for this incident.")
         shown.append((slot, section))
+    for slot, section in data.sections.items():
+        if slot not in SECTION_SLOTS and section is not None and not slot.startswith("appendix:"):
+            shown.append((slot, section))
     return shown
+
+
+def _appendices(data: CaseData) -> list[Section]:
+    return [s for slot, s in data.sections.items() if slot.startswith("appendix:") and s is not None]
 
 
 def case_html(
@@ -208,6 +216,8 @@ def case_html(
             "picture": picture,
             "approvals": approvals,
             "sections": _sections(data),
+            "appendices": _appendices(data),
+            "exercise": data.incident.exercise,
             "use_groups": (use_groups := _use_groups(data.uses))[:GROUPS_SHOWN],
             "use_groups_total": len(use_groups),
             "uses_shown": data.uses[:USES_SHOWN],
@@ -290,6 +300,8 @@ def case_pdf(
     span: tuple[int, int] = (30, 85),
 ) -> RenderedCase:
     """PDF/A-3b with each attachment (name → (content, description)) embedded as associated data."""
+    from weasyprint import HTML, Attachment  # heavy (Pango, fonts): imported by the process that renders
+
     with _page_progress(progress, pages_hint, span):
         document = HTML(string=html).render(pdf_variant="pdf/a-3b", pdf_tags=True)
     if progress is not None:

@@ -5,23 +5,25 @@ from __future__ import annotations
 
 import functools
 import io
+from typing import TYPE_CHECKING
 
 from django.conf import settings
-from pyhanko.pdf_utils import generic
-from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
-from pyhanko.pdf_utils.metadata.model import VENDOR
-from pyhanko.sign import fields, signers
-from pyhanko.sign.timestamps import HTTPTimeStamper, TimestampRequestError
 
 from audit.offline_verifier import SignatureResult, pdf_signature_check, read_certificates
 from casefile.certificates import casefile_trust_anchors, tsa_trust_anchors
 from casefile.errors import SigningNotConfigured, TimestampUnavailable
+
+if TYPE_CHECKING:  # pyHanko is imported by the process that signs or verifies, not at start-up
+    from pyhanko.sign import signers
+    from pyhanko.sign.timestamps import HTTPTimeStamper
 
 FIELD_NAME = "SequesterCaseFile"
 
 
 @functools.cache
 def _signer(cert_file: str, key_file: str, password: str | None) -> signers.SimpleSigner:
+    from pyhanko.sign import signers
+
     passphrase = password.encode() if password else None
     signer: signers.SimpleSigner | None = signers.SimpleSigner.load(  # type: ignore[no-untyped-call]
         key_file, cert_file, key_passphrase=passphrase
@@ -44,6 +46,8 @@ def signer_subject() -> str:
 
 
 def _timestamper() -> HTTPTimeStamper | None:
+    from pyhanko.sign.timestamps import HTTPTimeStamper
+
     url = settings.SEQUESTER_TSA_URL
     return HTTPTimeStamper(url, timeout=settings.SEQUESTER_TSA_TIMEOUT_SECONDS) if url else None
 
@@ -65,6 +69,12 @@ def sign_pdf(pdf: bytes, *, reason: str) -> bytes:
     """An incremental update that adds the signature — with an RFC 3161 timestamp when a TSA is
     configured (PAdES B-T) — leaving the PDF/A document underneath unchanged. The signing step names
     itself the producer in the Info dictionary and the XMP metadata alike (PDF/A wants them to agree)."""
+    from pyhanko.pdf_utils import generic
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.pdf_utils.metadata.model import VENDOR
+    from pyhanko.sign import fields, signers
+    from pyhanko.sign.timestamps import TimestampRequestError
+
     metadata = signers.PdfSignatureMetadata(
         field_name=FIELD_NAME,
         md_algorithm="sha256",

@@ -3,19 +3,31 @@ carry out (its own request) are left to that workflow."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
 from approvals import policies
-from approvals.errors import LegalHold
+from approvals.errors import LegalHold, PolicyChanged
 from approvals.models import ApprovalRequest
+from approvals.services.factors import factors_revoke
 from audit.actors import Actor
 from ir_workflows.approvals.types import approval_workflow_id
 from keyvault.errors import LegalHoldActive
 from keyvault.services import lifecycle
 from keyvault.services.exceptions import encryption_exception_create
 from keyvault.services.grants import decrypt_grant_create
+
+ApprovalEffect = Callable[[ApprovalRequest, Actor], dict[str, Any]]
+_EFFECTS: dict[str, ApprovalEffect] = {}
+
+
+def approval_effect_register(action: str, effect: ApprovalEffect) -> None:
+    """What an approved request of ``action`` does, for actions an upper app owns (the playbook's
+    publication, a review's sign-off, a period's attestation): registered in its ``AppConfig.ready()``.
+    It runs in the transaction that records the final decision."""
+    _EFFECTS[action] = effect
 
 
 def _standalone(request: ApprovalRequest) -> bool:
@@ -24,8 +36,23 @@ def _standalone(request: ApprovalRequest) -> bool:
 
 
 def approval_apply(request: ApprovalRequest, *, actor: Actor) -> dict[str, Any]:
+    if request.action in _EFFECTS:
+        return _EFFECTS[request.action](request, actor)
     details: dict[str, Any] = request.payload["details"]
     reference = str(request.id)
+    if request.action == policies.POLICY_CHANGE:
+        current = policies.policy_current(details["policy"])
+        if current.version != details["base_version"]:
+            raise PolicyChanged(
+                f"the {details['policy']} policy moved to version {current.version} since this change was proposed"
+            )
+        published = policies.policy_publish(
+            action=details["policy"], fields=details["fields"], actor=actor, approval=request
+        )
+        return {"policy": published.action, "version": published.version}
+    if request.action == policies.FACTOR_RECOVERY:
+        revoked = factors_revoke(username=details["user"], actor=actor, approval=request)
+        return {"revoked_factors": revoked}
     if request.action == policies.ENCRYPTION_EXCEPTION:
         exception = encryption_exception_create(
             key_id=UUID(details["key"]),

@@ -3,6 +3,8 @@
 The playbook calls every handler registered for a step; apps register theirs at start-up
 (``step_hook_register("notify", handler)``). A step with no handler records that on the incident's
 timeline, so an auditor sees that nothing was sent rather than assuming it was.
+
+What must be settled before an incident closes is ``incidents/services/closure.py``'s registry.
 """
 
 from __future__ import annotations
@@ -23,6 +25,11 @@ def step_hook_register(step: str, name: str, hook: StepHook) -> None:
         raise ValueError(f"no hook point {step!r}; use one of {', '.join(_HOOKS)}")
     if all(existing != name for existing, _ in _HOOKS[step]):
         _HOOKS[step].append((name, hook))
+
+
+def step_hooks() -> dict[str, list[str]]:
+    """Hook point → the names of the handlers registered there (what the procedure document shows)."""
+    return {step: [name for name, _ in hooks] for step, hooks in _HOOKS.items()}
 
 
 def step_hooks_run(*, incident: Incident, step: str) -> list[str]:

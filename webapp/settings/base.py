@@ -6,6 +6,8 @@ Redis, the Temporal dev server on 127.0.0.1:7233); ``production.py`` removes the
 
 from __future__ import annotations
 
+import ipaddress
+from datetime import timedelta
 from pathlib import Path
 
 import django_stubs_ext
@@ -46,6 +48,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "axes",
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -58,6 +61,7 @@ INSTALLED_APPS = [
     "casefile",
     "regulatory",
     "notifications",
+    "evaluation",
 ]
 
 MIDDLEWARE = [
@@ -69,6 +73,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: turns a sign-in refused by django-axes (too many failures) into the lockout page (429).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "webapp.urls"
@@ -127,6 +133,27 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+AUTHENTICATION_BACKENDS = [
+    # First: refuses any sign-in (site or admin) while the account or the address is locked out.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Brute-force limits on sign-in and admin sign-in (django-axes, failures kept in the database):
+# N failures for one username, or from one address, lock further sign-ins for the cool-off period.
+AXES_FAILURE_LIMIT = env_int("SEQUESTER_SIGN_IN_FAILURE_LIMIT", 5, minimum=1, maximum=100)
+AXES_COOLOFF_TIME = timedelta(seconds=env_int("SEQUESTER_SIGN_IN_LOCKOUT_SECONDS", 900, minimum=60))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False  # hammering a locked account does not extend its lock
+AXES_CLIENT_IP_CALLABLE = "webapp.api.actors.client_ip"
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_VERBOSE = False
+# Step-up (WebAuthn assertions, TOTP codes, passwords re-entered): approvals.services.throttle.
+SEQUESTER_STEP_UP_FAILURE_LIMIT = env_int("SEQUESTER_STEP_UP_FAILURE_LIMIT", 5, minimum=1, maximum=100)
+SEQUESTER_STEP_UP_ADDRESS_FAILURE_LIMIT = env_int(
+    "SEQUESTER_STEP_UP_ADDRESS_FAILURE_LIMIT", 20, minimum=1, maximum=1000
+)
+SEQUESTER_STEP_UP_LOCKOUT_SECONDS = env_int("SEQUESTER_STEP_UP_LOCKOUT_SECONDS", 900, minimum=60)
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -245,6 +272,23 @@ DEFAULT_FROM_EMAIL = env_str("SEQUESTER_MAIL_FROM", "sequester@localhost")
 # --- Notifying parties ------------------------------------------------------------------------
 SEQUESTER_ACK_LINK_DAYS = env_int("SEQUESTER_ACK_LINK_DAYS", 14, minimum=1, maximum=90)
 SEQUESTER_WEBHOOK_TIMEOUT_SECONDS = env_int("SEQUESTER_WEBHOOK_TIMEOUT_SECONDS", 10, minimum=1, maximum=60)
+
+# --- Evaluating the control: playbook reviews, drills, metrics --------------------------------------
+SEQUESTER_PLAYBOOK_REVIEW_MONTHS = env_int("SEQUESTER_PLAYBOOK_REVIEW_MONTHS", 12, minimum=1, maximum=36)
+# A cron expression (UTC) for the drill schedule the worker keeps in Temporal; empty: no scheduled drill.
+SEQUESTER_DRILL_SCHEDULE = env_str("SEQUESTER_DRILL_SCHEDULE", "0 9 1 1,4,7,10 *")
+# /metrics: a bearer token (or _FILE); without one, only the networks below may scrape.
+SEQUESTER_METRICS_TOKEN = env_secret("SEQUESTER_METRICS_TOKEN")
+SEQUESTER_METRICS_NETWORKS = env_list("SEQUESTER_METRICS_NETWORKS", ["127.0.0.1/32", "::1/128"])
+for _network in SEQUESTER_METRICS_NETWORKS:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(f"SEQUESTER_METRICS_NETWORKS: {_network!r} is not a network") from None
+if SEQUESTER_DRILL_SCHEDULE and len(SEQUESTER_DRILL_SCHEDULE.split()) != 5:
+    raise ImproperlyConfigured("SEQUESTER_DRILL_SCHEDULE is a 5-field cron expression (or empty)")
+# The Temporal worker's own metrics (SDK, Prometheus): host:port, empty = off.
+SEQUESTER_WORKER_METRICS_ADDRESS = env_str("SEQUESTER_WORKER_METRICS_ADDRESS", "")
 
 # --- Static files -----------------------------------------------------------------------------
 STATIC_URL = "/static/"
