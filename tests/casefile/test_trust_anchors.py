@@ -15,7 +15,6 @@ from django.urls import reverse
 
 from audit.offline_verifier import fingerprint, read_certificates, read_public_keys
 from audit.signing import public_key_raw
-from tests.conftest import PASSWORD
 from webapp.settings.generated import generated_signing_certificate
 
 pytestmark = pytest.mark.django_db
@@ -46,7 +45,7 @@ def test_the_certificate_is_published_with_its_fingerprint_and_previous_ones_sta
 
 
 def test_the_audit_page_shows_both_anchors_and_how_to_install_the_verifier(client, people):
-    assert client.login(username=people["auditor"].username, password=PASSWORD)
+    client.force_login(people["auditor"])
     page = client.get(reverse("audit-page")).content.decode()
     assert _fingerprint(str(settings.SEQUESTER_CASEFILE_CERT_FILE)) in page
     assert reverse("casefile-certificate") in page

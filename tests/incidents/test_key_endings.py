@@ -21,7 +21,6 @@ from keyvault.errors import IllegalTransition, InvalidKeyRequest
 from keyvault.models import ManagedKey
 from keyvault.services import lifecycle
 from keyvault.services.demo import demo_keys_seed
-from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
 SYSTEM = Actor.system("tests")
@@ -65,7 +64,7 @@ def test_the_model_weights_key_is_replaced_like_every_other_compromised_key(comm
 def test_the_commander_retires_one_explicitly_with_a_reason_and_the_plan_respects_it(client, commander):
     reference = _demo_incident(commander)
     weights = _weights()
-    assert client.login(username=commander.username, password=PASSWORD)
+    client.force_login(commander)
     response = client.post(
         reverse("incident-action", args=[reference, "retire"]),
         {"key": str(weights.id), "reason": "the fine-tuned model is withdrawn and its weights deleted"},

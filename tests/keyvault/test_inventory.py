@@ -16,7 +16,6 @@ from audit.actors import Actor
 from audit.models import AuditEvent
 from keyvault.models import KeyVersion
 from keyvault.services import lifecycle
-from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
 SYSTEM = Actor.system("test")
@@ -41,7 +40,7 @@ def _no_material(text: str) -> None:
 
 def test_an_auditor_downloads_csv_and_json_with_quarantined_keys(client, auditor, estate):
     _active, gone = estate
-    assert client.login(username=auditor.username, password=PASSWORD)
+    client.force_login(auditor)
     response = client.get(reverse("key-inventory"), {"format": "csv"})
     assert response.status_code == 200
     rows = {r["alias"]: r for r in csv.DictReader(io.StringIO(response.content.decode()))}

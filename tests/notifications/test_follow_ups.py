@@ -14,6 +14,7 @@ from django.test import Client
 
 from audit.models import AuditEvent
 from incidents.services import playbook
+from incidents.services.hooks import change_hooks_run
 from notifications.casefile_section import notifications_section
 from notifications.models import Delivery, Notification
 from notifications.services.delivery import notification_send
@@ -77,7 +78,9 @@ def test_parties_told_hear_of_the_replacement_and_the_closure_and_acknowledge_th
     _first_notices_sent(case, commander)
     playbook.key_mark_compromised(reference=reference, key_id=str(case.key.id))
     playbook.incident_rewrap_plan(reference=reference)  # replaces the key: a state change after the notice
-    playbook.incident_close(reference=reference, resolution="compromise", disposition="keep_decrypt_only")
+    case.incident.resolution = "compromise"  # closing itself now waits for acknowledgements or waivers
+    case.incident.save(update_fields=["resolution"])
+    change_hooks_run(incident=case.incident, change="closed")  # what incident_close runs once closed
     follow_ups = Notification.objects.filter(incident=case.incident).exclude(message="key_status")
     assert sorted({n.message.split(":")[0] for n in follow_ups}) == ["closed", "replaced"]
     assert follow_ups.count() == 6  # two changes, three parties told
