@@ -19,6 +19,7 @@ from trestle.oscal.assessment_results import AssessmentResults
 from approvals.errors import TotpNotAllowed
 from audit.models import AuditEvent
 from audit.offline_verifier import read_bundle, verify_bundle
+from audit.signing import public_key_raw
 from casefile.models import CaseFileExport
 from evaluation.models import AuditSample, PeriodReport
 from evaluation.services import period, reports
@@ -86,7 +87,9 @@ def test_the_pdf_verifies_like_a_case_file_and_the_csv_has_one_row_per_incident(
     verified = io.StringIO()
     call_command("casefile_verify", str(pdf), stdout=verified)
     assert "VERIFIED" in verified.getvalue()
-    assert verify_bundle(read_bundle(pdf)).ok  # what offline_verifier.py checks, with no database
+    assert verify_bundle(
+        read_bundle(pdf), pinned_keys=[public_key_raw()]
+    ).ok  # offline_verifier.py's check, no database
     report = PeriodReport.objects.get()
     assert report.sha256
     assert bytes(report.pdf) == pdf.read_bytes()
