@@ -13,9 +13,11 @@ from django.utils import timezone
 
 from audit.actors import Actor
 from audit.services import EventDraft, audit_record, audit_record_many
+from keyvault.backends.managers import ManagerConnector
 from keyvault.errors import IllegalTransition, InvalidKeyRequest, KeyNotFound, LegalHoldActive
 from keyvault.models import USAGE_SHARDS, AiDataCategory, DataAsset, KeyUsage, KeyVersion, ManagedKey, System
 from keyvault.services.blast_radius import BlastRadius, key_blast_radius, key_descendant_ids
+from keyvault.services.restriction import key_plan, keys_restrict_on_managers_after_commit
 from keyvault.services.versions import backend_errors, key_backend, version_material_set, version_ref
 from keyvault.states import DESTROYED_STATES, SUSPENDABLE, KeyState, transition_allowed
 
@@ -190,6 +192,7 @@ def key_deactivate(*, key_id: UUID, actor: Actor, reason: str) -> ManagedKey:
     """Planned retirement: decrypt-only from now on (existing data stays readable)."""
     (key,) = _locked([key_id])
     _apply(key, S.DEACTIVATED, actor=actor, reason=_require_reason(reason))
+    keys_restrict_on_managers_after_commit(keys=[key], actor=actor)
     return key
 
 
@@ -248,6 +251,8 @@ def key_suspend(
         )
         for key in suspendable:
             key.state, key.suspended_at, key.state_changed_at = S.SUSPENDED.value, now, now
+        # Keys living in a key manager: restricted there right after this commits (never waited for).
+        keys_restrict_on_managers_after_commit(keys=suspendable, actor=actor, incident=incident)
     return SuspendResult(
         suspended=[key.id for key in suspendable],
         already_restricted=already,
@@ -281,6 +286,9 @@ def key_compromise(
         target = S.DESTROYED_COMPROMISED if key.key_state is S.DESTROYED else S.COMPROMISED
         _apply(key, target, actor=actor, reason=reason, incident=incident, data=note)
         changed.append(key)
+    keys_restrict_on_managers_after_commit(
+        keys=[k for k in changed if k.key_state is S.COMPROMISED], actor=actor, incident=incident
+    )
     return changed
 
 
@@ -290,13 +298,16 @@ def key_restore(*, key_id: UUID, actor: Actor, reason: str, incident: str = "") 
     (key,) = _locked([key_id])
     _apply(key, S.ACTIVE, actor=actor, reason=_require_reason(reason), incident=incident)
     backend = key_backend(key)
-    for version in key.versions.filter(destroyed_at__isnull=True):
-        with backend_errors():
-            material = backend.allow_encrypt(version_ref(version))
+    versions, plan = key_plan(key)
+    # A key manager that cannot be reached refuses the restore (it rolls back): never half-restored.
+    with backend_errors():
+        (materials,) = backend.allow_keys([plan])
+    for version, material in zip(versions, materials, strict=True):
         if material != bytes(version.material):
             version_material_set(version, material)
     key.restricted_at = None
-    key.save(update_fields=["restricted_at"])
+    key.restriction_pending = ""
+    key.save(update_fields=["restricted_at", "restriction_pending"])
     return key
 
 
@@ -324,17 +335,20 @@ def key_replace(*, key_id: UUID, actor: Actor, reason: str, incident: str = "") 
         return ManagedKey.objects.get(id=old.replaced_by_id)
     if old.key_state is S.ACTIVE:
         raise IllegalTransition("suspend, deactivate or compromise a key before replacing it")
-    replacement = key_create(
-        actor=actor,
-        alias=old.alias,
-        purpose=old.purpose,
-        backend=old.backend,
-        ai_category=old.ai_category,
-        parent_id=old.parent_id,
-        custodian=old.custodian,
-        data_asset_ids=list(old.data_assets.values_list("id", flat=True)),
-        system_ids=list(old.systems.values_list("id", flat=True)),
-    )
+    if old.manager_id is not None:
+        replacement = _replace_on_manager(old, actor=actor)
+    else:
+        replacement = key_create(
+            actor=actor,
+            alias=old.alias,
+            purpose=old.purpose,
+            backend=old.backend,
+            ai_category=old.ai_category,
+            parent_id=old.parent_id,
+            custodian=old.custodian,
+            data_asset_ids=list(old.data_assets.values_list("id", flat=True)),
+            system_ids=list(old.systems.values_list("id", flat=True)),
+        )
     old.replaced_by = replacement
     old.save(update_fields=["replaced_by"])
     audit_record(
@@ -346,4 +360,41 @@ def key_replace(*, key_id: UUID, actor: Actor, reason: str, incident: str = "") 
         incident=incident,
         data={"replacement": str(replacement.id)},
     )
+    return replacement
+
+
+def _replace_on_manager(old: ManagedKey, *, actor: Actor) -> ManagedKey:
+    """The replacement of a key that lives in a key manager is made there by its connector (a new
+    version or key; the manager's alias moved to it) and registered here as a new active key."""
+    connector = key_backend(old)
+    assert isinstance(connector, ManagerConnector)
+    latest = old.versions.order_by("-version").first()
+    if latest is None:
+        raise IllegalTransition(f"key {old.id} has no version to replace")
+    replacement = ManagedKey(
+        alias=old.alias,
+        purpose=old.purpose,
+        backend=ManagedKey.Backend.MANAGER,
+        manager_id=old.manager_id,
+        ai_category=old.ai_category,
+        parent_id=old.parent_id,
+        custodian=old.custodian,
+    )
+    with backend_errors():
+        created = connector.successor(version_ref(latest), key_id=replacement.id)
+    replacement.external_ref = f"{connector.manager_name}:{connector.ident_of(created.material)}"
+    replacement.save()
+    replacement.data_assets.set(old.data_assets.all())
+    replacement.systems.set(old.systems.all())
+    KeyUsage.objects.bulk_create([KeyUsage(key=replacement, shard=shard) for shard in range(USAGE_SHARDS)])
+    KeyVersion.objects.create(key=replacement, version=1, material=created.material, fingerprint=created.fingerprint)
+    audit_record(
+        action="key.created",
+        actor=actor,
+        subject_type="key",
+        subject_id=replacement.id,
+        reason=f"replacement of {old.id} made on key manager {connector.manager_name}",
+        data={"alias": old.alias, "backend_ref": replacement.external_ref, "replaces": str(old.id)},
+    )
+    _apply(replacement, S.ACTIVE, actor=actor, reason="activated at creation")
     return replacement
