@@ -305,9 +305,12 @@ def key_restore(*, key_id: UUID, actor: Actor, reason: str, incident: str = "") 
     for version, material in zip(versions, materials, strict=True):
         if material != bytes(version.material):
             version_material_set(version, material)
+    if isinstance(backend, ManagerConnector) and materials:
+        # KMIP has no way back from Deactivated: the key may now live under a new object id.
+        key.external_ref = f"{backend.manager_name}:{backend.ident_of(materials[-1])}"
     key.restricted_at = None
     key.restriction_pending = ""
-    key.save(update_fields=["restricted_at", "restriction_pending"])
+    key.save(update_fields=["restricted_at", "restriction_pending", "external_ref"])
     return key
 
 
