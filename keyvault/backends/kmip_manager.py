@@ -222,6 +222,7 @@ class KmipConnector(ManagerConnector):
         return Restriction(encrypt_allowed=can_encrypt, wrap_allowed=can_wrap, detail=f"State={state} mask={mask}")
 
     def allow_encrypt(self, ref: VersionRef) -> bytes:
+        from kmip.core import enums
         from kmip.pie.objects import SymmetricKey
 
         uid = bytes(ref.material).decode()
@@ -242,11 +243,16 @@ class KmipConnector(ManagerConnector):
                     f"{self.manager_name}: KMIP has no way back from Deactivated and the key cannot be exported "
                     f"({exc}): replace the key instead"
                 ) from None
+            mask = int(attributes.get("Cryptographic Usage Mask") or 0)
+            masks = [m for m in enums.CryptographicUsageMask if m.value & mask] or [
+                enums.CryptographicUsageMask.ENCRYPT,
+                enums.CryptographicUsageMask.DECRYPT,
+            ]
             copy = SymmetricKey(
                 old.cryptographic_algorithm,
                 old.cryptographic_length,
                 old.value,
-                masks=list(old.cryptographic_usage_masks),
+                masks=masks,
                 name=str(attributes.get("Name") or f"sequester-{ref.key_id}"),
             )
             copy.operation_policy_name = attributes.get("Operation Policy Name") or self.operation_policy_name
