@@ -251,3 +251,37 @@ def test_policy_text_edits_are_exact():
     tampered = once.replace('["deny"]', '["update"]', 1)
     repaired = policy_with(tampered, "transit", ["a", "b"])
     assert deny_block("transit", "a") in repaired and repaired.count("sequester:deny-begin transit/a ") == 1
+
+
+def test_the_playbook_rewraps_registered_transit_ciphertext_with_transit_rewrap_in_its_batches(
+    bao, detector, django_capture_on_commit_callbacks
+):
+    from incidents.services.playbook import incident_rewrap_plan, key_mark_compromised, rewrap_batch
+    from keyvault.models import WrappedItem
+    from keyvault.services.wrapped_items import ItemToRegister, wrapped_items_register
+
+    name = new_transit_key(bao)
+    app = App(bao, name)
+    sealed = [app.encrypt(f"data key {i}".encode()) for i in range(5)]
+    register(bao)
+    key_manager_sync(name="bao", actor=SYSTEM)
+    key = ManagedKey.objects.get(external_ref=f"bao:{name}")
+    wrapped_items_register(
+        key_id=key.id, items=[ItemToRegister(reference=f"row-{i}", ciphertext=c.encode()) for i, c in enumerate(sealed)]
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        reference = post_signal(detector, cloudevent({"backend_ref": f"bao:{name}"})).json()["incident"]
+    with django_capture_on_commit_callbacks(execute=True):
+        key_mark_compromised(reference=reference, key_id=str(key.id))
+    (target,) = incident_rewrap_plan(reference=reference)
+    assert target.total == 5
+    done, last = rewrap_batch(reference=reference, key_id=target.key, replacement_id=target.replacement, after_id=0, batch_size=3)
+    assert done == 3
+    done, _ = rewrap_batch(reference=reference, key_id=target.key, replacement_id=target.replacement, after_id=last, batch_size=3)
+    assert done == 2
+    items = list(WrappedItem.objects.order_by("reference"))
+    assert {str(item.key_id) for item in items} == {target.replacement}
+    assert all(bytes(item.ciphertext).startswith(b"vault:v2:") for item in items)
+    assert [app.decrypt(bytes(item.ciphertext).decode()) for item in items] == [f"data key {i}".encode() for i in range(5)]
+    event = AuditEvent.objects.filter(action="key.rewrap_on_manager", incident=reference).first()
+    assert event is not None and event.data["grant"] is not None
