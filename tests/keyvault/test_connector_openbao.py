@@ -198,13 +198,19 @@ def test_a_manager_down_during_a_signal_leaves_the_gate_closed_and_the_key_pendi
 
     monkeypatch.setattr(tasks.restrict_on_managers, "apply_async", lambda **kw: queued.append(kw))
     with django_capture_on_commit_callbacks(execute=True):
-        assert post_signal(detector, cloudevent({"backend_ref": f"bao:{name}"})).status_code == 202
+        answer = post_signal(detector, cloudevent({"backend_ref": f"bao:{name}"}))
+    assert answer.status_code == 202
+    incident = Incident.objects.get(reference=answer.json()["incident"])
     key.refresh_from_db()
     assert key.key_state is KeyState.SUSPENDED  # Sequester's own gate refuses it already
     assert key.restricted_at is None
     assert key.restriction_pending.startswith("key_manager_unreachable")
     assert queued and queued[0]["kwargs"]["key_ids"] == [str(key.id)]
     assert not app.refused(app.encrypt, b"still open on the manager")
+    from incidents.presenters import incident_keys
+
+    (shown,) = incident_keys(incident)
+    assert shown["restriction"].startswith("pending on the manager (key_manager_unreachable")
     # The manager is back: the retry applies and verifies it.
     KeyManager.objects.filter(pk=manager.pk).update(url=bao.url)
     outcomes = restriction.keys_restrict_on_managers(key_ids=[key.id], actor=SYSTEM)
@@ -212,6 +218,7 @@ def test_a_manager_down_during_a_signal_leaves_the_gate_closed_and_the_key_pendi
     key.refresh_from_db()
     assert key.restricted_at is not None and key.restriction_pending == ""
     assert app.refused(app.encrypt, b"x")
+    assert incident_keys(incident)[0]["restriction"] == "decrypt-only on the manager: verified"
 
 
 def test_bad_credentials_unknown_names_and_unreachable_managers_get_stable_codes(bao):
