@@ -16,7 +16,7 @@ from audit.services import audit_record
 from keyvault.backends.managers import RemoteKey
 from keyvault.errors import InvalidKeyRequest
 from keyvault.models import USAGE_SHARDS, KeyManager, KeyUsage, KeyVersion, ManagedKey
-from keyvault.services.connectors import connector_build, connector_for, credentials_seal
+from keyvault.services.connectors import connector_build, connector_for, credentials_seal, credentials_unseal
 from keyvault.services.versions import backend_errors
 from keyvault.states import DESTROYED_STATES, KeyState
 from webapp.errors import DomainError
@@ -80,8 +80,6 @@ def key_manager_add(
     options: dict[str, Any] | None = None,
 ) -> tuple[KeyManager, str]:
     """Register a key manager after a successful connection test; nothing is stored when it fails."""
-    if KeyManager.objects.filter(name=name).exists():
-        raise KeyManagerExists(f"a key manager named {name!r} exists already")
     manager = KeyManager(
         name=name,
         kind=kind,
@@ -91,33 +89,37 @@ def key_manager_add(
         governed_policy=governed_policy or "default",
         options=options or {},
     )
-    key_manager_validate(manager, credentials)
-    description = key_manager_test(manager=manager, credentials=credentials)
-    manager.sealed_credentials = credentials_seal(name, credentials)
-    manager.save()
-    audit_record(
-        action="key_manager.added",
-        actor=actor,
-        subject_type="key_manager",
-        subject_id=manager.name,
-        reason=f"connection tested: {description}",
-        data={"kind": kind, "url": url, "mount": manager.mount, "region": region, "policy": manager.governed_policy},
-    )
-    return manager, description
+    return manager, key_manager_save(actor=actor, manager=manager, credentials=credentials, created=True)
 
 
-def key_manager_credentials_set(*, actor: Actor, manager: KeyManager, credentials: dict[str, str]) -> str:
-    """Replace the sealed credentials (after a successful connection test with them)."""
+@transaction.atomic
+def key_manager_save(
+    *, actor: Actor, manager: KeyManager, credentials: dict[str, str] | None, created: bool = False
+) -> str:
+    """Store a new or changed key manager once its settings (and the given credentials, else the stored
+    ones) pass the connection test; the credentials are sealed, never logged or audited."""
+    if created and KeyManager.objects.filter(name=manager.name).exists():
+        raise KeyManagerExists(f"a key manager named {manager.name!r} exists already")
+    if credentials is None:
+        credentials = credentials_unseal(manager) if manager.sealed_credentials else {}
     key_manager_validate(manager, credentials)
     description = key_manager_test(manager=manager, credentials=credentials)
     manager.sealed_credentials = credentials_seal(manager.name, credentials)
-    manager.save(update_fields=["sealed_credentials"])
+    manager.save()
     audit_record(
-        action="key_manager.credentials_changed",
+        action="key_manager.added" if created else "key_manager.changed",
         actor=actor,
         subject_type="key_manager",
         subject_id=manager.name,
         reason=f"connection tested: {description}",
+        data={
+            "kind": manager.kind,
+            "url": manager.url,
+            "mount": manager.mount,
+            "region": manager.region,
+            "policy": manager.governed_policy,
+            "options": manager.options,
+        },
     )
     return description
 

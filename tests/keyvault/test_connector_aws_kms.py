@@ -57,7 +57,9 @@ def kms(endpoint):
 
 
 def policy_sids(kms, arn: str) -> set[str]:
-    return {s.get("Sid", "") for s in json.loads(kms.get_key_policy(KeyId=arn, PolicyName="default")["Policy"])["Statement"]}
+    return {
+        s.get("Sid", "") for s in json.loads(kms.get_key_policy(KeyId=arn, PolicyName="default")["Policy"])["Statement"]
+    }
 
 
 def test_acceptance_on_kms_policy_written_read_back_restore_drift_and_replacement(
@@ -136,6 +138,11 @@ def test_statements_are_exact_and_wrong_settings_get_stable_codes(kms, endpoint)
     assert missing.value.code == "invalid_key_request"
     with pytest.raises(DomainError) as down:
         key_manager_add(
-            actor=SYSTEM, name="aws", kind="aws-kms", url="http://127.0.0.1:9", region="eu-west-1", credentials=CREDENTIALS
+            actor=SYSTEM,
+            name="aws",
+            kind="aws-kms",
+            url="http://127.0.0.1:9",
+            region="eu-west-1",
+            credentials=CREDENTIALS,
         )
     assert down.value.code == "key_manager_unreachable"

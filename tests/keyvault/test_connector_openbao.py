@@ -137,9 +137,10 @@ def test_acceptance_signal_contains_on_openbao_restore_gives_encrypt_back_drift_
         findings = restriction.restrictions_verify_all(actor=SYSTEM)
     assert [f.key_id for f in findings] == [str(key.id)] and findings[0].repaired
     assert AuditEvent.objects.filter(action="key.restriction_drift", subject_id=str(key.id)).exists()
-    assert IncidentKey.objects.filter(key=key, via="drift").exists() or AuditEvent.objects.filter(
-        action="incident.restriction_drift"
-    ).exists()
+    assert (
+        IncidentKey.objects.filter(key=key, via="drift").exists()
+        or AuditEvent.objects.filter(action="incident.restriction_drift").exists()
+    )
     assert Incident.objects.filter(incident_keys__key=key, status=Incident.Status.OPEN).exists()
     assert app.refused(app.encrypt, b"more")
     assert app.decrypt(before) == b"card 4111"
@@ -246,7 +247,9 @@ def test_bad_credentials_unknown_names_and_unreachable_managers_get_stable_codes
     report = key_manager_sync(name="bao", actor=SYSTEM)
     assert gone.external_ref in report.vanished
     with pytest.raises(DomainError) as missing:
-        restriction.key_restrict(key_id=lifecycle.key_suspend(key_ids=[gone.id], actor=SYSTEM, reason="t").suspended[0], actor=SYSTEM)
+        restriction.key_restrict(
+            key_id=lifecycle.key_suspend(key_ids=[gone.id], actor=SYSTEM, reason="t").suspended[0], actor=SYSTEM
+        )
     assert missing.value.code == "key_manager_unknown_key"
 
 
@@ -282,13 +285,40 @@ def test_the_playbook_rewraps_registered_transit_ciphertext_with_transit_rewrap_
         key_mark_compromised(reference=reference, key_id=str(key.id))
     (target,) = incident_rewrap_plan(reference=reference)
     assert target.total == 5
-    done, last = rewrap_batch(reference=reference, key_id=target.key, replacement_id=target.replacement, after_id=0, batch_size=3)
+    done, last = rewrap_batch(
+        reference=reference, key_id=target.key, replacement_id=target.replacement, after_id=0, batch_size=3
+    )
     assert done == 3
-    done, _ = rewrap_batch(reference=reference, key_id=target.key, replacement_id=target.replacement, after_id=last, batch_size=3)
+    done, _ = rewrap_batch(
+        reference=reference, key_id=target.key, replacement_id=target.replacement, after_id=last, batch_size=3
+    )
     assert done == 2
     items = list(WrappedItem.objects.order_by("reference"))
     assert {str(item.key_id) for item in items} == {target.replacement}
     assert all(bytes(item.ciphertext).startswith(b"vault:v2:") for item in items)
-    assert [app.decrypt(bytes(item.ciphertext).decode()) for item in items] == [f"data key {i}".encode() for i in range(5)]
+    assert [app.decrypt(bytes(item.ciphertext).decode()) for item in items] == [
+        f"data key {i}".encode() for i in range(5)
+    ]
     event = AuditEvent.objects.filter(action="key.rewrap_on_manager", incident=reference).first()
     assert event is not None and event.data["grant"] is not None
+
+
+def test_the_admin_registers_a_manager_after_a_connection_test_and_syncs_it(bao):
+    from django.contrib.auth.models import User
+    from django.test import Client
+
+    name = new_transit_key(bao)
+    admin = User.objects.create_superuser("root", "root@example.test", "pw")
+    client = Client()
+    client.force_login(admin)
+    data = {"name": "bao", "kind": "openbao", "url": bao.url, "mount": "transit", "governed_policy": "default"}
+    response = client.post("/admin/keyvault/keymanager/add/", {**data, "options": "{}", "token": bao.root_token})
+    assert response.status_code == 302, response.content.decode()[:3000]
+    event = AuditEvent.objects.get(action="key_manager.added")
+    assert event.actor == "root" and bao.root_token not in str(event.data) + event.reason
+    manager = KeyManager.objects.get(name="bao")
+    response = client.post(
+        "/admin/keyvault/keymanager/", {"action": "sync_now", "_selected_action": [str(manager.pk)]}, follow=True
+    )
+    assert "imported" in response.content.decode()
+    assert ManagedKey.objects.filter(external_ref=f"bao:{name}").exists()

@@ -20,13 +20,13 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         names = options["names"] or list(KeyManager.objects.values_list("name", flat=True))
-        failed = False
+        failed: list[str] = []
         for name in names:
             try:
                 report = key_manager_sync(name=name, actor=Actor.system("manage.py key_manager_sync"))
             except DomainError as exc:
                 self.stderr.write(f"{name}: {exc.code}: {exc.message}")
-                failed = True
+                failed.append(f"{name} ({exc.code})")
                 continue
             self.stdout.write(
                 f"{name}: {len(report.imported)} imported, {len(report.new_versions)} with new versions, "
@@ -39,4 +39,4 @@ class Command(BaseCommand):
             for ref in report.vanished:
                 self.stdout.write(f"  vanished: {ref}")
         if failed:
-            raise CommandError("some key managers could not be synced")
+            raise CommandError(f"could not sync: {', '.join(failed)}")
