@@ -21,7 +21,7 @@ from keyvault.services import gate, lifecycle, restriction
 from keyvault.services.connectors import connectors_reset
 from keyvault.services.managers import key_manager_add, key_manager_sync
 from keyvault.states import KeyState
-from tests.incidents.conftest import app, cloudevent, detector, gate_user, post_signal  # noqa: F401 - fixtures
+from tests.incidents.conftest import cloudevent, post_signal
 from tests.keyvault.conftest import SYSTEM
 from webapp.errors import DomainError
 from webapp.stack.key_managers import moto_server
@@ -85,11 +85,13 @@ def test_acceptance_on_kms_policy_written_read_back_restore_drift_and_replacemen
     with django_capture_on_commit_callbacks(execute=True):
         assert post_signal(detector, cloudevent({"backend_ref": created["Arn"]})).status_code == 202
     key.refresh_from_db()
-    assert key.key_state is KeyState.SUSPENDED and key.restricted_at is not None
+    assert key.key_state is KeyState.SUSPENDED
+    assert key.restricted_at is not None
     written = json.loads(kms.get_key_policy(KeyId=created["Arn"], PolicyName="default")["Policy"])["Statement"]
     ours = {s["Sid"]: s for s in written if s.get("Sid") in (DENY_SID, REENCRYPT_SID)}
     assert ours[DENY_SID]["Action"] == ["kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncryptTo"]
-    assert ours[DENY_SID]["Principal"] == {"AWS": "*"} and ours[DENY_SID]["Effect"] == "Deny"
+    assert ours[DENY_SID]["Principal"] == {"AWS": "*"}
+    assert ours[DENY_SID]["Effect"] == "Deny"
     assert ours[REENCRYPT_SID]["Condition"] == {"ArnNotEquals": {"aws:PrincipalArn": [READER]}}
     assert all("kms:Decrypt" not in json.dumps(s["Action"]) for s in ours.values())  # Decrypt kept
     assert AuditEvent.objects.filter(
@@ -112,14 +114,16 @@ def test_acceptance_on_kms_policy_written_read_back_restore_drift_and_replacemen
     kms.put_key_policy(KeyId=created["Arn"], PolicyName="default", Policy=json.dumps(policy))
     with django_capture_on_commit_callbacks(execute=True):
         findings = restriction.restrictions_verify_all(actor=SYSTEM)
-    assert [f.key_id for f in findings] == [str(key.id)] and findings[0].repaired
+    assert [f.key_id for f in findings] == [str(key.id)]
+    assert findings[0].repaired
     assert {DENY_SID, REENCRYPT_SID} <= policy_sids(kms, created["Arn"])
 
     # Compromise and replacement through the alias; ReEncrypt inside KMS.
     lifecycle.key_compromise(key_id=key.id, actor=SYSTEM, reason="confirmed", incident="INC-2")
     replacement = lifecycle.key_replace(key_id=key.id, actor=SYSTEM, reason="replace", incident="INC-2")
     new_arn = bytes(replacement.versions.get().material).decode()
-    assert new_arn != created["Arn"] and replacement.key_state is KeyState.ACTIVE
+    assert new_arn != created["Arn"]
+    assert replacement.key_state is KeyState.ACTIVE
     target = {a["AliasName"]: a["TargetKeyId"] for a in kms.list_aliases()["Aliases"]}["alias/payments"]
     assert target == new_arn.rsplit("/", 1)[-1]  # the alias moved
     assert not policy_sids(kms, new_arn) & {DENY_SID, REENCRYPT_SID}  # the old policy, less our statements
@@ -128,7 +132,8 @@ def test_acceptance_on_kms_policy_written_read_back_restore_drift_and_replacemen
         restriction.version_ref(key.versions.get()), restriction.version_ref(replacement.versions.get()), [blob]
     )
     answer = kms.decrypt(CiphertextBlob=moved)
-    assert answer["Plaintext"] == b"card 4111" and answer["KeyId"] == new_arn
+    assert answer["Plaintext"] == b"card 4111"
+    assert answer["KeyId"] == new_arn
 
 
 def test_statements_are_exact_and_wrong_settings_get_stable_codes(kms, endpoint):

@@ -22,7 +22,7 @@ from keyvault.services import lifecycle, restriction
 from keyvault.services.connectors import connectors_reset
 from keyvault.services.managers import key_manager_add, key_manager_sync
 from keyvault.states import KeyState
-from tests.incidents.conftest import cloudevent, detector, post_signal  # noqa: F401 - fixture
+from tests.incidents.conftest import cloudevent, post_signal
 from tests.keyvault.conftest import SYSTEM
 from webapp.errors import DomainError
 from webapp.stack.key_managers import KmipDev, kmip_dev_server
@@ -102,7 +102,8 @@ def test_acceptance_signal_deactivates_on_the_kmip_server_restore_and_compromise
     with django_capture_on_commit_callbacks(execute=True):
         assert post_signal(detector, cloudevent({"backend_ref": f"hsm:{uid}"})).status_code == 202
     key.refresh_from_db()
-    assert key.key_state is KeyState.SUSPENDED and key.restricted_at is not None
+    assert key.key_state is KeyState.SUSPENDED
+    assert key.restricted_at is not None
     assert state_of(app, uid) == "DEACTIVATED"  # KMIP's "process only, no protect"
     assert AuditEvent.objects.filter(
         action="key.restricted", subject_id=str(key.id), reason="decrypt-only on the manager: verified"
@@ -124,7 +125,8 @@ def test_acceptance_signal_deactivates_on_the_kmip_server_restore_and_compromise
     lifecycle.key_restore(key_id=key.id, actor=SYSTEM, reason="false positive (quorum)")
     key.refresh_from_db()
     new_uid = bytes(key.versions.get().material).decode()
-    assert new_uid != uid and key.external_ref == f"hsm:{new_uid}"
+    assert new_uid != uid
+    assert key.external_ref == f"hsm:{new_uid}"
     assert state_of(app, new_uid) == "ACTIVE"
     assert app.decrypt(ciphertext, uid=new_uid, cryptographic_parameters=CBC, iv_counter_nonce=iv) == b"card 4111"
     again, _ = app.encrypt(b"again", uid=new_uid, cryptographic_parameters=CBC, iv_counter_nonce=iv)
@@ -134,7 +136,8 @@ def test_acceptance_signal_deactivates_on_the_kmip_server_restore_and_compromise
     with django_capture_on_commit_callbacks(execute=True):
         lifecycle.key_compromise(key_id=key.id, actor=SYSTEM, reason="confirmed", incident="INC-1")
     key.refresh_from_db()
-    assert state_of(app, new_uid) == "COMPROMISED" and key.restricted_at is not None
+    assert state_of(app, new_uid) == "COMPROMISED"
+    assert key.restricted_at is not None
     assert local_decrypt(app, new_uid, iv, ciphertext) == b"card 4111"
     replacement = lifecycle.key_replace(key_id=key.id, actor=SYSTEM, reason="replace", incident="INC-1")
     successor = bytes(replacement.versions.get().material).decode()
