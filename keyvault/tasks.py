@@ -1,36 +1,35 @@
-"""Periodic jobs of key custody (Celery beat) and the retry of restrictions pending on key managers."""
+"""Background jobs of key custody (Celery): the owed restrictions retried, the periodic drift check, the
+key managers' inventories synced."""
 
 from __future__ import annotations
 
-import uuid
-from typing import Any
+from uuid import UUID
 
 from celery import shared_task
 
 from audit.actors import Actor
-from keyvault.services.restriction import keys_restrict_on_managers, restrictions_verify_all
+from keyvault.services.restriction import restrictions_apply, restrictions_retry_later, restrictions_verify_all
 
-MANAGER_RETRY_MAX_SECONDS = 300
+# Then the periodic check (every SEQUESTER_RESTRICTION_CHECK_SECONDS) owns what is still owed.
+RESTRICT_ATTEMPTS = 6
+
+
+@shared_task(name="keyvault.restrict_keys")
+def restrict_keys(key_ids: list[str], actor_name: str, actor_type: str, incident: str, attempt: int) -> int:
+    """Apply the restrictions that state changes made owed; requeue what is still pending, with backoff.
+    Returns how many were verified."""
+    actor = Actor(name=actor_name, type=actor_type)
+    ids = [UUID(key_id) for key_id in key_ids]
+    outcome = restrictions_apply(key_ids=ids, actor=actor, incident=incident, inline_limit=len(ids), retry=False)
+    if outcome.pending and attempt + 1 < RESTRICT_ATTEMPTS:
+        restrictions_retry_later(key_ids=outcome.pending, actor=actor, incident=incident, attempt=attempt + 1)
+    return len(outcome.verified)
 
 
 @shared_task(name="keyvault.verify_restrictions")
 def verify_restrictions() -> int:
     """Re-verify every decrypt-only key on its backend; returns how many had drifted (and were repaired)."""
     return len(restrictions_verify_all(actor=Actor.system("restriction-check")))
-
-
-@shared_task(name="keyvault.restrict_on_managers", bind=True, max_retries=None)
-def restrict_on_managers(self: Any, key_ids: list[str], incident: str = "") -> int:
-    """Retry decrypt-only on the key managers until verified (backing off to every 5 minutes; the
-    periodic check covers the same keys should this chain of retries be lost)."""
-    outcomes = keys_restrict_on_managers(
-        key_ids=[uuid.UUID(k) for k in key_ids], actor=Actor.system("restriction-retry"), incident=incident
-    )
-    pending = [outcome.key_id for outcome in outcomes if not outcome.verified]
-    if pending:
-        countdown = min(MANAGER_RETRY_MAX_SECONDS, 5 * 2 ** min(self.request.retries, 6))
-        raise self.retry(kwargs={"key_ids": pending, "incident": incident}, countdown=countdown)
-    return len(outcomes)
 
 
 @shared_task(name="keyvault.sync_key_managers")

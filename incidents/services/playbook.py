@@ -169,10 +169,11 @@ def key_mark_compromised(*, reference: str, key_id: str) -> str:
 
 
 def key_restrict_verify(*, reference: str, key_id: str) -> tuple[str, bool]:
+    """Confirm on the backend the restriction the lifecycle applied when the key was compromised."""
     key = ManagedKey.objects.get(id=key_id)
     if key.key_state in DESTROYED_STATES:
         return str(key.state), True
-    report = restriction.key_restrict(key_id=key.id, actor=PLAYBOOK, incident=reference)
+    report = restriction.key_restriction_confirm(key_id=key.id, actor=PLAYBOOK, incident=reference)
     return str(key.state), report.verified
 
 

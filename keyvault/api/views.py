@@ -17,9 +17,8 @@ from keyvault.api.fields import Base64Field, b64
 from keyvault.api.permissions import CanCreateKeys, CanCustody, CanReadInventory, CanRespond, CanUseGate
 from keyvault.errors import InvalidKeyRequest
 from keyvault.models import AiDataCategory, ManagedKey
-from keyvault.services import gate, lifecycle, restriction
+from keyvault.services import gate, lifecycle
 from keyvault.services.wrapped_items import ItemToRegister, wrapped_items_register
-from keyvault.states import KeyState
 from keyvault.types import Principal, UseContext
 from webapp.api.actors import actor_from_request
 
@@ -185,7 +184,7 @@ class KeySuspendApi(APIView):
     permission_classes = [CanRespond]
 
     @extend_schema(
-        summary="Contain: suspend the key and every key it wrapped, then restrict them on the backend",
+        summary="Contain: suspend the key and every key it wrapped (decrypt-only on the backend once committed)",
         request=ReasonInput,
         responses=SuspendOutput,
     )
@@ -193,8 +192,6 @@ class KeySuspendApi(APIView):
         data = _reason(request)
         actor = actor_from_request(request)
         result = lifecycle.key_suspend(key_ids=[key_id], actor=actor, reason=data["reason"], incident=data["incident"])
-        for suspended in result.suspended:
-            restriction.key_restrict(key_id=suspended, actor=actor, incident=data["incident"])
         return Response(
             {
                 "suspended": [str(i) for i in result.suspended],
@@ -214,18 +211,14 @@ class KeyCompromiseApi(APIView):
     )
     def post(self, request: Request, key_id: UUID) -> Response:
         data = _reason(request, CompromiseInput)
-        actor = actor_from_request(request)
         changed = lifecycle.key_compromise(
             key_id=key_id,
-            actor=actor,
+            actor=actor_from_request(request),
             reason=data["reason"],
             incident=data["incident"],
             occurred_at=data.get("occurred_at"),
             discovered_at=data.get("discovered_at"),
         )
-        for key in changed:
-            if key.key_state is KeyState.COMPROMISED:
-                restriction.key_restrict(key_id=key.id, actor=actor, incident=data["incident"])
         return Response({"compromised": [str(k.id) for k in changed]})
 
 
@@ -246,9 +239,7 @@ class KeyDeactivateApi(APIView):
     @extend_schema(summary="Retire a key: decrypt-only from now on", request=ReasonInput, responses=KeyOutput)
     def post(self, request: Request, key_id: UUID) -> Response:
         data = _reason(request)
-        actor = actor_from_request(request)
-        key = lifecycle.key_deactivate(key_id=key_id, actor=actor, reason=data["reason"])
-        restriction.key_restrict(key_id=key.id, actor=actor)
+        key = lifecycle.key_deactivate(key_id=key_id, actor=actor_from_request(request), reason=data["reason"])
         return _key_response(key)
 
 

@@ -1,4 +1,9 @@
-"""The key state machine: every transition validated, dated, attributed and audited, here and only here."""
+"""The key state machine: every transition validated, dated, attributed and audited, here and only here.
+
+A transition into a restricted state (suspended, deactivated, compromised) also owes the decrypt-only
+restriction on the key's backend: the service applies it itself once its transaction commits
+(``_restriction_owed``), whoever called it — a signal, the API, an approval or the playbook.
+"""
 
 from __future__ import annotations
 
@@ -17,9 +22,9 @@ from keyvault.backends.managers import ManagerConnector
 from keyvault.errors import IllegalTransition, InvalidKeyRequest, KeyNotFound, LegalHoldActive
 from keyvault.models import USAGE_SHARDS, AiDataCategory, DataAsset, KeyUsage, KeyVersion, ManagedKey, System
 from keyvault.services.blast_radius import BlastRadius, key_blast_radius, key_descendant_ids
-from keyvault.services.restriction import key_plan, keys_restrict_on_managers_after_commit
+from keyvault.services.restriction import key_plan, restrictions_apply
 from keyvault.services.versions import backend_errors, key_backend, version_material_set, version_ref
-from keyvault.states import DESTROYED_STATES, SUSPENDABLE, KeyState, transition_allowed
+from keyvault.states import DESTROYED_STATES, RESTRICTED, SUSPENDABLE, KeyState, transition_allowed
 
 S = KeyState
 _DATE_FIELD = {
@@ -70,6 +75,8 @@ def _apply(
         setattr(key, _DATE_FIELD[target], now)
     if target is S.COMPROMISED:
         key.compromise_discovered_at = key.compromise_discovered_at or now
+    if target in RESTRICTED:
+        key.restricted_at = None  # owed for this state: see _restriction_owed
     try:
         with transaction.atomic():
             key.save()
@@ -86,6 +93,21 @@ def _apply(
         incident=incident,
         data={"from": source.value, "to": target.value, "alias": key.alias, **(data or {})},
     )
+
+
+def _restriction_owed(key_ids: Sequence[UUID], *, actor: Actor, incident: str = "") -> None:
+    """Decrypt-only on the backend, owed by a transition into a restricted state, applied and verified
+    once the caller's transaction commits. Not before: containment is the committed state, which the
+    gate enforces at once, and it must neither wait for a backend nor roll back when one is down. What
+    is not verified at once is retried (``restrictions_apply``); a crash in between leaves
+    ``restricted_at`` empty, which the periodic check treats as owed."""
+    ids = list(dict.fromkeys(key_ids))
+    if ids:
+        transaction.on_commit(lambda: _apply_owed(ids, actor, incident), robust=True)
+
+
+def _apply_owed(key_ids: list[UUID], actor: Actor, incident: str) -> None:
+    restrictions_apply(key_ids=key_ids, actor=actor, incident=incident)
 
 
 def _require_reason(reason: str) -> str:
@@ -192,7 +214,7 @@ def key_deactivate(*, key_id: UUID, actor: Actor, reason: str) -> ManagedKey:
     """Planned retirement: decrypt-only from now on (existing data stays readable)."""
     (key,) = _locked([key_id])
     _apply(key, S.DEACTIVATED, actor=actor, reason=_require_reason(reason))
-    keys_restrict_on_managers_after_commit(keys=[key], actor=actor)
+    _restriction_owed([key.id], actor=actor)
     return key
 
 
@@ -217,7 +239,8 @@ def key_suspend(
 ) -> SuspendResult:
     """Containment, fail-safe and immediate: the keys (and every key they wrapped) stop encrypting
     when the caller's transaction commits. Keys already suspended, compromised or destroyed stay as
-    they are. Call it inside the transaction that records the signal.
+    they are. Call it inside the transaction that records the signal. The backend restriction follows
+    the commit (``_restriction_owed``).
 
     Written in bulk (one update, one batch of chained audit events), so that a KEK with ten thousand
     wrapped keys is contained in one short transaction."""
@@ -230,7 +253,7 @@ def key_suspend(
     now = timezone.now()
     if suspendable:
         ManagedKey.objects.filter(id__in=[key.id for key in suspendable]).update(
-            state=S.SUSPENDED.value, suspended_at=now, state_changed_at=now
+            state=S.SUSPENDED.value, suspended_at=now, state_changed_at=now, restricted_at=None
         )
         root_set = set(roots)
         cascade_note = [str(r) for r in roots]
@@ -251,8 +274,11 @@ def key_suspend(
         )
         for key in suspendable:
             key.state, key.suspended_at, key.state_changed_at = S.SUSPENDED.value, now, now
-        # Keys living in a key manager: restricted there right after this commits (never waited for).
-        keys_restrict_on_managers_after_commit(keys=suspendable, actor=actor, incident=incident)
+            key.restricted_at = None
+        order = {str(key_id): position for position, key_id in enumerate(all_ids)}  # the named keys first
+        _restriction_owed(
+            sorted((key.id for key in suspendable), key=lambda i: order[str(i)]), actor=actor, incident=incident
+        )
     return SuspendResult(
         suspended=[key.id for key in suspendable],
         already_restricted=already,
@@ -286,8 +312,11 @@ def key_compromise(
         target = S.DESTROYED_COMPROMISED if key.key_state is S.DESTROYED else S.COMPROMISED
         _apply(key, target, actor=actor, reason=reason, incident=incident, data=note)
         changed.append(key)
-    keys_restrict_on_managers_after_commit(
-        keys=[k for k in changed if k.key_state is S.COMPROMISED], actor=actor, incident=incident
+    # The named key first: with a large cascade it is the one restricted before the rest are queued.
+    _restriction_owed(
+        sorted((k.id for k in changed if k.key_state in RESTRICTED), key=lambda i: str(i) != str(key_id)),
+        actor=actor,
+        incident=incident,
     )
     return changed
 

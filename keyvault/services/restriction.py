@@ -1,9 +1,14 @@
 """Decrypt-only on the backend itself, verified after applying, re-verified periodically (drift).
 
-Keys that live in a key manager are restricted there by their connector, in batches (one policy edit
-for a thousand keys). A suspension never waits for the manager: Sequester's gate refuses the key when
-the suspension commits; the manager is asked right after, and while it cannot be reached (or refuses)
-the key is "pending on the manager" (``restriction_pending``) and retried until verified.
+The lifecycle service owes a restriction whenever a key enters a restricted state (``restricted_at`` is
+then empty) and calls ``restrictions_apply`` after its transaction commits: containment never waits for,
+nor depends on, a backend (the gate refuses at once from the database). What cannot be applied and
+verified at once is retried by the ``keyvault.restrict_keys`` task, with backoff, and in the end by the
+periodic check (``restrictions_verify_all``), which applies every restriction still owed.
+
+Keys that live in a key manager are restricted there by their connector, in one batch per manager (one
+policy edit for a thousand keys), all of them at once after the commit; while the manager cannot be
+reached (or refuses) the key is "pending on the manager" (``restriction_pending`` says why).
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from itertools import groupby
 from uuid import UUID
 
 import structlog
+from django.conf import settings
 from django.db import transaction
 from django.dispatch import Signal
 from django.utils import timezone
@@ -21,7 +27,7 @@ from django.utils import timezone
 from audit.actors import Actor
 from audit.services import EventDraft, audit_record, audit_record_many
 from keyvault.backends.base import KeyRestriction, Restriction
-from keyvault.errors import IllegalTransition
+from keyvault.errors import BackendUnavailable, IllegalTransition, KeyNotFound
 from keyvault.models import KeyVersion, ManagedKey
 from keyvault.services.versions import backend_errors, key_backend, version_material_set, version_ref
 from keyvault.states import RESTRICTED, KeyState
@@ -104,7 +110,9 @@ def _restrict_and_verify(key: ManagedKey) -> RestrictionReport:
 @transaction.atomic
 def key_restrict(*, key_id: UUID, actor: Actor, incident: str = "") -> RestrictionReport:
     """Apply decrypt-only on the backend for a suspended, deactivated or compromised key, and prove it."""
-    key = ManagedKey.objects.select_for_update().get(id=key_id)
+    key = ManagedKey.objects.select_for_update().filter(id=key_id).first()
+    if key is None:
+        raise KeyNotFound(f"no key with id {key_id}")
     if key.key_state not in RESTRICTED:
         raise IllegalTransition(f"only suspended, deactivated or compromised keys are restricted, not {key.state}")
     report = _restrict_and_verify(key)
@@ -125,6 +133,136 @@ def key_restrict(*, key_id: UUID, actor: Actor, incident: str = "") -> Restricti
     return report
 
 
+def key_restriction_confirm(*, key_id: UUID, actor: Actor, incident: str = "") -> RestrictionReport:
+    """The playbook's "decrypt-only, verified on the backend" step: read the restriction the lifecycle
+    applied back from the backend; apply it only if it is still owed or has drifted. Raises
+    ``BackendUnavailable`` while the backend cannot answer (the step is retried, then escalated)."""
+    key = ManagedKey.objects.filter(id=key_id).first()
+    if key is None:
+        raise KeyNotFound(f"no key with id {key_id}")
+    if key.key_state in RESTRICTED and key.restricted_at is not None:
+        backend = key_backend(key)
+        versions, plan = key_plan(key)
+        with backend_errors():
+            (restrictions,) = backend.verify_keys([plan])
+        report = _report(key, versions, restrictions)
+        if report.verified:
+            return report
+    return key_restrict(key_id=key_id, actor=actor, incident=incident)
+
+
+@dataclass(frozen=True, slots=True)
+class ApplyOutcome:
+    verified: list[UUID]
+    pending: list[UUID]  # still owed: retried by the restrict_keys task, then by the periodic check
+
+
+# Keys named in a ``key.restriction_pending`` event (the rest are counted): the trail stays bounded.
+_PENDING_LISTED = 50
+# Keys per queued retry task.
+_RETRY_CHUNK = 200
+
+
+def restrictions_apply(
+    *,
+    key_ids: Sequence[UUID],
+    actor: Actor,
+    incident: str = "",
+    inline_limit: int | None = None,
+    retry: bool = True,
+) -> ApplyOutcome:
+    """Apply and verify the restriction a state change made owed, for up to ``inline_limit`` keys now
+    (default ``SEQUESTER_RESTRICT_INLINE_KEYS``); the rest, and those whose backend did not answer or
+    did not verify, are queued for the retrying task (``retry=False``: the caller is that task). Never
+    raises: the state change has committed already, and the gate enforces it whatever the backend does.
+    A key no longer restricted (restored meanwhile) or no longer owing a restriction is skipped."""
+    limit = settings.SEQUESTER_RESTRICT_INLINE_KEYS if inline_limit is None else inline_limit
+    ids = list(dict.fromkeys(key_ids))
+    verified: list[UUID] = []
+    pending: list[UUID] = []
+    unreachable: set[str] = set()
+    failures: list[dict[str, str]] = []
+    rows = ManagedKey.objects.filter(
+        id__in=ids, state__in=[s.value for s in RESTRICTED], restricted_at__isnull=True
+    ).values_list("id", "backend", "manager_id")
+    owed = {key_id: backend for key_id, backend, manager_id in rows if manager_id is None}
+    on_managers = [key_id for key_id in ids if key_id in {row[0] for row in rows if row[2] is not None}]
+    if on_managers:
+        # One batch per key manager, whatever their number: a single policy edit for a thousand keys.
+        try:
+            for outcome in keys_restrict_on_managers(key_ids=on_managers, actor=actor, incident=incident):
+                (verified if outcome.verified else pending).append(UUID(outcome.key_id))
+        except Exception:
+            log.exception("key.restriction_on_managers_failed", keys=len(on_managers))
+            pending.extend(on_managers)
+            ManagedKey.objects.filter(id__in=on_managers).update(restriction_pending="failed unexpectedly; retried")
+    for position, key_id in enumerate(key_id for key_id in ids if key_id in owed):
+        backend = owed.get(key_id)
+        if backend is None:
+            continue
+        if position >= limit or backend in unreachable:
+            pending.append(key_id)
+            continue
+        try:
+            report = key_restrict(key_id=key_id, actor=actor, incident=incident)
+        except RestrictionNotVerified as exc:
+            pending.append(key_id)
+            failures.append({"key": str(key_id), "code": exc.code, "detail": exc.message})
+            continue
+        except (IllegalTransition, KeyNotFound):
+            continue  # restored, destroyed or gone meanwhile: nothing owed any more
+        except BackendUnavailable as exc:
+            unreachable.add(backend)  # do not wait on a dead backend once per key
+            pending.append(key_id)
+            failures.append({"key": str(key_id), "code": exc.code, "detail": exc.message})
+        except Exception as exc:  # noqa: BLE001 - after commit, nothing may escape; the retry owns it
+            pending.append(key_id)
+            failures.append({"key": str(key_id), "code": getattr(exc, "code", type(exc).__name__), "detail": str(exc)})
+        else:
+            (verified if report.verified else pending).append(key_id)
+    if failures:
+        _record_pending(failures, pending, actor=actor, incident=incident)
+    if pending and retry:
+        restrictions_retry_later(key_ids=pending, actor=actor, incident=incident, attempt=0)
+    return ApplyOutcome(verified=verified, pending=pending)
+
+
+def _record_pending(failures: list[dict[str, str]], pending: list[UUID], *, actor: Actor, incident: str) -> None:
+    log.error("key.restriction_pending", failures=failures[:_PENDING_LISTED], pending=len(pending))
+    try:
+        audit_record(
+            action="key.restriction_pending",
+            actor=actor,
+            subject_type="key",
+            subject_id=failures[0]["key"],
+            reason="the backend did not apply or verify decrypt-only yet; the gate refuses meanwhile; retried",
+            incident=incident,
+            data={"failures": failures[:_PENDING_LISTED], "pending": len(pending)},
+        )
+    except Exception:
+        log.exception("key.restriction_pending_not_recorded")
+
+
+def restrictions_retry_later(*, key_ids: Sequence[UUID], actor: Actor, incident: str, attempt: int) -> None:
+    """Queue the retrying task (in chunks). A broker that is down is not waited for: the periodic check
+    applies whatever is still owed."""
+    from keyvault.tasks import restrict_keys
+
+    ids = [str(key_id) for key_id in key_ids]
+    chunk = _RETRY_CHUNK
+    countdown = min(settings.SEQUESTER_RESTRICTION_CHECK_SECONDS, 5 * 3**attempt)
+    for start in range(0, len(ids), chunk):
+        try:
+            restrict_keys.apply_async(
+                args=(ids[start : start + chunk], actor.name, actor.type, incident, attempt),
+                countdown=countdown if attempt else 0,
+                retry=False,
+            )
+        except Exception:
+            log.warning("key.restriction_retry_not_queued", keys=len(ids) - start, exc_info=True)
+            return
+
+
 def _check(check: VersionCheck) -> dict[str, object]:
     return {"version": check.version, "decrypt_only": check.decrypt_only, "detail": check.detail}
 
@@ -139,8 +277,9 @@ class DriftFinding:
 
 def restrictions_verify_all(*, actor: Actor) -> list[DriftFinding]:
     """Re-verify every key that must be decrypt-only; on drift, raise an audit event, an alert and an
-    incident, then re-apply the restriction. Keys whose restriction was never applied (or is pending on
-    their key manager) get it now."""
+    incident (``restriction_drift``), then re-apply the restriction. Keys whose restriction is still
+    owed (never applied, pending on their key manager, or lost with a crash between a state change and
+    its restriction) get it now."""
     findings: list[DriftFinding] = []
     restricted_states = [state.value for state in RESTRICTED]
     for key_id in ManagedKey.objects.filter(state__in=restricted_states).values_list("id", flat=True):
@@ -178,11 +317,12 @@ def _verify_one(key_id: UUID, actor: Actor) -> list[DriftFinding]:
         for version, restriction in zip(versions, restrictions, strict=True)
         if not restriction.decrypt_only
     ]
-    if not drifted and key.restricted_at is not None:
+    applied = key.restricted_at is not None  # else owed: applied now, which is no drift
+    if not drifted and applied:
         return []
+    drifted = drifted if applied else []
     label = _backend_label(key)
-    was_restricted = key.restricted_at is not None  # else never applied (or pending on its manager): no drift
-    if drifted and was_restricted:
+    if drifted:
         log.error("key.restriction_drift", key=str(key.id), backend=label, versions=drifted)
         audit_record(
             action="key.restriction_drift",
@@ -193,11 +333,14 @@ def _verify_one(key_id: UUID, actor: Actor) -> list[DriftFinding]:
             data={"backend": label, "state": key.state, "versions": drifted},
         )
     report = _restrict_and_verify(key)
-    key.restricted_at = timezone.now() if report.verified else None
-    key.restriction_pending = "" if report.verified else "applied but not verified on the backend"
+    if report.verified:  # else it stays owed, and the next check tries again
+        key.restricted_at = timezone.now()
+        key.restriction_pending = ""
+    else:
+        key.restriction_pending = "applied but not verified on the backend"
     key.save(update_fields=["restricted_at", "restriction_pending"])
     audit_record(
-        action="key.restricted",
+        action="key.restricted" if report.verified else "key.restriction_pending",
         actor=actor,
         subject_type="key",
         subject_id=key.id,
@@ -208,8 +351,6 @@ def _verify_one(key_id: UUID, actor: Actor) -> list[DriftFinding]:
     if not drifted:
         return []
     finding = DriftFinding(str(key.id), label, drifted, repaired=report.verified)
-    if not was_restricted:
-        return [finding]
     transaction.on_commit(
         lambda: restriction_drift.send(
             sender=ManagedKey, key_id=key.id, backend=label, versions=drifted, repaired=finding.repaired
@@ -310,26 +451,3 @@ def _restrict_batch(key_ids: list[UUID], *, actor: Actor, incident: str) -> list
     ManagedKey.objects.filter(id__in=verified_ids).update(restricted_at=now, restriction_pending="")
     audit_record_many(actor=actor, drafts=drafts)
     return outcomes
-
-
-def keys_restrict_on_managers_after_commit(*, keys: Sequence[ManagedKey], actor: Actor, incident: str = "") -> None:
-    """Called by the lifecycle inside a state change: once it commits (Sequester's gate already refuses
-    the keys), ask their managers; what fails is retried by a Celery task and by the periodic check."""
-    ids = [key.id for key in keys if key.manager_id is not None]
-    if not ids:
-        return
-    ManagedKey.objects.filter(id__in=ids).update(restricted_at=None, restriction_pending="requested")
-
-    def run() -> None:
-        try:
-            outcomes = keys_restrict_on_managers(key_ids=ids, actor=actor, incident=incident)
-            pending = [outcome.key_id for outcome in outcomes if not outcome.verified]
-        except Exception:
-            log.exception("key.restriction_on_managers_failed", keys=len(ids))
-            pending = [str(key_id) for key_id in ids]
-        if pending:
-            from keyvault.tasks import restrict_on_managers
-
-            restrict_on_managers.apply_async(kwargs={"key_ids": pending, "incident": incident}, countdown=5)
-
-    transaction.on_commit(run)

@@ -203,7 +203,7 @@ def test_a_manager_down_during_a_signal_leaves_the_gate_closed_and_the_key_pendi
     queued = []
     from keyvault import tasks
 
-    monkeypatch.setattr(tasks.restrict_on_managers, "apply_async", lambda **kw: queued.append(kw))
+    monkeypatch.setattr(tasks.restrict_keys, "apply_async", lambda **kw: queued.append(kw))
     with django_capture_on_commit_callbacks(execute=True):
         answer = post_signal(detector, cloudevent({"backend_ref": f"bao:{name}"}))
     assert answer.status_code == 202
@@ -213,7 +213,7 @@ def test_a_manager_down_during_a_signal_leaves_the_gate_closed_and_the_key_pendi
     assert key.restricted_at is None
     assert key.restriction_pending.startswith("key_manager_unreachable")
     assert queued
-    assert queued[0]["kwargs"]["key_ids"] == [str(key.id)]
+    assert queued[0]["args"][0] == [str(key.id)]
     assert not app.refused(app.encrypt, b"still open on the manager")
     from incidents.presenters import incident_keys
 
