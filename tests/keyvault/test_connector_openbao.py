@@ -246,11 +246,10 @@ def test_bad_credentials_unknown_names_and_unreachable_managers_get_stable_codes
     with pytest.raises(DomainError) as unknown:
         key_manager_sync(name="nope", actor=SYSTEM)
     assert unknown.value.code == "key_manager_not_found"
+    name = new_transit_key(bao)
     register(bao)
     key_manager_sync(name="bao", actor=SYSTEM)
-    gone = ManagedKey.objects.filter(manager__name="bao").first()
-    assert gone is not None
-    name = gone.external_ref.split(":", 1)[1]
+    gone = ManagedKey.objects.get(external_ref=f"bao:{name}")
     bao.call("POST", f"transit/keys/{name}/config", {"deletion_allowed": True})
     bao.call("DELETE", f"transit/keys/{name}")
     report = key_manager_sync(name="bao", actor=SYSTEM)
