@@ -15,11 +15,13 @@ import pytest
 
 from audit.models import AuditEvent
 from keyvault.backends.aws_kms import DENY_SID, REENCRYPT_SID, statements
+from keyvault.backends.managers import ManagerConnector
 from keyvault.errors import KeyNotUsableForEncryption
 from keyvault.models import ManagedKey
 from keyvault.services import gate, lifecycle, restriction
 from keyvault.services.connectors import connectors_reset
 from keyvault.services.managers import key_manager_add, key_manager_sync
+from keyvault.services.versions import key_backend, version_ref
 from keyvault.states import KeyState
 from tests.incidents.conftest import cloudevent, post_signal
 from tests.keyvault.conftest import SYSTEM
@@ -127,10 +129,9 @@ def test_acceptance_on_kms_policy_written_read_back_restore_drift_and_replacemen
     target = {a["AliasName"]: a["TargetKeyId"] for a in kms.list_aliases()["Aliases"]}["alias/payments"]
     assert target == new_arn.rsplit("/", 1)[-1]  # the alias moved
     assert not policy_sids(kms, new_arn) & {DENY_SID, REENCRYPT_SID}  # the old policy, less our statements
-    connector = restriction.key_backend(key)
-    (moved,) = connector.rewrap(  # type: ignore[attr-defined]
-        restriction.version_ref(key.versions.get()), restriction.version_ref(replacement.versions.get()), [blob]
-    )
+    connector = key_backend(key)
+    assert isinstance(connector, ManagerConnector)
+    (moved,) = connector.rewrap(version_ref(key.versions.get()), version_ref(replacement.versions.get()), [blob])
     answer = kms.decrypt(CiphertextBlob=moved)
     assert answer["Plaintext"] == b"card 4111"
     assert answer["KeyId"] == new_arn

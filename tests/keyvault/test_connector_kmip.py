@@ -69,7 +69,7 @@ def register(kmip: KmipDev, name: str = "hsm") -> None:
 
 def state_of(app: ProxyKmipClient, uid: str) -> str:
     _, attributes = app.get_attributes(uid, ["State"])
-    return attributes[0].attribute_value.value.name
+    return str(attributes[0].attribute_value.value.name)
 
 
 def local_decrypt(app: ProxyKmipClient, uid: str, iv: bytes, ciphertext: bytes) -> bytes:

@@ -14,11 +14,13 @@ import pytest
 
 from audit.models import AuditEvent
 from incidents.models import Incident, IncidentKey
+from keyvault.backends.managers import ManagerConnector
 from keyvault.backends.transit import deny_block, policy_with, policy_without
 from keyvault.models import KeyManager, ManagedKey
 from keyvault.services import lifecycle, restriction
 from keyvault.services.connectors import connectors_reset
 from keyvault.services.managers import key_manager_add, key_manager_sync
+from keyvault.services.versions import key_backend, version_ref
 from keyvault.states import KeyState
 from tests.incidents.conftest import cloudevent, post_signal
 from tests.keyvault.conftest import SYSTEM
@@ -55,15 +57,15 @@ class App:
         policy += f'path "transit/datakey/plaintext/{key}" {{ capabilities = ["update"] }}\n'
         bao.call("PUT", f"sys/policies/acl/app-{key}", {"policy": policy})
         created = bao.call("POST", "auth/token/create", {"policies": [f"app-{key}"]})
-        self.token = str(created["auth"]["client_token"])  # type: ignore[index]
+        self.token = str(created["auth"]["client_token"])
 
     def encrypt(self, plaintext: bytes) -> str:
         body = {"plaintext": b64(plaintext)}
-        return str(self.bao.call("POST", f"transit/encrypt/{self.key}", body, token=self.token)["data"]["ciphertext"])  # type: ignore[index]
+        return str(self.bao.call("POST", f"transit/encrypt/{self.key}", body, token=self.token)["data"]["ciphertext"])
 
     def decrypt(self, ciphertext: str) -> bytes:
         data = self.bao.call("POST", f"transit/decrypt/{self.key}", {"ciphertext": ciphertext}, token=self.token)
-        return base64.b64decode(data["data"]["plaintext"])  # type: ignore[index]
+        return base64.b64decode(data["data"]["plaintext"])
 
     def refused(self, call, *args) -> bool:
         """True when OpenBao answers 403 (any other error fails the test)."""
@@ -91,7 +93,7 @@ def register(bao: OpenBaoDev, name: str = "bao") -> KeyManager:
 
 def operator_lifts_deny(bao: OpenBaoDev, key: str) -> None:
     """What an OpenBao administrator can do behind Sequester's back."""
-    text = str(bao.call("GET", "sys/policies/acl/default")["data"]["policy"])  # type: ignore[index]
+    text = str(bao.call("GET", "sys/policies/acl/default")["data"]["policy"])
     bao.call("PUT", "sys/policies/acl/default", {"policy": policy_without(text, "transit", [key])})
 
 
@@ -126,7 +128,7 @@ def test_acceptance_signal_contains_on_openbao_restore_gives_encrypt_back_drift_
     # A false positive restored: exactly what was added is removed, encryption comes back.
     with django_capture_on_commit_callbacks(execute=True):
         lifecycle.key_restore(key_id=key.id, actor=SYSTEM, reason="false positive (quorum)")
-    assert deny_block("transit", name) not in bao.call("GET", "sys/policies/acl/default")["data"]["policy"]  # type: ignore[index]
+    assert deny_block("transit", name) not in bao.call("GET", "sys/policies/acl/default")["data"]["policy"]
     assert app.decrypt(app.encrypt(b"again")) == b"again"
 
     # Suspended again; an operator lifts the deny behind Sequester's back: the drift check flags it,
@@ -183,9 +185,10 @@ def test_compromise_rotates_and_retires_the_versions_and_the_replacement_takes_t
     # The compromised key stays verified decrypt-only by min_encryption_version.
     assert restriction.restrictions_verify_all(actor=SYSTEM) == []
     # Transit's own rewrap moves old ciphertext to the replacement's version.
-    connector = restriction.key_backend(key)
-    (moved,) = connector.rewrap(  # type: ignore[attr-defined]
-        restriction.version_ref(key.versions.get()), restriction.version_ref(replacement.versions.get()), [old.encode()]
+    connector = key_backend(key)
+    assert isinstance(connector, ManagerConnector)
+    (moved,) = connector.rewrap(
+        version_ref(key.versions.get()), version_ref(replacement.versions.get()), [old.encode()]
     )
     assert moved.startswith(b"vault:v2:")
     assert app.decrypt(moved.decode()) == b"old data"
@@ -223,7 +226,7 @@ def test_a_manager_down_during_a_signal_leaves_the_gate_closed_and_the_key_pendi
     KeyManager.objects.filter(pk=manager.pk).update(url=bao.url)
     outcomes = restriction.keys_restrict_on_managers(key_ids=[key.id], actor=SYSTEM)
     assert [o.verified for o in outcomes] == [True]
-    key.refresh_from_db()
+    key = ManagedKey.objects.get(id=key.id)
     assert key.restricted_at is not None
     assert key.restriction_pending == ""
     assert app.refused(app.encrypt, b"x")
@@ -237,7 +240,7 @@ def test_bad_credentials_unknown_names_and_unreachable_managers_get_stable_codes
     with pytest.raises(DomainError) as down:
         key_manager_add(actor=SYSTEM, name="bao", kind="openbao", url="http://127.0.0.1:9", credentials={"token": "x"})
     assert down.value.code == "key_manager_unreachable"
-    weak = bao.call("POST", "auth/token/create", {"policies": ["default"]})["auth"]["client_token"]  # type: ignore[index]
+    weak = bao.call("POST", "auth/token/create", {"policies": ["default"]})["auth"]["client_token"]
     with pytest.raises(DomainError) as lacking:
         key_manager_add(actor=SYSTEM, name="bao", kind="openbao", url=bao.url, credentials={"token": weak})
     assert lacking.value.code == "key_manager_denied"

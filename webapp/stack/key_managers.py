@@ -17,10 +17,11 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from webapp.stack.processes import port_open
 from webapp.stack.temporal_dev import free_port
@@ -62,9 +63,7 @@ class OpenBaoDev:
     url: str
     root_token: str
 
-    def call(
-        self, method: str, path: str, body: dict[str, object] | None = None, *, token: str = ""
-    ) -> dict[str, object]:
+    def call(self, method: str, path: str, body: Mapping[str, Any] | None = None, *, token: str = "") -> dict[str, Any]:
         """One HTTP API call (for fixtures and operators' actions in tests); raises on an error status."""
         data = json.dumps(body).encode() if body is not None else None
         request = urllib.request.Request(  # noqa: S310 - loopback URL built here
@@ -75,7 +74,8 @@ class OpenBaoDev:
         )
         with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
             raw = response.read()
-        return json.loads(raw) if raw else {}
+        answer: dict[str, Any] = json.loads(raw) if raw else {}
+        return answer
 
 
 @contextmanager
