@@ -72,11 +72,24 @@ def key_resolve(reference: KeyReference) -> ManagedKey | None:
     return version.key if version else None
 
 
+def _preferred(keys: list[ManagedKey]) -> ManagedKey:
+    """``_prefer_live`` over keys already loaded."""
+    live = [k for k in keys if k.key_state not in DESTROYED_STATES] or keys
+    active = [k for k in live if k.key_state is KeyState.ACTIVE]
+    return active[0] if active else max(live, key=lambda k: k.state_changed_at)
+
+
 def keys_resolve(references: list[KeyReference]) -> tuple[list[ManagedKey], list[KeyReference]]:
     found: dict[uuid.UUID, ManagedKey] = {}
     unresolved = []
+    # Backend references in one query (a signal may name a thousand keys of a key manager).
+    refs = [r.value for r in references if r.kind == "backend_ref"]
+    by_ref: dict[str, list[ManagedKey]] = {}
+    for candidate in ManagedKey.objects.filter(external_ref__in=refs) if refs else []:
+        by_ref.setdefault(candidate.external_ref, []).append(candidate)
     for reference in references:
-        key = key_resolve(reference)
+        known = by_ref.get(reference.value) if reference.kind == "backend_ref" else None
+        key = _preferred(known) if known else key_resolve(reference)
         if key is None:
             unresolved.append(reference)
         else:

@@ -77,6 +77,25 @@ def key_plan(key: ManagedKey) -> tuple[list[KeyVersion], KeyRestriction]:
     return versions, plan
 
 
+def key_plans(keys: Sequence[ManagedKey]) -> list[tuple[list[KeyVersion], KeyRestriction]]:
+    """``key_plan`` for many keys with one query for their versions."""
+    by_key: dict[UUID, list[KeyVersion]] = {key.id: [] for key in keys}
+    for version in KeyVersion.objects.filter(key_id__in=list(by_key), destroyed_at__isnull=True).order_by("version"):
+        by_key[version.key_id].append(version)
+    return [
+        (
+            by_key[key.id],
+            KeyRestriction(
+                key_id=key.id,
+                versions=[version_ref(version) for version in by_key[key.id]],
+                compromised=key.key_state in (KeyState.COMPROMISED, KeyState.DESTROYED_COMPROMISED),
+                compromise_occurred_at=key.compromise_occurred_at,
+            ),
+        )
+        for key in keys
+    ]
+
+
 def _store_materials(versions: list[KeyVersion], materials: list[bytes]) -> None:
     for version, material in zip(versions, materials, strict=True):
         if material != bytes(version.material):
@@ -305,7 +324,7 @@ def restrictions_verify_all(*, actor: Actor) -> list[DriftFinding]:
 
 @transaction.atomic
 def _verify_one(key_id: UUID, actor: Actor) -> list[DriftFinding]:
-    key = ManagedKey.objects.select_for_update().select_related("manager").get(id=key_id)
+    key = ManagedKey.objects.select_for_update(of=("self",)).select_related("manager").get(id=key_id)
     if key.key_state not in RESTRICTED:
         return []
     backend = key_backend(key)
@@ -390,7 +409,7 @@ def _restrict_batch(key_ids: list[UUID], *, actor: Actor, incident: str) -> list
     # Locked (in the lifecycle's id order) so that a restore cannot interleave with this edit.
     keys = [
         key
-        for key in ManagedKey.objects.select_for_update()
+        for key in ManagedKey.objects.select_for_update(of=("self",))
         .select_related("manager")
         .filter(id__in=key_ids)
         .order_by("id")
@@ -398,14 +417,18 @@ def _restrict_batch(key_ids: list[UUID], *, actor: Actor, incident: str) -> list
     ]
     if not keys:
         return []
-    plans = [key_plan(key) for key in keys]
+    plans = key_plans(keys)
     try:
         backend = key_backend(keys[0])
         with backend_errors():
             materials = backend.restrict_keys([plan for _, plan in plans])
-        for (versions, _), stored in zip(plans, materials, strict=True):
-            _store_materials(versions, stored)
-        plans = [key_plan(key) for key in keys]
+        changed = False
+        for (versions, plan), stored in zip(plans, materials, strict=True):
+            if stored != [bytes(ref.material) for ref in plan.versions]:
+                _store_materials(versions, stored)
+                changed = True
+        if changed:
+            plans = key_plans(keys)
         with backend_errors():
             checks = backend.verify_keys([plan for _, plan in plans])
     except DomainError as exc:
