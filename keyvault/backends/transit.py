@@ -237,7 +237,19 @@ class TransitConnector(ManagerConnector):
             found.append(RemoteKey(ident=name, name=name, versions=versions, state=state, detail=detail))
         return found
 
+    def _require(self, names: Iterable[str]) -> None:
+        """Every name must exist in the mount (one LIST for any number of keys)."""
+        try:
+            existing = set(self._call("LIST", f"{self.mount}/keys", key="*")["data"]["keys"])
+        except ManagerKeyUnknown:
+            existing = set()
+        missing = [name for name in names if name not in existing]
+        if missing:
+            shown = ", ".join(missing[:5]) + (" …" if len(missing) > 5 else "")
+            raise ManagerKeyUnknown(f"{self.manager_name}: no transit key {shown} under {self.mount}/")
+
     def restrict_keys(self, keys: Sequence[KeyRestriction]) -> list[list[bytes]]:
+        self._require(self._names(keys))
         for key in keys:
             if key.compromised and key.versions:
                 self._retire_versions(key)
@@ -259,6 +271,7 @@ class TransitConnector(ManagerConnector):
         return self.restrict_keys([KeyRestriction(ref.key_id, [ref])])[0][0]
 
     def verify_keys(self, keys: Sequence[KeyRestriction]) -> list[list[Restriction]]:
+        self._require(self._names(keys))
         policy, _ = self._read_policy()
         intact = denied(policy, self.mount)
         results = []

@@ -17,7 +17,7 @@ from kmip.pie.client import ProxyKmipClient
 from kmip.pie.exceptions import KmipOperationFailure
 
 from audit.models import AuditEvent
-from keyvault.models import ManagedKey
+from keyvault.models import KeyManager, ManagedKey
 from keyvault.services import lifecycle, restriction
 from keyvault.services.connectors import connectors_reset
 from keyvault.services.managers import key_manager_add, key_manager_sync
@@ -170,7 +170,12 @@ def test_a_foreign_certificate_and_an_unknown_object_get_stable_codes(kmip):
     assert down.value.code == "key_manager_unreachable"
     register(kmip)
     imported = ManagedKey.objects.create(
-        alias="ghost", purpose="t", backend="manager", manager_id=1, external_ref="hsm:999999", state="active"
+        alias="ghost",
+        purpose="t",
+        backend="manager",
+        manager=KeyManager.objects.get(name="hsm"),
+        external_ref="hsm:999999",
+        state="active",
     )
     imported.versions.create(version=1, material=b"999999", fingerprint="")
     lifecycle.key_suspend(key_ids=[imported.id], actor=SYSTEM, reason="t")
