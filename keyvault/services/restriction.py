@@ -67,14 +67,7 @@ class RestrictionReport:
 
 def key_plan(key: ManagedKey) -> tuple[list[KeyVersion], KeyRestriction]:
     """The key's live versions and what its state asks of the backend."""
-    versions = list(key.versions.filter(destroyed_at__isnull=True).order_by("version"))
-    plan = KeyRestriction(
-        key_id=key.id,
-        versions=[version_ref(version) for version in versions],
-        compromised=key.key_state in (KeyState.COMPROMISED, KeyState.DESTROYED_COMPROMISED),
-        compromise_occurred_at=key.compromise_occurred_at,
-    )
-    return versions, plan
+    return key_plans([key])[0]
 
 
 def key_plans(keys: Sequence[ManagedKey]) -> list[tuple[list[KeyVersion], KeyRestriction]]:

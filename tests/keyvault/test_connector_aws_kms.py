@@ -19,7 +19,6 @@ from keyvault.backends.managers import ManagerConnector
 from keyvault.errors import KeyNotUsableForEncryption
 from keyvault.models import ManagedKey
 from keyvault.services import gate, lifecycle, restriction
-from keyvault.services.connectors import connectors_reset
 from keyvault.services.managers import key_manager_add, key_manager_sync
 from keyvault.services.versions import key_backend, version_ref
 from keyvault.states import KeyState
@@ -40,8 +39,7 @@ def endpoint() -> Iterator[str]:
 
 
 @pytest.fixture
-def kms(endpoint):
-    connectors_reset()
+def kms(endpoint, fresh_connectors):
     client = boto3.client(
         "kms", region_name="eu-west-1", endpoint_url=endpoint, aws_access_key_id="testing", aws_secret_access_key="x"
     )
@@ -54,8 +52,7 @@ def kms(endpoint):
     for alias in client.list_aliases()["Aliases"]:
         if not alias["AliasName"].startswith("alias/aws/"):
             client.delete_alias(AliasName=alias["AliasName"])
-    yield client
-    connectors_reset()
+    return client
 
 
 def policy_sids(kms, arn: str) -> set[str]:

@@ -19,7 +19,6 @@ from kmip.pie.exceptions import KmipOperationFailure
 from audit.models import AuditEvent
 from keyvault.models import KeyManager, ManagedKey
 from keyvault.services import lifecycle, restriction
-from keyvault.services.connectors import connectors_reset
 from keyvault.services.managers import key_manager_add, key_manager_sync
 from keyvault.states import KeyState
 from tests.incidents.conftest import cloudevent, post_signal
@@ -27,7 +26,7 @@ from tests.keyvault.conftest import SYSTEM
 from webapp.errors import DomainError
 from webapp.stack.key_managers import KmipDev, kmip_dev_server
 
-pytestmark = [pytest.mark.slow, pytest.mark.django_db]
+pytestmark = [pytest.mark.slow, pytest.mark.django_db, pytest.mark.usefixtures("fresh_connectors")]
 CBC = {
     "cryptographic_algorithm": enums.CryptographicAlgorithm.AES,
     "block_cipher_mode": enums.BlockCipherMode.CBC,
@@ -39,13 +38,6 @@ CBC = {
 def kmip() -> Iterator[KmipDev]:
     with kmip_dev_server(identities=["payments-app", "sequester", "stranger"]) as server:
         yield server
-
-
-@pytest.fixture(autouse=True)
-def _fresh_connectors() -> Iterator[None]:
-    connectors_reset()
-    yield
-    connectors_reset()
 
 
 def client(kmip: KmipDev, identity: str) -> ProxyKmipClient:

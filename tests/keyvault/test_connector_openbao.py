@@ -18,7 +18,6 @@ from keyvault.backends.managers import ManagerConnector
 from keyvault.backends.transit import deny_block, policy_with, policy_without
 from keyvault.models import KeyManager, ManagedKey
 from keyvault.services import lifecycle, restriction
-from keyvault.services.connectors import connectors_reset
 from keyvault.services.managers import key_manager_add, key_manager_sync
 from keyvault.services.versions import key_backend, version_ref
 from keyvault.states import KeyState
@@ -27,20 +26,13 @@ from tests.keyvault.conftest import SYSTEM
 from webapp.errors import DomainError
 from webapp.stack.key_managers import OpenBaoDev, openbao_dev_server
 
-pytestmark = [pytest.mark.slow, pytest.mark.django_db]
+pytestmark = [pytest.mark.slow, pytest.mark.django_db, pytest.mark.usefixtures("fresh_connectors")]
 
 
 @pytest.fixture(scope="module")
 def bao() -> Iterator[OpenBaoDev]:
     with openbao_dev_server() as server:
         yield server
-
-
-@pytest.fixture(autouse=True)
-def _fresh_connectors() -> Iterator[None]:
-    connectors_reset()
-    yield
-    connectors_reset()
 
 
 def b64(data: bytes) -> str:
