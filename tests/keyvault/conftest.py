@@ -150,6 +150,3 @@ def make_key(
     key.refresh_from_db()
     assert key.key_state is state
     return key, sealed
-
-
-from tests.incidents.conftest import detector  # noqa: E402, F401 - the signal-posting client, shared
