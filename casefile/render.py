@@ -13,7 +13,6 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from django.template.loader import render_to_string
-from weasyprint import HTML, Attachment
 
 from casefile.checklist import ChecklistItem
 from casefile.gather import CaseData, Section, UseRecord
@@ -23,6 +22,8 @@ USES_SHOWN = 100
 GROUPS_SHOWN = 200
 KEYS_SHOWN = 300
 SECTION_SLOTS = {
+    "key_hierarchy": "New key hierarchy",
+    "refused_uses": "Refused uses",
     "notifications": "Notifications and acknowledgements",
     "obligations": "Regulatory obligations",
 }
@@ -268,6 +269,8 @@ def case_pdf(
     span: tuple[int, int] = (30, 85),
 ) -> RenderedCase:
     """PDF/A-3b with each attachment (name → (content, description)) embedded as associated data."""
+    from weasyprint import HTML, Attachment  # heavy (Pango, fonts): imported by the process that renders
+
     with _page_progress(progress, pages_hint, span):
         document = HTML(string=html).render(pdf_variant="pdf/a-3b")
     if progress is not None:

@@ -5,18 +5,22 @@ from __future__ import annotations
 import functools
 import io
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from django.conf import settings
-from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
-from pyhanko.sign import fields, signers
 
 from casefile.errors import SigningNotConfigured
+
+if TYPE_CHECKING:  # pyHanko is imported by the process that signs or verifies, not at start-up
+    from pyhanko.sign import signers
 
 FIELD_NAME = "SequesterCaseFile"
 
 
 @functools.cache
 def _signer(cert_file: str, key_file: str, password: str | None) -> signers.SimpleSigner:
+    from pyhanko.sign import signers
+
     passphrase = password.encode() if password else None
     signer: signers.SimpleSigner | None = signers.SimpleSigner.load(  # type: ignore[no-untyped-call]
         key_file, cert_file, key_passphrase=passphrase
@@ -40,6 +44,9 @@ def signer_subject() -> str:
 
 def sign_pdf(pdf: bytes, *, reason: str) -> bytes:
     """An incremental update that adds the signature: the PDF/A document underneath is unchanged."""
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.sign import fields, signers
+
     metadata = signers.PdfSignatureMetadata(
         field_name=FIELD_NAME,
         md_algorithm="sha256",

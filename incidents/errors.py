@@ -38,3 +38,10 @@ class IncidentClosed(DomainError):
 class InvalidIncidentAction(DomainError):
     code = "invalid_incident_action"
     http_status = 400
+
+
+class OpenItemsBlockClose(DomainError):
+    """Closing was asked while an item that must be settled first is open (a pending legal sign-off, say)."""
+
+    code = "open_items_block_close"
+    http_status = 409

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
+from django.urls import reverse
+
+from approvals.models import ApprovalRequest
+from approvals.policies import REGULATORY_FILING_SIGNOFF
 from incidents.models import Incident
+from incidents.services.hooks import OpenItem
 from regulatory.clocks import ClockState, clock_state
 from regulatory.models import Filing, Obligation
 
@@ -65,3 +71,79 @@ def clocks_due_within(*, now: datetime, hours: int = 72) -> list[Clock]:
         .order_by("due_at")
     )
     return [_clock(o, now) for o in obligations]
+
+
+def regulatory_open_items(incident: Incident) -> list[OpenItem]:
+    """The incident's open regulatory items, for the closure check: a legal sign-off still pending
+    (of a filing or of a message to a regulator) blocks the close; required duties not filed yet, and
+    provisional ones whose decisions are not taken, are listed without blocking (their clocks outlive
+    the incident)."""
+    items = [
+        OpenItem(
+            source="regulatory",
+            kind="signoff_pending",
+            label=f"legal sign-off pending: {request.subject_type} {request.subject_id}",
+            blocking=True,
+            url=reverse("approval-page", args=[request.pk]),
+        )
+        for request in ApprovalRequest.objects.filter(
+            action=REGULATORY_FILING_SIGNOFF, incident=incident.reference, status=ApprovalRequest.Status.PENDING
+        ).order_by("requested_at")
+    ]
+    obligations = Obligation.objects.filter(incident=incident, status="required", filings__isnull=True).order_by(
+        "due_at", "rule_id"
+    )
+    for obligation in obligations:
+        due = f"due {obligation.due_at:%Y-%m-%d %H:%M} UTC" if obligation.due_at else "no fixed period"
+        provisional = ", provisional" if obligation.detail.get("provisional") else ""
+        items.append(
+            OpenItem(
+                source="regulatory",
+                kind="obligation_unfiled",
+                label=f"{obligation.rule_id} not filed ({due}{provisional})",
+                blocking=False,
+                url=reverse("regulatory-incident", args=[incident.reference]),
+            )
+        )
+    return items
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    """A fact, decision or event nobody recorded that keeps duties provisional (or waiting), and who
+    records it: the page's "decisions to take"."""
+
+    name: str
+    meaning: str
+    decided_by: str
+    obligations: tuple[str, ...]
+    effects: tuple[str, ...]
+    urgent: bool  # it keeps a required (running) duty provisional; else only later duties wait for it
+
+
+def open_questions(clocks: list[Clock]) -> list[Question]:
+    """What would settle the incident's provisional or waiting duties, most duties first."""
+    found: dict[str, dict[str, Any]] = {}
+    for clock in clocks:
+        obligation = clock.obligation
+        if clock.filing is not None or obligation.status not in ("required", "awaiting_trigger"):
+            continue
+        for pending in obligation.detail.get("pending", []):
+            entry = found.setdefault(
+                pending["name"], {"pending": pending, "obligations": [], "effects": set(), "urgent": False}
+            )
+            entry["obligations"].append(obligation.rule_id)
+            entry["effects"].add(pending["effect"])
+            entry["urgent"] = entry["urgent"] or obligation.status == "required"
+    questions = [
+        Question(
+            name=name,
+            meaning=entry["pending"]["meaning"],
+            decided_by=entry["pending"]["decided_by"],
+            obligations=tuple(entry["obligations"]),
+            effects=tuple(sorted(entry["effects"])),
+            urgent=entry["urgent"],
+        )
+        for name, entry in found.items()
+    ]
+    return sorted(questions, key=lambda q: (not q.urgent, -len(q.obligations), q.name))

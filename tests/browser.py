@@ -57,3 +57,12 @@ def add_virtual_authenticator(page: Any) -> Any:
         },
     )
     return session
+
+
+def sign_in(page: Any, base: str, username: str, password: str) -> None:
+    """The login form, as a person fills it; waits for the home page."""
+    page.goto(f"{base}/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/")

@@ -14,8 +14,9 @@ from django.utils import timezone
 
 from audit.actors import Actor
 from audit.services import audit_record
-from incidents.errors import IncidentClosed, IncidentNotFound, InvalidIncidentAction
+from incidents.errors import IncidentClosed, IncidentNotFound, InvalidIncidentAction, OpenItemsBlockClose
 from incidents.models import SEVERITY_RANK, Incident, IncidentCounter, IncidentKey, Severity
+from incidents.services.hooks import incident_open_items
 from ir_workflows.incident.types import (
     ADD_KEYS_UPDATE,
     ADD_NOTE_UPDATE,
@@ -278,9 +279,33 @@ def incident_add_note(*, reference: str, text: str, actor: Actor) -> None:
     )
 
 
-@transaction.atomic
 def incident_advance(*, reference: str, action: str, choice: str, actor: Actor) -> None:
-    """A manual step: request closure (choice: keep_decrypt_only or destroy), or retry a failed step."""
+    """A manual step: request closure (choice: keep_decrypt_only or destroy), or retry a failed step.
+    Closure is refused while a blocking open item remains (a pending legal sign-off, say); the refusal is
+    recorded with the items."""
+    if action == "request_close":
+        incident = incident_get(reference)  # read only: the refusal below must stay recorded, outside a transaction
+        blocking = [item for item in incident_open_items(incident) if item.blocking]
+        if blocking:
+            labels = [item.label for item in blocking]
+            audit_record(
+                action="incident.close_refused",
+                actor=actor,
+                subject_type="incident",
+                subject_id=incident.reference,
+                reason="open items block the close: " + "; ".join(labels)[:1500],
+                incident=incident.reference,
+                data={"items": [{"source": i.source, "kind": i.kind, "label": i.label} for i in blocking][:50]},
+            )
+            raise OpenItemsBlockClose(
+                f"{incident.reference} cannot be closed while these are open: " + "; ".join(labels),
+                items=labels,
+            )
+    _advance(reference=reference, action=action, choice=choice, actor=actor)
+
+
+@transaction.atomic
+def _advance(*, reference: str, action: str, choice: str, actor: Actor) -> None:
     incident = _open(reference)
     if action not in ("request_close", "retry"):
         raise InvalidIncidentAction("advance with request_close or retry")

@@ -8,7 +8,8 @@ periodic check (``restrictions_verify_all``), which applies every restriction st
 
 Keys that live in a key manager are restricted there by their connector, in one batch per manager (one
 policy edit for a thousand keys), all of them at once after the commit; while the manager cannot be
-reached (or refuses) the key is "pending on the manager" (``restriction_pending`` says why).
+reached (or refuses) the key is "pending on the manager" (``restriction_pending`` says why). A drift
+sends ``restriction_drift``, on which the incidents app opens or extends an incident.
 """
 
 from __future__ import annotations
@@ -26,10 +27,10 @@ from django.utils import timezone
 
 from audit.actors import Actor
 from audit.services import EventDraft, audit_record, audit_record_many
-from keyvault.backends.base import KeyRestriction, Restriction
+from keyvault.backends.base import KeyBackend, KeyRestriction, Restriction, VersionRef
 from keyvault.errors import BackendUnavailable, IllegalTransition, KeyNotFound
 from keyvault.models import KeyVersion, ManagedKey
-from keyvault.services.versions import backend_errors, key_backend, version_material_set, version_ref
+from keyvault.services.versions import backend_errors, key_backend, version_material_set
 from keyvault.states import RESTRICTED, KeyState
 from webapp.errors import DomainError
 
@@ -75,24 +76,16 @@ def key_plans(keys: Sequence[ManagedKey]) -> list[tuple[list[KeyVersion], KeyRes
     by_key: dict[UUID, list[KeyVersion]] = {key.id: [] for key in keys}
     for version in KeyVersion.objects.filter(key_id__in=list(by_key), destroyed_at__isnull=True).order_by("version"):
         by_key[version.key_id].append(version)
-    return [
-        (
-            by_key[key.id],
-            KeyRestriction(
-                key_id=key.id,
-                versions=[version_ref(version) for version in by_key[key.id]],
-                compromised=key.key_state in (KeyState.COMPROMISED, KeyState.DESTROYED_COMPROMISED),
-                compromise_occurred_at=key.compromise_occurred_at,
-            ),
-        )
-        for key in keys
-    ]
+    return [(by_key[key.id], _plan(key, by_key[key.id], [bytes(v.material) for v in by_key[key.id]])) for key in keys]
 
 
-def _store_materials(versions: list[KeyVersion], materials: list[bytes]) -> None:
-    for version, material in zip(versions, materials, strict=True):
-        if material != bytes(version.material):
-            version_material_set(version, material)
+def _plan(key: ManagedKey, versions: list[KeyVersion], materials: list[bytes]) -> KeyRestriction:
+    return KeyRestriction(
+        key_id=key.id,
+        versions=[VersionRef(key.id, v.version, m) for v, m in zip(versions, materials, strict=True)],
+        compromised=key.key_state in (KeyState.COMPROMISED, KeyState.DESTROYED_COMPROMISED),
+        compromise_occurred_at=key.compromise_occurred_at,
+    )
 
 
 def _report(key: ManagedKey, versions: list[KeyVersion], restrictions: Sequence[Restriction]) -> RestrictionReport:
@@ -107,41 +100,72 @@ def _backend_label(key: ManagedKey) -> str:
     return f"manager:{key.manager.name}" if key.manager_id is not None and key.manager else key.backend
 
 
-def _restrict_and_verify(key: ManagedKey) -> RestrictionReport:
+def _read_back(key: ManagedKey) -> RestrictionReport:
+    """What the backend says of each live version, now (no database lock held)."""
     backend = key_backend(key)
-    versions, plan = key_plan(key)
-    with backend_errors():
-        (materials,) = backend.restrict_keys([plan])
-    _store_materials(versions, materials)
     versions, plan = key_plan(key)
     with backend_errors():
         (restrictions,) = backend.verify_keys([plan])
     return _report(key, versions, restrictions)
 
 
-@transaction.atomic
+def _apply_unlocked(
+    backend: KeyBackend, keys: Sequence[ManagedKey]
+) -> list[tuple[list[KeyVersion], list[bytes], RestrictionReport, KeyRestriction]]:
+    """Restrict and read back (the backend called with no database lock held): per key, its versions,
+    their (possibly new) materials, the report, and the plan to undo it with."""
+    plans = key_plans(keys)
+    with backend_errors():
+        materials = backend.restrict_keys([plan for _, plan in plans])
+    applied = [_plan(key, versions, stored) for key, (versions, _), stored in zip(keys, plans, materials, strict=True)]
+    with backend_errors():
+        checks = backend.verify_keys(applied)
+    return [
+        (versions, stored, _report(key, versions, restrictions), plan)
+        for key, (versions, _), stored, restrictions, plan in zip(keys, plans, materials, checks, applied, strict=True)
+    ]
+
+
+def _store_materials(versions: list[KeyVersion], materials: list[bytes]) -> None:
+    for version, material in zip(versions, materials, strict=True):
+        if material != bytes(version.material):
+            version_material_set(version, material)
+
+
 def key_restrict(*, key_id: UUID, actor: Actor, incident: str = "") -> RestrictionReport:
-    """Apply decrypt-only on the backend for a suspended, deactivated or compromised key, and prove it."""
-    key = ManagedKey.objects.select_for_update().filter(id=key_id).first()
+    """Apply decrypt-only on the backend for a suspended, deactivated or compromised key, and prove it.
+
+    The backend is called with no database lock held (a slow HSM or key manager must not hold the key's
+    row, which every encrypt checks); the result is then recorded under the key's lock, if the key is
+    still restricted — a key restored meanwhile gets its backend permission back."""
+    key = ManagedKey.objects.select_related("manager").filter(id=key_id).first()
     if key is None:
         raise KeyNotFound(f"no key with id {key_id}")
     if key.key_state not in RESTRICTED:
         raise IllegalTransition(f"only suspended, deactivated or compromised keys are restricted, not {key.state}")
-    report = _restrict_and_verify(key)
-    if not report.verified:
-        raise RestrictionNotVerified(f"the {key.backend} backend still allows encryption with key {key.id}")
-    key.restricted_at = timezone.now()
-    key.restriction_pending = ""
-    key.save(update_fields=["restricted_at", "restriction_pending"])
-    audit_record(
-        action="key.restricted",
-        actor=actor,
-        subject_type="key",
-        subject_id=key.id,
-        reason=VERIFIED_ON_MANAGER if key.manager_id else "decrypt-only applied on the backend and verified",
-        incident=incident,
-        data={"backend": report.backend, "versions": [_check(c) for c in report.versions]},
-    )
+    backend = key_backend(key)
+    ((versions, materials, report, plan),) = _apply_unlocked(backend, [key])
+    with transaction.atomic():
+        key = ManagedKey.objects.select_for_update(of=("self",)).select_related("manager").get(id=key_id)
+        if key.key_state not in RESTRICTED:  # restored while the backend was called: undo, then say so
+            with backend_errors():
+                backend.allow_keys([plan])
+            raise IllegalTransition(f"key {key.id} was {key.key_state.label} again before its restriction landed")
+        _store_materials(versions, materials)
+        if not report.verified:
+            raise RestrictionNotVerified(f"the {report.backend} backend still allows encryption with key {key.id}")
+        key.restricted_at = timezone.now()
+        key.restriction_pending = ""
+        key.save(update_fields=["restricted_at", "restriction_pending"])
+        audit_record(
+            action="key.restricted",
+            actor=actor,
+            subject_type="key",
+            subject_id=key.id,
+            reason=VERIFIED_ON_MANAGER if key.manager_id else "decrypt-only applied on the backend and verified",
+            incident=incident,
+            data={"backend": report.backend, "versions": [_check(c) for c in report.versions]},
+        )
     return report
 
 
@@ -153,11 +177,7 @@ def key_restriction_confirm(*, key_id: UUID, actor: Actor, incident: str = "") -
     if key is None:
         raise KeyNotFound(f"no key with id {key_id}")
     if key.key_state in RESTRICTED and key.restricted_at is not None:
-        backend = key_backend(key)
-        versions, plan = key_plan(key)
-        with backend_errors():
-            (restrictions,) = backend.verify_keys([plan])
-        report = _report(key, versions, restrictions)
+        report = _read_back(key)
         if report.verified:
             return report
     return key_restrict(key_id=key_id, actor=actor, incident=incident)
@@ -198,7 +218,8 @@ def restrictions_apply(
         id__in=ids, state__in=[s.value for s in RESTRICTED], restricted_at__isnull=True
     ).values_list("id", "backend", "manager_id")
     owed = {key_id: backend for key_id, backend, manager_id in rows if manager_id is None}
-    on_managers = [key_id for key_id in ids if key_id in {row[0] for row in rows if row[2] is not None}]
+    managed = {key_id for key_id, _, manager_id in rows if manager_id is not None}
+    on_managers = [key_id for key_id in ids if key_id in managed]
     if on_managers:
         # One batch per key manager, whatever their number: a single policy edit for a thousand keys.
         try:
@@ -290,8 +311,8 @@ class DriftFinding:
 def restrictions_verify_all(*, actor: Actor) -> list[DriftFinding]:
     """Re-verify every key that must be decrypt-only; on drift, raise an audit event, an alert and an
     incident (``restriction_drift``), then re-apply the restriction. Keys whose restriction is still
-    owed (never applied, pending on their key manager, or lost with a crash between a state change and
-    its restriction) get it now."""
+    owed (never applied, pending on a key manager, or lost with a crash between a state change and its
+    restriction) get it now."""
     findings: list[DriftFinding] = []
     restricted_states = [state.value for state in RESTRICTED]
     for key_id in ManagedKey.objects.filter(state__in=restricted_states).values_list("id", flat=True):
@@ -315,26 +336,21 @@ def restrictions_verify_all(*, actor: Actor) -> list[DriftFinding]:
     return findings
 
 
-@transaction.atomic
 def _verify_one(key_id: UUID, actor: Actor) -> list[DriftFinding]:
-    key = ManagedKey.objects.select_for_update(of=("self",)).select_related("manager").get(id=key_id)
-    if key.key_state not in RESTRICTED:
+    """Read the restriction back (no lock held); on drift, alert and re-apply; apply it if still owed."""
+    key = ManagedKey.objects.select_related("manager").filter(id=key_id).first()
+    if key is None or key.key_state not in RESTRICTED:
         return []
-    backend = key_backend(key)
-    versions, plan = key_plan(key)
-    with backend_errors():
-        (restrictions,) = backend.verify_keys([plan])
-    drifted = [
-        {"version": version.version, "detail": restriction.detail}
-        for version, restriction in zip(versions, restrictions, strict=True)
-        if not restriction.decrypt_only
-    ]
-    applied = key.restricted_at is not None  # else owed: applied now, which is no drift
-    if not drifted and applied:
-        return []
-    drifted = drifted if applied else []
     label = _backend_label(key)
-    if drifted:
+    applied = key.restricted_at is not None  # else owed: applied now, which is no drift
+    drifted = [
+        {"version": check.version, "detail": check.detail}
+        for check in _read_back(key).versions
+        if not check.decrypt_only
+    ]
+    if applied and not drifted:
+        return []
+    if applied:
         log.error("key.restriction_drift", key=str(key.id), backend=label, versions=drifted)
         audit_record(
             action="key.restriction_drift",
@@ -344,31 +360,27 @@ def _verify_one(key_id: UUID, actor: Actor) -> list[DriftFinding]:
             reason="the backend allowed encryption again with a key that must be decrypt-only",
             data={"backend": label, "state": key.state, "versions": drifted},
         )
-    report = _restrict_and_verify(key)
-    if report.verified:  # else it stays owed, and the next check tries again
-        key.restricted_at = timezone.now()
-        key.restriction_pending = ""
-    else:
-        key.restriction_pending = "applied but not verified on the backend"
-    key.save(update_fields=["restricted_at", "restriction_pending"])
-    audit_record(
-        action="key.restricted" if report.verified else "key.restriction_pending",
-        actor=actor,
-        subject_type="key",
-        subject_id=key.id,
-        reason=("re-applied after drift" if drifted else "applied by the periodic restriction check")
-        + (f": {VERIFIED_ON_MANAGER}" if key.manager_id and report.verified else ""),
-        data={"backend": label, "versions": [_check(c) for c in report.versions]},
-    )
-    if not drifted:
-        return []
-    finding = DriftFinding(str(key.id), label, drifted, repaired=report.verified)
-    transaction.on_commit(
-        lambda: restriction_drift.send(
-            sender=ManagedKey, key_id=key.id, backend=label, versions=drifted, repaired=finding.repaired
+    try:
+        repaired = key_restrict(key_id=key.id, actor=actor).verified
+    except RestrictionNotVerified as exc:
+        repaired = False
+        ManagedKey.objects.filter(id=key.id).update(  # owed again: the next check retries
+            restricted_at=None, restriction_pending=exc.message[:300]
         )
-    )
-    return [finding]
+        audit_record(
+            action="key.restriction_pending",
+            actor=actor,
+            subject_type="key",
+            subject_id=key.id,
+            reason=exc.message,
+            data={"backend": label, "versions": drifted},
+        )
+    except IllegalTransition:
+        return []  # restored or destroyed meanwhile
+    if not applied:
+        return []
+    restriction_drift.send(sender=ManagedKey, key_id=key.id, backend=label, versions=drifted, repaired=repaired)
+    return [DriftFinding(str(key.id), label, drifted, repaired=repaired)]
 
 
 # --- keys in key managers: after the suspension commits, in batches, retried until verified ---------
@@ -397,33 +409,19 @@ def keys_restrict_on_managers(*, key_ids: Sequence[UUID], actor: Actor, incident
     return outcomes
 
 
-@transaction.atomic
 def _restrict_batch(key_ids: list[UUID], *, actor: Actor, incident: str) -> list[ManagerOutcome]:
-    # Locked (in the lifecycle's id order) so that a restore cannot interleave with this edit.
+    """One manager, one call for all ``key_ids`` with no database lock held (as ``key_restrict``); the
+    outcome is then recorded under the keys' locks, and a key restored meanwhile gets its permission back."""
     keys = [
         key
-        for key in ManagedKey.objects.select_for_update(of=("self",))
-        .select_related("manager")
-        .filter(id__in=key_ids)
-        .order_by("id")
+        for key in ManagedKey.objects.select_related("manager").filter(id__in=key_ids).order_by("id")
         if key.key_state in RESTRICTED
     ]
     if not keys:
         return []
-    plans = key_plans(keys)
     try:
         backend = key_backend(keys[0])
-        with backend_errors():
-            materials = backend.restrict_keys([plan for _, plan in plans])
-        changed = False
-        for (versions, plan), stored in zip(plans, materials, strict=True):
-            if stored != [bytes(ref.material) for ref in plan.versions]:
-                _store_materials(versions, stored)
-                changed = True
-        if changed:
-            plans = key_plans(keys)
-        with backend_errors():
-            checks = backend.verify_keys([plan for _, plan in plans])
+        results = _apply_unlocked(backend, keys)
     except DomainError as exc:
         note = _pending_note(exc)
         log.warning("key.restriction_pending", keys=len(keys), manager=keys[0].manager_id, error=note)
@@ -443,27 +441,45 @@ def _restrict_batch(key_ids: list[UUID], *, actor: Actor, incident: str) -> list
             ],
         )
         return [ManagerOutcome(str(key.id), False, note) for key in keys]
-    now = timezone.now()
-    outcomes, drafts, verified_ids = [], [], []
-    for key, (versions, _), restrictions in zip(keys, plans, checks, strict=True):
-        report = _report(key, versions, restrictions)
-        if report.verified:
-            verified_ids.append(key.id)
-            outcomes.append(ManagerOutcome(str(key.id), True, ""))
-        else:
-            note = "applied but not verified: " + "; ".join(c.detail for c in report.versions if not c.decrypt_only)
-            ManagedKey.objects.filter(id=key.id).update(restriction_pending=note[:300])
-            outcomes.append(ManagerOutcome(str(key.id), False, note[:300]))
-        drafts.append(
-            EventDraft(
-                action="key.restricted" if report.verified else "key.restriction_pending",
-                subject_type="key",
-                subject_id=key.id,
-                reason=VERIFIED_ON_MANAGER if report.verified else f"pending on the manager: {outcomes[-1].pending}",
-                incident=incident,
-                data={"backend": report.backend, "versions": [_check(c) for c in report.versions]},
+    with transaction.atomic():
+        # In the lifecycle's id order, as every writer locks.
+        still = {
+            key.id: key
+            for key in ManagedKey.objects.select_for_update(of=("self",))
+            .filter(id__in=[k.id for k in keys])
+            .order_by("id")
+            if key.key_state in RESTRICTED
+        }
+        restored = [plan for key, (_, _, _, plan) in zip(keys, results, strict=True) if key.id not in still]
+        if restored:
+            with backend_errors():
+                backend.allow_keys(restored)
+        now = timezone.now()
+        outcomes, drafts, verified_ids = [], [], []
+        for key, (versions, materials, report, _) in zip(keys, results, strict=True):
+            if key.id not in still:
+                continue  # restored (or destroyed) meanwhile: nothing owed any more
+            _store_materials(versions, materials)
+            if report.verified:
+                verified_ids.append(key.id)
+                outcomes.append(ManagerOutcome(str(key.id), True, ""))
+            else:
+                failed = "; ".join(c.detail for c in report.versions if not c.decrypt_only)
+                note = f"applied but not verified: {failed}"[:300]
+                ManagedKey.objects.filter(id=key.id).update(restriction_pending=note)
+                outcomes.append(ManagerOutcome(str(key.id), False, note))
+            drafts.append(
+                EventDraft(
+                    action="key.restricted" if report.verified else "key.restriction_pending",
+                    subject_type="key",
+                    subject_id=key.id,
+                    reason=VERIFIED_ON_MANAGER
+                    if report.verified
+                    else f"pending on the manager: {outcomes[-1].pending}",
+                    incident=incident,
+                    data={"backend": report.backend, "versions": [_check(c) for c in report.versions]},
+                )
             )
-        )
-    ManagedKey.objects.filter(id__in=verified_ids).update(restricted_at=now, restriction_pending="")
-    audit_record_many(actor=actor, drafts=drafts)
+        ManagedKey.objects.filter(id__in=verified_ids).update(restricted_at=now, restriction_pending="")
+        audit_record_many(actor=actor, drafts=drafts)
     return outcomes

@@ -169,11 +169,28 @@ def notifications_may_approve(incident: Incident, user: Any) -> bool:
     return bool(user.is_authenticated and (incident.commander_id == user.pk or user.has_perm(APPROVER_PERMISSION)))
 
 
-def _approve(incident: Incident, drafts: list[Notification], *, approver: str, actor: Actor) -> None:
+def _approve(incident: Incident, drafts: list[Notification], *, approver: str, actor: Actor) -> list[Notification]:
+    """Send the drafts, except a regulator's message without a legal sign-off of its text: nobody mails a
+    regulator in one click (notifications/services/regulators.py). Returns those sent."""
     from ir_workflows.notifications.types import NOTIFICATION_WORKFLOW, NotificationInput, notification_workflow_id
     from ir_workflows.outbox import outbox_start
+    from notifications.services.regulators import held_for_signoff
 
     now = timezone.now()
+    held = [n for n in drafts if held_for_signoff(n)]
+    for notification in held:
+        audit_record(
+            action="notification.held",
+            actor=actor,
+            subject_type="notification",
+            subject_id=notification.idempotency_key,
+            reason=f"a message to a regulator ({notification.party.name}) waits for legal sign-off of its text",
+            incident=incident.reference,
+            data={"party": notification.party.name, "audience": notification.audience},
+        )
+    drafts = [n for n in drafts if n not in held]
+    if not drafts:
+        return []
     for notification in drafts:
         notification.status = Notification.Status.APPROVED
         notification.approved_by, notification.approved_at = approver, now
@@ -199,6 +216,7 @@ def _approve(incident: Incident, drafts: list[Notification], *, approver: str, a
         incident=incident.reference,
         data={"approved_by": approver, "notifications": [n.idempotency_key for n in drafts]},
     )
+    return drafts
 
 
 @transaction.atomic
@@ -214,5 +232,9 @@ def notifications_approve(*, reference: str, user: Any, actor: Actor) -> list[No
     )
     if not drafts:
         raise NothingToApprove(f"{incident.reference} has no draft notification")
-    _approve(incident, drafts, approver=user.get_username(), actor=actor)
-    return drafts
+    sent = _approve(incident, drafts, approver=user.get_username(), actor=actor)
+    if not sent:
+        raise NothingToApprove(
+            f"{incident.reference}: only messages to regulators are waiting, and each needs legal sign-off of its text"
+        )
+    return sent

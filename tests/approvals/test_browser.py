@@ -12,7 +12,7 @@ from django.test import Client
 from approvals import policies
 from approvals.models import ApprovalRequest, Decision, WebAuthnCredential
 from tests.approvals.conftest import open_request, suspended_key
-from tests.browser import add_virtual_authenticator, browser_page
+from tests.browser import add_virtual_authenticator, browser_page, sign_in
 from tests.conftest import PASSWORD
 from webapp import roles
 
@@ -20,11 +20,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(trans
 
 
 def _sign_in(page, base: str, username: str) -> None:
-    page.goto(f"{base}/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/")
+    sign_in(page, base, username, PASSWORD)
 
 
 def test_register_then_approve_with_the_virtual_authenticator(live_server, settings, people, capsys):
@@ -41,6 +37,9 @@ def test_register_then_approve_with_the_virtual_authenticator(live_server, setti
         _sign_in(page, base, lead.username)
 
         page.goto(f"{base}/account/security/")
+        # No factor yet: the first one needs the password re-entered.
+        page.fill("#id_prove_password", PASSWORD)
+        page.click("#id_prove_password ~ button")
         page.fill("#id_name", "virtual key")
         page.click("#register-webauthn")
         page.wait_for_selector("text=virtual key — registered")
@@ -51,6 +50,14 @@ def test_register_then_approve_with_the_virtual_authenticator(live_server, setti
         page.click("#sign-webauthn")
         page.wait_for_selector("text=No decision yet.", state="detached")
         page.wait_for_selector("td >> text=webauthn")
+
+        # A second factor needs the first one: confirm with the authenticator, then TOTP may be set up.
+        page.goto(f"{base}/account/security/")
+        assert page.locator("#id_prove_password").count() == 0  # the password alone no longer does
+        page.click("#confirm-webauthn")
+        page.wait_for_selector("text=Add or replace a method")
+        page.click("text=Set up TOTP")
+        page.wait_for_selector("text=Scan this code")
 
     # (The ORM is used outside the browser block: Playwright's sync API runs an event loop in this thread.)
     assert WebAuthnCredential.objects.filter(user=lead).count() == 1

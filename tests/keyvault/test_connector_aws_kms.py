@@ -23,7 +23,7 @@ from keyvault.services.managers import key_manager_add, key_manager_sync
 from keyvault.services.versions import key_backend, version_ref
 from keyvault.states import KeyState
 from tests.incidents.conftest import cloudevent, post_signal
-from tests.keyvault.conftest import SYSTEM
+from tests.keyvault.conftest import SYSTEM, approved_restore
 from webapp.errors import DomainError
 from webapp.stack.key_managers import moto_server
 
@@ -102,7 +102,7 @@ def test_acceptance_on_kms_policy_written_read_back_restore_drift_and_replacemen
     assert kms.decrypt(CiphertextBlob=blob)["Plaintext"] == b"card 4111"
 
     # Restore removes exactly the two statements.
-    lifecycle.key_restore(key_id=key.id, actor=SYSTEM, reason="false positive (quorum)")
+    lifecycle.key_restore(key_id=key.id, actor=SYSTEM, reason="false positive (quorum)", approval=approved_restore(key))
     assert not policy_sids(kms, created["Arn"]) & {DENY_SID, REENCRYPT_SID}
 
     # Drift: an administrator removes the statements behind Sequester's back.

@@ -22,7 +22,7 @@ from keyvault.services import lifecycle, restriction
 from keyvault.services.managers import key_manager_add, key_manager_sync
 from keyvault.states import KeyState
 from tests.incidents.conftest import cloudevent, post_signal
-from tests.keyvault.conftest import SYSTEM
+from tests.keyvault.conftest import SYSTEM, approved_restore
 from webapp.errors import DomainError
 from webapp.stack.key_managers import KmipDev, kmip_dev_server
 
@@ -114,7 +114,7 @@ def test_acceptance_signal_deactivates_on_the_kmip_server_restore_and_compromise
     assert restriction.restrictions_verify_all(actor=SYSTEM) == []
 
     # Restore: an Active copy of the same key under the same Name (KMIP cannot reactivate).
-    lifecycle.key_restore(key_id=key.id, actor=SYSTEM, reason="false positive (quorum)")
+    lifecycle.key_restore(key_id=key.id, actor=SYSTEM, reason="false positive (quorum)", approval=approved_restore(key))
     key.refresh_from_db()
     new_uid = bytes(key.versions.get().material).decode()
     assert new_uid != uid

@@ -22,7 +22,7 @@ from keyvault.services.managers import key_manager_add, key_manager_sync
 from keyvault.services.versions import key_backend, version_ref
 from keyvault.states import KeyState
 from tests.incidents.conftest import cloudevent, post_signal
-from tests.keyvault.conftest import SYSTEM
+from tests.keyvault.conftest import SYSTEM, approved_restore
 from webapp.errors import DomainError
 from webapp.stack.key_managers import OpenBaoDev, openbao_dev_server
 
@@ -119,7 +119,9 @@ def test_acceptance_signal_contains_on_openbao_restore_gives_encrypt_back_drift_
 
     # A false positive restored: exactly what was added is removed, encryption comes back.
     with django_capture_on_commit_callbacks(execute=True):
-        lifecycle.key_restore(key_id=key.id, actor=SYSTEM, reason="false positive (quorum)")
+        lifecycle.key_restore(
+            key_id=key.id, actor=SYSTEM, reason="false positive (quorum)", approval=approved_restore(key)
+        )
     assert deny_block("transit", name) not in bao.call("GET", "sys/policies/acl/default")["data"]["policy"]
     assert app.decrypt(app.encrypt(b"again")) == b"again"
 

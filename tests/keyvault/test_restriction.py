@@ -146,3 +146,23 @@ def _job():
     from keyvault.types import Principal
 
     return Principal.for_rewrap_job("tests")
+
+
+def test_a_restore_landing_while_the_backend_is_called_wins(monkeypatch, app):
+    """The backend is called without the key's row lock; a key restored meanwhile stays encryptable."""
+    from keyvault.errors import IllegalTransition
+
+    key = lifecycle.key_create(actor=SYSTEM, alias="k", purpose="tests")
+    lifecycle.key_suspend(key_ids=[key.id], actor=SYSTEM, reason="signal")
+    real = LocalBackend.restrict_to_decrypt
+
+    def restore_meanwhile(self, ref):
+        ManagedKey.objects.filter(id=key.id).update(state=S.ACTIVE.value)  # a quorum's restore commits
+        return real(self, ref)
+
+    monkeypatch.setattr(LocalBackend, "restrict_to_decrypt", restore_meanwhile)
+    with pytest.raises(IllegalTransition, match="before its restriction landed"):
+        restriction.key_restrict(key_id=key.id, actor=SYSTEM)
+    assert not _restricted(key)
+    assert not _decrypt_only(key)
+    gate.gate_encrypt(key_id=key.id, items=[gate.EncryptItem(PLAINTEXT)], principal=app)
