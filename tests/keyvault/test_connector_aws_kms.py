@@ -15,8 +15,9 @@ import pytest
 
 from audit.models import AuditEvent
 from keyvault.backends.aws_kms import DENY_SID, REENCRYPT_SID, statements
+from keyvault.backends.base import AeadBatch, BackendRefused
 from keyvault.backends.managers import ManagerConnector
-from keyvault.errors import KeyNotUsableForEncryption
+from keyvault.errors import KeyNotFound
 from keyvault.models import ManagedKey
 from keyvault.services import gate, lifecycle, restriction
 from keyvault.services.managers import key_manager_add, key_manager_sync
@@ -96,9 +97,12 @@ def test_acceptance_on_kms_policy_written_read_back_restore_drift_and_replacemen
     assert AuditEvent.objects.filter(
         action="key.restricted", subject_id=str(key.id), reason="decrypt-only on the manager: verified"
     ).exists()
-    # What Sequester itself refuses: its gate, and its connector.
-    with pytest.raises(KeyNotUsableForEncryption):
+    # What Sequester itself refuses: its gate (a quarantined key does not exist for the application),
+    # and its connector (applications encrypt on KMS, not through the gate).
+    with pytest.raises(KeyNotFound):
         gate.gate_encrypt(key_id=key.id, items=[gate.EncryptItem(b"x")], principal=app)
+    with pytest.raises(BackendRefused):
+        key_backend(key).encrypt(version_ref(key.versions.get()), AeadBatch([b"0" * 12], [b"x"], [b""]))
     assert kms.decrypt(CiphertextBlob=blob)["Plaintext"] == b"card 4111"
 
     # Restore removes exactly the two statements.
