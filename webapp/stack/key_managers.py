@@ -8,10 +8,13 @@ Nothing is downloaded: every binary comes from a locked Python package.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
+import os
 import secrets
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -48,13 +51,17 @@ def _wait(ready: Callable[[], bool], process: subprocess.Popen[bytes], what: str
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    """Stop the server and every process it started (PyKMIP's policy monitor is a child process that
+    outlives its parent's SIGTERM): the whole session, which ``start_new_session`` made its own."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)  # what is left of the group
 
 
 # --- OpenBao --------------------------------------------------------------------------------------
