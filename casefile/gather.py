@@ -133,6 +133,7 @@ class Section:
     rows: list[list[str]]
     evidence: list[dict[str, Any]] = field(default_factory=list)
     note: str = ""
+    text: str = ""  # a pre-formatted block (the procedure in force, as an appendix)
 
 
 SectionProvider = Callable[[Incident], Section | None]
@@ -140,7 +141,8 @@ _PROVIDERS: dict[str, SectionProvider] = {}
 
 
 def section_provider_register(slot: str, provider: SectionProvider) -> None:
-    """Apps register what they add to a case file (``notifications``, ``obligations``)."""
+    """Apps register what they add to a case file (``notifications``, ``obligations``, ``review``…); a
+    slot named ``appendix:…`` is laid out after the audit events."""
     _PROVIDERS[slot] = provider
 
 

@@ -154,6 +154,8 @@ def _summary(data: CaseData, checklist: list[ChecklistItem]) -> list[str]:
 
 
 def _sections(data: CaseData) -> list[tuple[str, Section]]:
+    """The known slots first (each said to be empty when nothing was recorded), then the other apps'
+    sections in the order they registered; appendices (``appendix:…``) are laid out at the end."""
     shown = []
     for slot, title in SECTION_SLOTS.items():
         section = data.sections.get(slot)
@@ -161,7 +163,14 @@ def _sections(data: CaseData) -> list[tuple[str, Section]]:
             what = title.lower()
             section = Section(title, [], [], note=f"No {what} recorded for this incident.")
         shown.append((slot, section))
+    for slot, section in data.sections.items():
+        if slot not in SECTION_SLOTS and section is not None and not slot.startswith("appendix:"):
+            shown.append((slot, section))
     return shown
+
+
+def _appendices(data: CaseData) -> list[Section]:
+    return [s for slot, s in data.sections.items() if slot.startswith("appendix:") and s is not None]
 
 
 def case_html(
@@ -199,6 +208,8 @@ def case_html(
             "picture": picture,
             "approvals": approvals,
             "sections": _sections(data),
+            "appendices": _appendices(data),
+            "exercise": data.incident.exercise,
             "use_groups": (use_groups := _use_groups(data.uses))[:GROUPS_SHOWN],
             "use_groups_total": len(use_groups),
             "uses_shown": data.uses[:USES_SHOWN],

@@ -40,8 +40,16 @@ class InvalidIncidentAction(DomainError):
     http_status = 400
 
 
-class OpenItemsBlockClose(DomainError):
-    """Closing was asked while an item that must be settled first is open (a pending legal sign-off, say)."""
+class ClosureBlocked(DomainError):
+    """Closing refused: open items (review, acknowledgements, obligations, sign-offs, rewrap) are
+    neither done nor waived with a reason."""
 
-    code = "open_items_block_close"
+    code = "closure_open_items"
+    http_status = 409
+
+
+class ExerciseMismatch(DomainError):
+    """An exercise touches only canary keys made for it; a real incident never holds them."""
+
+    code = "exercise_key_mismatch"
     http_status = 409

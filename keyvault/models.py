@@ -115,6 +115,7 @@ class ManagedKey(models.Model):
     external_ref = models.CharField(
         max_length=300, blank=True, db_index=True, help_text="The key's name elsewhere (KMS ARN, Vault path)"
     )
+    exercise = models.BooleanField(default=False, help_text="A canary key made for a drill: never production data")
 
     created_at = models.DateTimeField(auto_now_add=True)
     activated_at = models.DateTimeField(null=True, blank=True)

@@ -39,6 +39,9 @@ class Party(models.Model):
     systems = models.ManyToManyField("keyvault.System", blank=True, related_name="parties")
     data_assets = models.ManyToManyField("keyvault.DataAsset", blank=True, related_name="parties")
     every_incident = models.BooleanField(default=False, help_text="Told of every incident, whatever it touches")
+    exercise_recipient = models.BooleanField(
+        default=False, help_text="Takes part in drills: the only parties an exercise notifies"
+    )
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL, blank=True, related_name="notification_parties", help_text="Inbox readers"
     )

@@ -6,12 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.urls import reverse
-
-from approvals.models import ApprovalRequest
-from approvals.policies import REGULATORY_FILING_SIGNOFF
 from incidents.models import Incident
-from incidents.services.hooks import OpenItem
 from regulatory.clocks import ClockState, clock_state
 from regulatory.models import Filing, Obligation
 
@@ -71,41 +66,6 @@ def clocks_due_within(*, now: datetime, hours: int = 72) -> list[Clock]:
         .order_by("due_at")
     )
     return [_clock(o, now) for o in obligations]
-
-
-def regulatory_open_items(incident: Incident) -> list[OpenItem]:
-    """The incident's open regulatory items, for the closure check: a legal sign-off still pending
-    (of a filing or of a message to a regulator) blocks the close; required duties not filed yet, and
-    provisional ones whose decisions are not taken, are listed without blocking (their clocks outlive
-    the incident)."""
-    items = [
-        OpenItem(
-            source="regulatory",
-            kind="signoff_pending",
-            label=f"legal sign-off pending: {request.subject_type} {request.subject_id}",
-            blocking=True,
-            url=reverse("approval-page", args=[request.pk]),
-        )
-        for request in ApprovalRequest.objects.filter(
-            action=REGULATORY_FILING_SIGNOFF, incident=incident.reference, status=ApprovalRequest.Status.PENDING
-        ).order_by("requested_at")
-    ]
-    obligations = Obligation.objects.filter(incident=incident, status="required", filings__isnull=True).order_by(
-        "due_at", "rule_id"
-    )
-    for obligation in obligations:
-        due = f"due {obligation.due_at:%Y-%m-%d %H:%M} UTC" if obligation.due_at else "no fixed period"
-        provisional = ", provisional" if obligation.detail.get("provisional") else ""
-        items.append(
-            OpenItem(
-                source="regulatory",
-                kind="obligation_unfiled",
-                label=f"{obligation.rule_id} not filed ({due}{provisional})",
-                blocking=False,
-                url=reverse("regulatory-incident", args=[incident.reference]),
-            )
-        )
-    return items
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,6 +5,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from casefile import views as casefile_views
+from evaluation.prometheus import metrics_view
 from notifications import views as notification_views
 from webapp import views
 from webapp.api.views import MeApi
@@ -12,6 +13,7 @@ from webapp.api.views import MeApi
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("metrics", metrics_view, name="metrics"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
@@ -33,6 +35,7 @@ urlpatterns = [
     path("audit/", include("casefile.audit_urls")),
     path("regulatory/", include("regulatory.urls")),
     path("notifications/", include("notifications.urls")),
+    path("", include("evaluation.urls")),
     path(".well-known/sequester-audit-key.json", casefile_views.audit_key, name="audit-key"),
     path(".well-known/sequester-key-status.json", notification_views.key_status_feed_view, name="key-status-feed"),
 ]

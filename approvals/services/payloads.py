@@ -106,4 +106,16 @@ def payload_check(
     if action in (policies.CLOSE_INCIDENT, policies.REGULATORY_FILING_SIGNOFF):
         subject = _text(payload, "incident" if action == policies.CLOSE_INCIDENT else "obligation")
         return ("incident" if action == policies.CLOSE_INCIDENT else "obligation"), subject
+    if action in _SUBJECT_FIELD:
+        subject_type = _SUBJECT_FIELD[action]
+        return subject_type, _text(payload, subject_type)
     raise InvalidApprovalRequest(f"no payload rules for action {action!r}")
+
+
+# Actions whose payload names its subject in one text field (the subject type); the services that open
+# these requests build the rest of the payload from their own records.
+_SUBJECT_FIELD = {
+    policies.PLAYBOOK_PUBLISH: "playbook_version",
+    policies.POST_INCIDENT_REVIEW: "review",
+    policies.CONTROL_ATTESTATION: "period_report",
+}

@@ -18,6 +18,12 @@ from approvals.services.requests import approval_request_open, gate_spec
 from audit.actors import Actor
 from audit.services import audit_record
 from incidents.models import Incident, IncidentKey, RewrapProgress
+from incidents.services.closure import (
+    closure_approved_request,
+    closure_blockers,
+    closure_open_items,
+    closure_signed_waivers,
+)
 from incidents.services.incidents import incident_get, system_user
 from ir_workflows.approvals.types import ApprovalGateSpec
 from keyvault.backends.managers import ManagerConnector
@@ -104,16 +110,26 @@ def incident_open_approval(
     if action in (policies.CONFIRM_COMPROMISE, policies.RESTORE_FALSE_POSITIVE):
         payload: dict[str, Any] = {"keys": keys, "incident": reference}
     elif action == policies.CLOSE_INCIDENT:
-        payload = {"incident": reference, "disposition": disposition, "resolution": incident.resolution}
+        request = incident.closure_request or {}
+        payload = {
+            "incident": reference,
+            "disposition": disposition,
+            "resolution": incident.resolution,
+            # What the approvers sign besides the closure: every item still open and the waiver for it.
+            "open_items": [item.as_dict() for item in closure_open_items(incident)],
+            "waivers": dict(request.get("waivers") or {}),
+        }
     elif action == policies.KEY_DESTRUCTION:
         payload = {"key": keys[0], "all_keys": keys}
     else:
         raise BusinessError(f"the playbook opens no {action} request")
     requester = incident.commander or system_user()
+    if incident.exercise:
+        payload["exercise"] = True
     request = approval_request_open(
         action=action,
         payload=payload,
-        reason=f"{incident.reference}: {incident.title}",
+        reason=f"{incident.reference}: {'[EXERCISE] ' if incident.exercise else ''}{incident.title}",
         requested_by=requester,
         actor=PLAYBOOK,
         incident=reference,
@@ -150,9 +166,9 @@ def incident_attention(*, reference: str, message: str) -> int:
     if not recipients:
         return 0
     link = f"{settings.SEQUESTER_BASE_URL.rstrip('/')}/incidents/{reference}/"
-    return send_mail(
-        f"[Sequester] {reference} needs you", f"{message}\n\n{link}\n", settings.DEFAULT_FROM_EMAIL, recipients
-    )
+    tag = "[Sequester] [EXERCISE]" if incident.exercise else "[Sequester]"
+    body = ("EXERCISE — a drill, not a real compromise.\n\n" if incident.exercise else "") + f"{message}\n\n{link}\n"
+    return send_mail(f"{tag} {reference} needs you", body, settings.DEFAULT_FROM_EMAIL, recipients)
 
 
 def key_mark_compromised(*, reference: str, key_id: str) -> str:
@@ -333,10 +349,19 @@ def incident_destroy_keys(*, reference: str) -> tuple[list[str], list[str]]:
     return destroyed, kept
 
 
+def incident_closure_blockers(*, reference: str, approved: bool) -> list[str]:
+    """The open items that stand in the way of closing (see ``incidents.services.closure``)."""
+    return [f"{item.title} ({item.check})" for item in closure_blockers(incident_get(reference), approved=approved)]
+
+
 @transaction.atomic
 def incident_close(*, reference: str, resolution: str, disposition: str) -> str:
     incident = incident_get(reference, lock=True)
     if incident.status != Incident.Status.CLOSED:
+        blocking = closure_blockers(incident, approved=True)
+        if blocking:  # the rule, once more where the state changes: nothing closes over an open item
+            raise BusinessError("open items neither done nor waived: " + "; ".join(i.title for i in blocking))
+        waivers, _shown = closure_signed_waivers(closure_approved_request(incident))
         incident.status = Incident.Status.CLOSED
         incident.step = Incident.Step.CLOSED
         incident.resolution = resolution or incident.resolution
@@ -349,7 +374,7 @@ def incident_close(*, reference: str, resolution: str, disposition: str) -> str:
             subject_type="incident",
             subject_id=reference,
             incident=reference,
-            data={"resolution": incident.resolution, "disposition": disposition},
+            data={"resolution": incident.resolution, "disposition": disposition, "waivers": waivers},
         )
     assert incident.closed_at is not None
     return incident.closed_at.isoformat()

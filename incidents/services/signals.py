@@ -31,13 +31,16 @@ def _existing(event: CompromiseEvent) -> Signal | None:
     return Signal.objects.select_related("incident").filter(source=event.source, event_id=event.id).first()
 
 
-def signal_receive(*, event: CompromiseEvent, via: str, actor: Actor, commander: Any = None) -> SignalResult:
-    """Idempotent by (source, event id): a repeated signal returns the first one's incident."""
+def signal_receive(
+    *, event: CompromiseEvent, via: str, actor: Actor, commander: Any = None, exercise: bool = False
+) -> SignalResult:
+    """Idempotent by (source, event id): a repeated signal returns the first one's incident. ``exercise``:
+    a drill's signal, which names only the canary keys made for it and opens an exercise incident."""
     previous = _existing(event)
     if previous is not None:
         return SignalResult(previous, previous.incident, True, False, [], list(previous.unresolved))
     try:
-        return _receive(event=event, via=via, actor=actor, commander=commander)
+        return _receive(event=event, via=via, actor=actor, commander=commander, exercise=exercise)
     except IntegrityError:
         # The same event arrived twice at once: the other request stored it first.
         previous = _existing(event)
@@ -47,12 +50,14 @@ def signal_receive(*, event: CompromiseEvent, via: str, actor: Actor, commander:
 
 
 @transaction.atomic
-def _receive(*, event: CompromiseEvent, via: str, actor: Actor, commander: Any) -> SignalResult:
+def _receive(*, event: CompromiseEvent, via: str, actor: Actor, commander: Any, exercise: bool) -> SignalResult:
     with audit_batch():  # every event of this signal is appended at the end: a short hold on the chain
-        return _contain_and_record(event=event, via=via, actor=actor, commander=commander)
+        return _contain_and_record(event=event, via=via, actor=actor, commander=commander, exercise=exercise)
 
 
-def _contain_and_record(*, event: CompromiseEvent, via: str, actor: Actor, commander: Any) -> SignalResult:
+def _contain_and_record(
+    *, event: CompromiseEvent, via: str, actor: Actor, commander: Any, exercise: bool = False
+) -> SignalResult:
     keys, unresolved = keys_resolve(event.keys)
     if not keys:
         raise UnknownKey(
@@ -68,6 +73,7 @@ def _contain_and_record(*, event: CompromiseEvent, via: str, actor: Actor, comma
         reason=reason,
         commander=commander,
         detected_at=event.time,
+        exercise=exercise,
     )
     # A duplicate (source, event id) fails here; the caller then returns the first signal's result.
     signal = Signal.objects.create(

@@ -80,8 +80,14 @@ def _render(incident: Incident, party: Party, audience: str, facts: dict[str, An
         "incident_url": _base() + reverse("incident-page", args=[incident.reference]),
         "ack_url": ACK_PLACEHOLDER,
     }
-    body = render_to_string(f"notifications/messages/{audience}.txt", context)
-    return SUBJECTS[audience].format(reference=incident.reference), body
+    body = str(render_to_string(f"notifications/messages/{audience}.txt", context))
+    subject = SUBJECTS[audience].format(reference=incident.reference)
+    if incident.exercise:  # a drill says so first, in the subject and the body
+        subject, body = (
+            f"[EXERCISE] {subject}",
+            f"EXERCISE: this is a drill on canary keys, not a real compromise.\n\n{body}",
+        )
+    return subject, body
 
 
 def _first_send_approved(incident: Incident) -> bool:

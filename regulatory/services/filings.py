@@ -31,10 +31,19 @@ def signoff_possible(user: Any) -> bool:
     return request_decidable(REGULATORY_FILING_SIGNOFF, user)
 
 
+def _never_for_an_exercise(obligation: Obligation) -> None:
+    if obligation.incident.exercise:
+        raise FilingInvalid(
+            f"{obligation.rule_id} belongs to an exercise ({obligation.incident.reference}): its clocks are computed "
+            "to score the drill, and nothing is ever filed"
+        )
+
+
 def filing_signoff_request(*, obligation: Obligation, user: Any, actor: Actor, reason: str) -> ApprovalRequest:
     """Ask legal/DPO to sign off the filing of ``obligation`` (one approver of the legal_dpo role, with
     step-up). Refused, and the refusal recorded, when nobody could decide it (the only legal approver
     asking, say): a request that can never be decided would only block the incident's closure."""
+    _never_for_an_exercise(obligation)
     if obligation.status != "required":
         raise FilingInvalid(f"{obligation.rule_id} is {obligation.status}: there is nothing to file")
     approval_refuse_undecidable(
@@ -82,6 +91,7 @@ def filing_record(
     late_reason: str = "",
 ) -> Filing:
     """Record that the obligation was filed. Needs an approved sign-off; a late filing needs its reason."""
+    _never_for_an_exercise(obligation)
     if obligation.status != "required":
         raise FilingInvalid(f"{obligation.rule_id} is {obligation.status}: there is nothing to file")
     if filed_at > timezone.now():

@@ -55,7 +55,9 @@ def rendered(closed_case):
 
 
 def _text(pdf: bytes) -> str:
-    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+    # A font subset with many glyphs (the procedure appendix) is embedded with two-byte codes, which pypdf
+    # extracts with NULs between the characters: drop them.
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages).replace("\x00", "")
 
 
 def _trust_root():

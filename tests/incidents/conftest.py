@@ -39,5 +39,5 @@ def signed(secret: bytes, body: bytes) -> str:
     return "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
 
 
-from tests.approvals.conftest import authenticators, people  # noqa: E402, F401 - shared fixtures
+from tests.approvals.conftest import authenticators, compromised_key, people  # noqa: E402, F401 - shared fixtures
 from tests.keyvault.conftest import app, gate_user  # noqa: E402, F401 - fixtures shared with key custody tests

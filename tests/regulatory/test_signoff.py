@@ -11,8 +11,8 @@ from approvals.models import ApprovalRequest
 from approvals.services.requests import approval_cancel
 from audit.actors import Actor
 from audit.models import AuditEvent
-from incidents.errors import OpenItemsBlockClose
-from incidents.services.hooks import incident_open_items
+from incidents.errors import ClosureBlocked
+from incidents.services.closure import closure_open_items
 from incidents.services.incidents import incident_advance
 from regulatory.models import Obligation
 from regulatory.services.assessments import assessment_record
@@ -55,24 +55,34 @@ def test_an_inactive_approver_does_not_count(incident, make_user, commander):
         filing_signoff_request(obligation=obligation, user=commander, actor=actor(commander), reason="file it")
 
 
+WAIVERS = {"obligations": "filed on paper by outside counsel", "review": "reviewed in the quarterly meeting"}
+
+
 def test_a_pending_sign_off_blocks_the_close(incident, make_user, commander):
     make_user("dpo", roles.LEGAL_DPO)
     obligation = _hipaa(incident)
     request = filing_signoff_request(obligation=obligation, user=commander, actor=actor(commander), reason="file")
-    items = incident_open_items(incident)
-    assert items[0].blocking
-    assert items[0].label == "legal sign-off pending: obligation INC-2026-9001/US-HIPAA-404"
-    assert any(i.kind == "obligation_unfiled" and i.label.startswith("US-HIPAA-404 not filed") for i in items)
-    assert not any(i.blocking for i in items[1:])
-    with pytest.raises(OpenItemsBlockClose, match="legal sign-off pending"):
+    items = closure_open_items(incident)
+    signoffs = [i for i in items if i.check == "signoffs"]
+    assert [(i.item, i.title) for i in signoffs] == [(str(request.id), "regulatory_filing_signoff pending")]
+    assert any(i.check == "obligations" and i.title.startswith("US-HIPAA-404 not filed") for i in items)
+    with pytest.raises(ClosureBlocked, match="regulatory_filing_signoff pending"):
         incident_advance(
-            reference=incident.reference, action="request_close", choice="keep_decrypt_only", actor=actor(commander)
+            reference=incident.reference,
+            action="request_close",
+            choice="keep_decrypt_only",
+            actor=actor(commander),
+            waivers=WAIVERS,
         )
     refused = AuditEvent.objects.get(action="incident.close_refused")
-    assert refused.data["items"][0]["kind"] == "signoff_pending"
-    # cancelled (or decided), it no longer blocks
+    assert refused.data["items"][0]["check"] == "signoffs"
+    # cancelled (or decided), it no longer blocks; the unfiled duty still needs its recorded waiver
     approval_cancel(request_id=request.id, user=commander, actor=actor(commander), reason="not needed")
     incident_advance(
-        reference=incident.reference, action="request_close", choice="keep_decrypt_only", actor=actor(commander)
+        reference=incident.reference,
+        action="request_close",
+        choice="keep_decrypt_only",
+        actor=actor(commander),
+        waivers=WAIVERS,
     )
     assert AuditEvent.objects.filter(action="incident.request_close").exists()

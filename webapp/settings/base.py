@@ -6,6 +6,7 @@ Redis, the Temporal dev server on 127.0.0.1:7233); ``production.py`` removes the
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import timedelta
 from pathlib import Path
 
@@ -60,6 +61,7 @@ INSTALLED_APPS = [
     "casefile",
     "regulatory",
     "notifications",
+    "evaluation",
 ]
 
 MIDDLEWARE = [
@@ -265,6 +267,23 @@ DEFAULT_FROM_EMAIL = env_str("SEQUESTER_MAIL_FROM", "sequester@localhost")
 # --- Notifying parties ------------------------------------------------------------------------
 SEQUESTER_ACK_LINK_DAYS = env_int("SEQUESTER_ACK_LINK_DAYS", 14, minimum=1, maximum=90)
 SEQUESTER_WEBHOOK_TIMEOUT_SECONDS = env_int("SEQUESTER_WEBHOOK_TIMEOUT_SECONDS", 10, minimum=1, maximum=60)
+
+# --- Evaluating the control: playbook reviews, drills, metrics --------------------------------------
+SEQUESTER_PLAYBOOK_REVIEW_MONTHS = env_int("SEQUESTER_PLAYBOOK_REVIEW_MONTHS", 12, minimum=1, maximum=36)
+# A cron expression (UTC) for the drill schedule the worker keeps in Temporal; empty: no scheduled drill.
+SEQUESTER_DRILL_SCHEDULE = env_str("SEQUESTER_DRILL_SCHEDULE", "0 9 1 1,4,7,10 *")
+# /metrics: a bearer token (or _FILE); without one, only the networks below may scrape.
+SEQUESTER_METRICS_TOKEN = env_secret("SEQUESTER_METRICS_TOKEN")
+SEQUESTER_METRICS_NETWORKS = env_list("SEQUESTER_METRICS_NETWORKS", ["127.0.0.1/32", "::1/128"])
+for _network in SEQUESTER_METRICS_NETWORKS:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(f"SEQUESTER_METRICS_NETWORKS: {_network!r} is not a network") from None
+if SEQUESTER_DRILL_SCHEDULE and len(SEQUESTER_DRILL_SCHEDULE.split()) != 5:
+    raise ImproperlyConfigured("SEQUESTER_DRILL_SCHEDULE is a 5-field cron expression (or empty)")
+# The Temporal worker's own metrics (SDK, Prometheus): host:port, empty = off.
+SEQUESTER_WORKER_METRICS_ADDRESS = env_str("SEQUESTER_WORKER_METRICS_ADDRESS", "")
 
 # --- Static files -----------------------------------------------------------------------------
 STATIC_URL = "/static/"
