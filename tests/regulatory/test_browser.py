@@ -13,7 +13,7 @@ from audit.models import AuditEvent
 from regulatory.models import Assessment, Filing, Obligation
 from regulatory.services.assessments import assessment_sync
 from regulatory.services.profile import demo_profile_seed
-from tests.browser import add_virtual_authenticator, browser_page, sign_in
+from tests.browser import add_virtual_authenticator, browser_page, enrol_first_authenticator, sign_in
 from tests.conftest import PASSWORD
 from tests.regulatory.conftest import make_incident
 from webapp import roles
@@ -50,10 +50,7 @@ def test_legal_enters_facts_signs_off_with_step_up_and_records_the_filing(live_s
     with browser_page() as page:
         add_virtual_authenticator(page)
         _sign_in(page, base, dpo.username)
-        page.goto(f"{base}/account/security/")
-        page.fill("#id_name", "virtual key")
-        page.click("#register-webauthn")
-        page.wait_for_selector("text=virtual key — registered")
+        enrol_first_authenticator(page, base, PASSWORD)
 
         # the provisional clock, the decision to take and who takes it
         page.goto(page_url)
