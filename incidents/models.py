@@ -75,6 +75,7 @@ class IncidentKey(models.Model):
         SIGNAL = "signal", "Named by a signal"
         CASCADE = "cascade", "Wrapped by a named key"
         COMMANDER = "commander", "Added by the commander"
+        DRIFT = "drift", "Re-enabled behind Sequester's back (drift check)"
 
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="incident_keys")
     key = models.ForeignKey("keyvault.ManagedKey", on_delete=models.PROTECT, related_name="incident_links")

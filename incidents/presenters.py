@@ -8,6 +8,7 @@ from approvals.models import ApprovalRequest
 from approvals.presenters import request_summary
 from audit.models import AuditEvent
 from incidents.models import Incident, IncidentKey
+from keyvault.selectors import key_restriction_status
 
 STEPS = ["contain", "confirm", "restrict", "rewrap", "notify", "regulatory", "close", "closed"]
 
@@ -44,6 +45,7 @@ def incident_keys(incident: Incident, limit: int = 500) -> list[dict[str, Any]]:
             "state": link.key.state,
             "via": link.via,
             "restricted": link.key.restricted_at is not None,
+            "restriction": key_restriction_status(link.key),
             "replacement": str(link.key.replaced_by_id) if link.key.replaced_by_id else None,
             "retired": link.key.retired_reason if link.key.retired_at else "",
             "ai_category": link.key.ai_category,

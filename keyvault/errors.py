@@ -112,3 +112,27 @@ class InvalidKeyRequest(DomainError):
 class DecryptGrantRequired(DomainError):
     code = "decrypt_grant_required"
     http_status = 403
+
+
+class KeyManagerUnreachable(BackendUnavailable):
+    """The key manager cannot be reached (or answers 5xx): retried; Sequester's own gate still holds."""
+
+    code = "key_manager_unreachable"
+    http_status = 503
+
+
+class KeyManagerDenied(DomainError):
+    """The key manager refused Sequester's credentials, or a permission the connector needs is missing."""
+
+    code = "key_manager_denied"
+    http_status = 502
+
+
+class KeyManagerUnknownKey(DomainError):
+    code = "key_manager_unknown_key"
+    http_status = 404
+
+
+class KeyManagerInvalid(DomainError):
+    code = "key_manager_invalid"
+    http_status = 400

@@ -48,6 +48,38 @@ class DataAsset(models.Model):
         return self.name
 
 
+class KeyManager(models.Model):
+    """A key manager whose keys Sequester governs in place (OpenBao/Vault transit, KMIP, AWS KMS).
+
+    Credentials are sealed under the master key (``webapp.sealing``) and never leave the connector."""
+
+    class Kind(models.TextChoices):
+        OPENBAO = "openbao", "OpenBao transit"
+        VAULT = "vault", "HashiCorp Vault transit"
+        KMIP = "kmip", "KMIP server"
+        AWS_KMS = "aws-kms", "AWS KMS"
+
+    name = models.SlugField(max_length=60, unique=True, help_text="Prefix of backend references (NAME:<key>)")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    url = models.CharField(max_length=300, blank=True, help_text="OpenBao/Vault or KMS endpoint; KMIP host:port")
+    mount = models.CharField(max_length=100, blank=True, default="transit", help_text="Transit mount path")
+    region = models.CharField(max_length=40, blank=True)
+    governed_policy = models.CharField(
+        max_length=100, blank=True, default="default", help_text="Transit: the policy every application token carries"
+    )
+    options = models.JSONField(default=dict, blank=True, help_text="Kind-specific settings (no secrets)")
+    sealed_credentials = models.BinaryField(default=b"", blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_sync_at = models.DateTimeField(null=True, blank=True)
+    last_sync_report = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_kind_display()})"
+
+
 class ManagedKey(models.Model):
     class Algorithm(models.TextChoices):
         AES_256_GCM = "AES-256-GCM", "AES-256-GCM"
@@ -55,6 +87,7 @@ class ManagedKey(models.Model):
     class Backend(models.TextChoices):
         LOCAL = "local", "Local envelope keystore"
         PKCS11 = "pkcs11", "PKCS#11 HSM"
+        MANAGER = "manager", "Key manager (connector)"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     alias = models.SlugField(max_length=100, help_text="Applications name the key by alias; one active key per alias.")
@@ -97,6 +130,12 @@ class ManagedKey(models.Model):
     )
     retired_reason = models.TextField(blank=True, help_text="Why no replacement: required to retire")
     retired_by = models.CharField(max_length=150, blank=True)
+    manager = models.ForeignKey(
+        KeyManager, null=True, blank=True, on_delete=models.PROTECT, related_name="keys", help_text="Where it lives"
+    )
+    restriction_pending = models.CharField(
+        max_length=300, blank=True, help_text="Why decrypt-only is not yet verified on the backend (retried)"
+    )
     state_changed_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -114,12 +153,15 @@ class ManagedKey(models.Model):
 
 
 class KeyVersion(models.Model):
-    """Key material of one version: for ``local`` wrapped by the master key, for ``pkcs11`` an HSM handle."""
+    """Key material of one version: for ``local`` wrapped by the master key, for ``pkcs11`` an HSM handle,
+    for ``manager`` the manager's reference (transit ``name#version``, KMIP UID, KMS key ARN)."""
 
     key = models.ForeignKey(ManagedKey, on_delete=models.CASCADE, related_name="versions")
     version = models.PositiveIntegerField()
     material = models.BinaryField(help_text="local: wrapped key material; pkcs11: the object's CKA_ID")
-    fingerprint = models.CharField(max_length=64, db_index=True, help_text="hex AES-CMAC(key, fingerprint label)")
+    fingerprint = models.CharField(
+        max_length=64, db_index=True, blank=True, help_text="hex AES-CMAC(key, fingerprint label); blank when unknown"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     destroyed_at = models.DateTimeField(null=True, blank=True)
 

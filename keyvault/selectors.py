@@ -10,7 +10,7 @@ from django.db.models import Max, QuerySet, Sum
 from keyvault.errors import KeyNotFound
 from keyvault.models import KeyUsage, ManagedKey
 from keyvault.policy import hidden
-from keyvault.states import INVENTORY, QUARANTINED
+from keyvault.states import INVENTORY, QUARANTINED, RESTRICTED
 from keyvault.types import caller_for_user
 from keyvault.usage import tally
 
@@ -54,3 +54,17 @@ def key_usage_totals(key: ManagedKey) -> dict[str, Any]:
         "decrypt_count": totals["decrypt"] or 0,
         "last_used_at": totals["last"],
     }
+
+
+def key_restriction_status(key: ManagedKey) -> str:
+    """How far decrypt-only is on the key's backend, as the commander reads it."""
+    if key.manager_id is not None:
+        if key.restricted_at is not None:
+            return "decrypt-only on the manager: verified"
+        if key.key_state in RESTRICTED:
+            reason = key.restriction_pending if key.restriction_pending not in ("", "requested") else ""
+            return "pending on the manager" + (f" ({reason})" if reason else "")
+        return "not restricted (encrypts on the manager)"
+    if key.restricted_at is not None:
+        return "verified"
+    return "pending" if key.key_state in RESTRICTED else "not restricted"

@@ -1,4 +1,5 @@
-"""Background jobs of key custody (Celery): the owed restrictions retried, the periodic drift check."""
+"""Background jobs of key custody (Celery): the owed restrictions retried, the periodic drift check, the
+key managers' inventories synced."""
 
 from __future__ import annotations
 
@@ -29,3 +30,11 @@ def restrict_keys(key_ids: list[str], actor_name: str, actor_type: str, incident
 def verify_restrictions() -> int:
     """Re-verify every decrypt-only key on its backend; returns how many had drifted (and were repaired)."""
     return len(restrictions_verify_all(actor=Actor.system("restriction-check")))
+
+
+@shared_task(name="keyvault.sync_key_managers")
+def sync_key_managers() -> int:
+    """Bring every key manager's inventory in step; returns how many managers were synced."""
+    from keyvault.services.managers import key_managers_sync_all
+
+    return key_managers_sync_all(actor=Actor.system("key-manager-sync"))

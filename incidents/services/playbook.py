@@ -27,11 +27,14 @@ from incidents.services.closure import (
 from incidents.services.hooks import change_hooks_run
 from incidents.services.incidents import incident_get, system_user
 from ir_workflows.approvals.types import ApprovalGateSpec
+from keyvault.backends.managers import ManagerConnector
 from keyvault.errors import IllegalTransition
 from keyvault.models import DecryptGrant, ManagedKey, WrappedItem
 from keyvault.services import gate, lifecycle, restriction
 from keyvault.services.blast_radius import key_blast_radius
 from keyvault.services.grants import decrypt_grant_for_job, job_principal
+from keyvault.services.versions import key_backend
+from keyvault.services.wrapped_items import wrapped_items_rewrap_on_manager
 from keyvault.states import DESTROYED_STATES, SUSPENDABLE, KeyState
 from keyvault.types import Principal, UseContext
 from webapp.roles import COMMANDER
@@ -250,17 +253,26 @@ def rewrap_batch(
         )
         if not items:
             return 0, after_id
-        _, sealed = gate.gate_rewrap(
-            items=[gate.DecryptItem(bytes(item.ciphertext), bytes(item.aad)) for item in items],
-            principal=Principal.for_rewrap_job(job),
-            context=UseContext(
-                justification="re-encrypt under the replacement key",
+        if _rewraps_on_its_manager(key_uuid):
+            sealed = wrapped_items_rewrap_on_manager(
+                key_id=key_uuid,
+                replacement_id=uuid.UUID(replacement_id),
+                ciphertexts=[bytes(item.ciphertext) for item in items],
+                job=job,
                 incident=reference,
-                affected_system="wrapped-item registry",
-                purpose="rewrap",
-            ),
-            target_key_id=uuid.UUID(replacement_id),
-        )
+            ).ciphertexts
+        else:
+            _, sealed = gate.gate_rewrap(
+                items=[gate.DecryptItem(bytes(item.ciphertext), bytes(item.aad)) for item in items],
+                principal=Principal.for_rewrap_job(job),
+                context=UseContext(
+                    justification="re-encrypt under the replacement key",
+                    incident=reference,
+                    affected_system="wrapped-item registry",
+                    purpose="rewrap",
+                ),
+                target_key_id=uuid.UUID(replacement_id),
+            )
         now = timezone.now()
         for item, ciphertext in zip(items, sealed, strict=True):
             item.ciphertext = ciphertext
@@ -275,6 +287,15 @@ def rewrap_batch(
             progress.finished_at = now
         progress.save(update_fields=["done", "finished_at"])
         return len(items), items[-1].id
+
+
+def _rewraps_on_its_manager(key_id: uuid.UUID) -> bool:
+    """Keys in a key manager with its own rewrap (transit, KMS) are rewrapped there, not through the gate."""
+    key = ManagedKey.objects.select_related("manager").get(id=key_id)
+    if key.manager_id is None:
+        return False
+    connector = key_backend(key)
+    return isinstance(connector, ManagerConnector) and connector.native_rewrap
 
 
 def rewrap_progress(*, reference: str, key_id: str) -> tuple[int, int, int]:

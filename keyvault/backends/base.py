@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import uuid
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 FINGERPRINT_LABEL = b"sequester-fingerprint-v1"
 
@@ -72,6 +74,17 @@ class AeadBatch:
         return len(self.nonces)
 
 
+@dataclass(frozen=True, slots=True)
+class KeyRestriction:
+    """One key's live versions and what to apply: a backend that restricts whole keys (a key manager)
+    needs to see them together; ``compromised`` asks for the stronger, one-way measures."""
+
+    key_id: uuid.UUID
+    versions: list[VersionRef]
+    compromised: bool = False
+    compromise_occurred_at: datetime | None = None
+
+
 class KeyBackend(ABC):
     name: str
 
@@ -105,3 +118,14 @@ class KeyBackend(ABC):
 
     @abstractmethod
     def destroy(self, ref: VersionRef) -> None: ...
+
+    # --- whole keys, in batches (a key manager edits one policy for a thousand keys) -------------
+    def restrict_keys(self, keys: Sequence[KeyRestriction]) -> list[list[bytes]]:
+        """Decrypt-only for every version of every key; returns each version's (possibly new) material."""
+        return [[self.restrict_to_decrypt(ref) for ref in key.versions] for key in keys]
+
+    def verify_keys(self, keys: Sequence[KeyRestriction]) -> list[list[Restriction]]:
+        return [[self.verify_restriction(ref) for ref in key.versions] for key in keys]
+
+    def allow_keys(self, keys: Sequence[KeyRestriction]) -> list[list[bytes]]:
+        return [[self.allow_encrypt(ref) for ref in key.versions] for key in keys]

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from audit.actors import Actor
 from audit.services import EventDraft, audit_record, audit_record_many
+from keyvault.backends.managers import ManagerConnector
 from keyvault.errors import (
     IllegalTransition,
     InvalidKeyRequest,
@@ -40,7 +41,7 @@ from keyvault.models import (
 )
 from keyvault.policy import SYSTEM, Caller, Verdict, hidden, manage_verdict
 from keyvault.services.blast_radius import BlastRadius, key_blast_radius, key_descendant_ids
-from keyvault.services.restriction import restrictions_apply
+from keyvault.services.restriction import key_plan, restrictions_apply
 from keyvault.services.versions import backend_errors, key_backend, version_material_set, version_ref
 from keyvault.states import (
     DESTROYED_STATES,
@@ -446,13 +447,19 @@ def key_restore(*, key_id: UUID, actor: Actor, reason: str, approval: str, incid
         data={"approval": approval},
     )
     backend = key_backend(key)
-    for version in key.versions.filter(destroyed_at__isnull=True):
-        with backend_errors():
-            material = backend.allow_encrypt(version_ref(version))
+    versions, plan = key_plan(key)
+    # A key manager that cannot be reached refuses the restore (it rolls back): never half-restored.
+    with backend_errors():
+        (materials,) = backend.allow_keys([plan])
+    for version, material in zip(versions, materials, strict=True):
         if material != bytes(version.material):
             version_material_set(version, material)
+    if isinstance(backend, ManagerConnector) and materials:
+        # KMIP has no way back from Deactivated: the key may now live under a new object id.
+        key.external_ref = f"{backend.manager_name}:{backend.ident_of(materials[-1])}"
     key.restricted_at = None
-    key.save(update_fields=["restricted_at"])
+    key.restriction_pending = ""
+    key.save(update_fields=["restricted_at", "restriction_pending", "external_ref"])
     return key
 
 
@@ -498,19 +505,22 @@ def key_replace(*, key_id: UUID, actor: Actor, reason: str, incident: str = "") 
     if old.key_state is S.ACTIVE:
         raise IllegalTransition("suspend, deactivate or compromise a key before replacing it")
     parent_id = _healthy_parent(old, actor=actor, incident=incident)
-    replacement = key_create(
-        actor=actor,
-        alias=old.alias,
-        purpose=old.purpose,
-        backend=old.backend,
-        ai_category=old.ai_category,
-        parent_id=parent_id,
-        custodian=old.custodian,
-        data_asset_ids=list(old.data_assets.values_list("id", flat=True)),
-        system_ids=list(old.systems.values_list("id", flat=True)),
-        exercise=old.exercise,
-        incident=incident,
-    )
+    if old.manager_id is not None:
+        replacement = _replace_on_manager(old, actor=actor, parent_id=parent_id, incident=incident)
+    else:
+        replacement = key_create(
+            actor=actor,
+            alias=old.alias,
+            purpose=old.purpose,
+            backend=old.backend,
+            ai_category=old.ai_category,
+            parent_id=parent_id,
+            custodian=old.custodian,
+            data_asset_ids=list(old.data_assets.values_list("id", flat=True)),
+            system_ids=list(old.systems.values_list("id", flat=True)),
+            exercise=old.exercise,
+            incident=incident,
+        )
     old.replaced_by = replacement
     old.save(update_fields=["replaced_by"])
     audit_record(
@@ -526,6 +536,45 @@ def key_replace(*, key_id: UUID, actor: Actor, reason: str, incident: str = "") 
             "replacement_parent": str(parent_id or ""),
         },
     )
+    return replacement
+
+
+def _replace_on_manager(old: ManagedKey, *, actor: Actor, parent_id: UUID | None, incident: str) -> ManagedKey:
+    """The replacement of a key that lives in a key manager is made there by its connector (a new
+    version or key; the manager's alias moved to it) and registered here as a new active key."""
+    connector = key_backend(old)
+    assert isinstance(connector, ManagerConnector)
+    latest = old.versions.order_by("-version").first()
+    if latest is None:
+        raise IllegalTransition(f"key {old.id} has no version to replace")
+    replacement = ManagedKey(
+        alias=old.alias,
+        purpose=old.purpose,
+        backend=ManagedKey.Backend.MANAGER,
+        manager_id=old.manager_id,
+        ai_category=old.ai_category,
+        parent_id=parent_id,
+        custodian=old.custodian,
+        exercise=old.exercise,
+    )
+    with backend_errors():
+        created = connector.successor(version_ref(latest), key_id=replacement.id)
+    replacement.external_ref = f"{connector.manager_name}:{connector.ident_of(created.material)}"
+    replacement.save()
+    replacement.data_assets.set(old.data_assets.all())
+    replacement.systems.set(old.systems.all())
+    KeyUsage.objects.bulk_create([KeyUsage(key=replacement, shard=shard) for shard in range(USAGE_SHARDS)])
+    KeyVersion.objects.create(key=replacement, version=1, material=created.material, fingerprint=created.fingerprint)
+    audit_record(
+        action="key.created",
+        actor=actor,
+        subject_type="key",
+        subject_id=replacement.id,
+        reason=f"replacement of {old.id} made on key manager {connector.manager_name}",
+        incident=incident,
+        data={"alias": old.alias, "backend_ref": replacement.external_ref, "replaces": str(old.id)},
+    )
+    _apply(replacement, S.ACTIVE, operation="activate", actor=actor, reason="activated at creation")
     return replacement
 
 

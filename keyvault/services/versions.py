@@ -10,7 +10,16 @@ from django.utils import timezone
 
 from keyvault.backends import BackendNotConfigured, backend_for
 from keyvault.backends.base import AuthenticationFailed, BackendError, BackendRefused, KeyBackend, VersionRef
-from keyvault.errors import BackendRefusedOperation, BackendUnavailable, DecryptionFailed
+from keyvault.backends.managers import ManagerDenied, ManagerKeyUnknown, ManagerMisconfigured, ManagerUnreachable
+from keyvault.errors import (
+    BackendRefusedOperation,
+    BackendUnavailable,
+    DecryptionFailed,
+    KeyManagerDenied,
+    KeyManagerInvalid,
+    KeyManagerUnknownKey,
+    KeyManagerUnreachable,
+)
 from keyvault.models import KeyVersion, ManagedKey
 
 
@@ -31,6 +40,10 @@ def version_material_set(version: KeyVersion, material: bytes, *, destroyed: boo
 
 def key_backend(key: ManagedKey) -> KeyBackend:
     with backend_errors():
+        if key.manager_id is not None:
+            from keyvault.services.connectors import connector_for
+
+            return connector_for(key.manager)  # type: ignore[arg-type]
         return backend_for(key.backend)
 
 
@@ -45,6 +58,14 @@ def backend_errors() -> Iterator[None]:
         ) from exc
     except BackendRefused as exc:
         raise BackendRefusedOperation(str(exc)) from exc
+    except ManagerUnreachable as exc:
+        raise KeyManagerUnreachable(str(exc)) from exc
+    except ManagerDenied as exc:
+        raise KeyManagerDenied(str(exc)) from exc
+    except ManagerKeyUnknown as exc:
+        raise KeyManagerUnknownKey(str(exc)) from exc
+    except ManagerMisconfigured as exc:
+        raise KeyManagerInvalid(str(exc)) from exc
     except BackendNotConfigured as exc:
         raise BackendUnavailable(str(exc), backend=exc.backend) from exc
     except BackendError as exc:

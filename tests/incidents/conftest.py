@@ -8,17 +8,10 @@ import json
 import uuid
 from typing import Any
 
-import pytest
 from rest_framework.test import APIClient
 
 from incidents.models import WebhookSource
 from incidents.webhooks import webhook_secret_seal
-
-
-@pytest.fixture
-def detector(api_client: APIClient, service_token: str) -> APIClient:
-    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {service_token}")
-    return api_client
 
 
 def cloudevent(*refs: dict[str, str], event_id: str | None = None, **data: Any) -> dict[str, Any]:

@@ -46,6 +46,16 @@ def backend(request: pytest.FixtureRequest, settings, softhsm_env) -> Iterator[s
 
 
 @pytest.fixture
+def fresh_connectors() -> Iterator[None]:
+    """Key-manager connectors are built once per process: each test builds its own."""
+    from keyvault.services.connectors import connectors_reset
+
+    connectors_reset()
+    yield
+    connectors_reset()
+
+
+@pytest.fixture
 def gate_user(db: None) -> User:
     """A service account: may use the gate, is no incident responder."""
     return api_token_issue(service_account="payments-app", name="tests", valid_days=1).token.user

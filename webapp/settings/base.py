@@ -247,6 +247,13 @@ CELERY_BEAT_SCHEDULE["keyvault-verify-restrictions"] = {
     "task": "keyvault.verify_restrictions",
     "schedule": float(SEQUESTER_RESTRICTION_CHECK_SECONDS),
 }
+# Key managers' inventories (OpenBao/Vault transit, KMIP, AWS KMS) brought in step: new versions,
+# keys that vanished or changed outside Sequester.
+SEQUESTER_KEY_MANAGER_SYNC_SECONDS = env_int("SEQUESTER_KEY_MANAGER_SYNC_SECONDS", 900, minimum=30)
+CELERY_BEAT_SCHEDULE["keyvault-sync-key-managers"] = {
+    "task": "keyvault.sync_key_managers",
+    "schedule": float(SEQUESTER_KEY_MANAGER_SYNC_SECONDS),
+}
 
 # --- Approvals and step-up ----------------------------------------------------------------------
 SEQUESTER_WEBAUTHN_RP_ID = env_str("SEQUESTER_WEBAUTHN_RP_ID", "localhost")

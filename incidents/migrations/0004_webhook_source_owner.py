@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('incidents', '0002_alter_incident_reference'),
+        ('incidents', '0003_exercise_and_closure_request'),
     ]
 
     operations = [

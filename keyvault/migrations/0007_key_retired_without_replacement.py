@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('keyvault', '0005_managedkey_external_ref'),
+        ('keyvault', '0006_managedkey_exercise'),
     ]
 
     operations = [
