@@ -38,3 +38,23 @@ class IncidentClosed(DomainError):
 class InvalidIncidentAction(DomainError):
     code = "invalid_incident_action"
     http_status = 400
+
+
+class StaleSignature(DomainError):
+    code = "stale_signature"
+    http_status = 401
+
+
+class InvalidWebhookPayload(DomainError):
+    code = "invalid_webhook_payload"
+    http_status = 400
+
+
+class SourceNotOwned(DomainError):
+    code = "source_not_owned"
+    http_status = 403
+
+
+class SourceClaimConflict(DomainError):
+    code = "source_claim_conflict"
+    http_status = 409

@@ -36,3 +36,8 @@ urlpatterns = [
     path(".well-known/sequester-audit-key.json", casefile_views.audit_key, name="audit-key"),
     path(".well-known/sequester-key-status.json", notification_views.key_status_feed_view, name="key-status-feed"),
 ]
+
+handler400 = "webapp.error_pages.bad_request"
+handler403 = "webapp.error_pages.permission_denied"
+handler404 = "webapp.error_pages.page_not_found"
+handler500 = "webapp.error_pages.server_error"

@@ -128,11 +128,15 @@ def incident_open_or_attach(
     commander: Any = None,
     detected_at: datetime | None = None,
     via: str = IncidentKey.Via.SIGNAL,
+    attach_to: Incident | None = None,
 ) -> Containment:
     """Contain ``keys`` now (same transaction as the caller's signal) and open an incident for them, or
-    attach them to the open incident that already holds one of them. The incident's workflow starts
-    after commit through the outbox (so containment never waits for Temporal)."""
+    attach them to the open incident that already holds one of them (else to ``attach_to``, if it is
+    open). The incident's workflow starts after commit through the outbox (so containment never waits
+    for Temporal)."""
     existing = open_incident_for(keys)
+    if existing is None and attach_to is not None:
+        existing = Incident.objects.select_for_update().filter(id=attach_to.id, status=Incident.Status.OPEN).first()
     if existing is not None:
         suspended, added = _link_and_contain(existing, keys, actor=actor, reason=reason, via=via)
         if SEVERITY_RANK[Severity(severity)] > SEVERITY_RANK[Severity(existing.severity)]:

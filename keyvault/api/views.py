@@ -22,6 +22,7 @@ from keyvault.services.wrapped_items import ItemToRegister, wrapped_items_regist
 from keyvault.states import KeyState
 from keyvault.types import Principal, UseContext
 from webapp.api.actors import actor_from_request
+from webapp.api.fields import IdField
 
 
 def principal(request: Request) -> Principal:
@@ -90,8 +91,8 @@ class KeyListCreateApi(APIView):
         parent = serializers.UUIDField(required=False, allow_null=True)  # type: ignore[assignment]
         custodian = serializers.CharField(required=False, allow_blank=True, max_length=150)
         activate = serializers.BooleanField(default=True)
-        data_assets = serializers.ListField(child=serializers.IntegerField(), default=list, max_length=1000)
-        systems = serializers.ListField(child=serializers.IntegerField(), default=list, max_length=1000)
+        data_assets = serializers.ListField(child=IdField(), default=list, max_length=1000)
+        systems = serializers.ListField(child=IdField(), default=list, max_length=1000)
 
     def get_permissions(self) -> list[Any]:
         return [CanCreateKeys()] if self.request.method == "POST" else [CanReadInventory()]
@@ -526,7 +527,7 @@ class WrappedItemInput(serializers.Serializer[Any]):
     reference = serializers.CharField(max_length=200)
     ciphertext_b64 = Base64Field()
     aad_b64 = Base64Field(required=False, default=b"")
-    data_asset = serializers.IntegerField(required=False, allow_null=True, default=None)
+    data_asset = IdField(required=False, allow_null=True, default=None)
 
 
 class WrappedItemsInput(serializers.Serializer[Any]):
