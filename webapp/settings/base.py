@@ -17,6 +17,7 @@ from webapp.settings.env import (
     env_host_port,
     env_int,
     env_list,
+    env_networks,
     env_optional,
     env_secret,
     env_str,
@@ -62,6 +63,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "webapp.security_headers.SecurityHeadersMiddleware",
     "webapp.request_limits.RequestBodyLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -223,7 +225,10 @@ SEQUESTER_BASE_URL = env_str("SEQUESTER_BASE_URL", "http://localhost:8000")
 # --- Email -------------------------------------------------------------------------------------
 _SMTP_HOST = env_optional("SEQUESTER_SMTP_HOST")
 EMAIL_BACKEND = (
-    "django.core.mail.backends.smtp.EmailBackend" if _SMTP_HOST else "django.core.mail.backends.console.EmailBackend"
+    # No relay (development): mail is printed to the console, with acknowledgement tokens redacted.
+    "django.core.mail.backends.smtp.EmailBackend"
+    if _SMTP_HOST
+    else "notifications.console_mail.RedactingConsoleBackend"
 )
 EMAIL_HOST = _SMTP_HOST or "localhost"
 EMAIL_PORT = env_int("SEQUESTER_SMTP_PORT", 25, minimum=1, maximum=65535)
@@ -235,6 +240,9 @@ DEFAULT_FROM_EMAIL = env_str("SEQUESTER_MAIL_FROM", "sequester@localhost")
 
 # --- Notifying parties ------------------------------------------------------------------------
 SEQUESTER_ACK_LINK_DAYS = env_int("SEQUESTER_ACK_LINK_DAYS", 14, minimum=1, maximum=90)
+# Outbound webhooks: https only (production turns it on), never an internal address unless allowed here.
+SEQUESTER_WEBHOOK_REQUIRE_HTTPS = env_bool("SEQUESTER_WEBHOOK_REQUIRE_HTTPS", False)
+SEQUESTER_WEBHOOK_ALLOWED_NETWORKS = env_networks("SEQUESTER_WEBHOOK_ALLOWED_NETWORKS", [])
 SEQUESTER_WEBHOOK_TIMEOUT_SECONDS = env_int("SEQUESTER_WEBHOOK_TIMEOUT_SECONDS", 10, minimum=1, maximum=60)
 
 # --- Static files -----------------------------------------------------------------------------
