@@ -20,6 +20,7 @@ from approvals.presenters import request_detail, request_summary
 from approvals.selectors import requests_awaiting
 from approvals.services import decisions, requests, stepup
 from webapp.api.actors import actor_from_request
+from webapp.api.schema import results_of
 
 VIEWERS = ("webapp.view_incidents", "webapp.use_key_gate")
 
@@ -72,7 +73,7 @@ class ApprovalListApi(APIView):
 
     @extend_schema(
         summary="Requests awaiting my decision, most urgent first (?scope=mine: the ones I asked for)",
-        responses=Summary(many=True),
+        responses=results_of(Summary, "ApprovalList"),
     )
     def get(self, request: Request) -> Response:
         if request.query_params.get("scope") == "mine":

@@ -25,6 +25,7 @@ from incidents.webhooks import webhook_body_check, webhook_event, webhook_sender
 from keyvault.api.permissions import any_of
 from webapp.api.actors import actor_from_request, client_ip
 from webapp.api.parsers import BoundedJSONParser, CloudEventParser
+from webapp.api.schema import ErrorOutput
 
 CanReport = any_of("webapp.report_signals")
 CanView = any_of("webapp.view_incidents")
@@ -51,7 +52,7 @@ class SignalApi(APIView):
     @extend_schema(
         summary="A compromise signal (CloudEvents 1.0, structured JSON): the keys are suspended before the answer",
         request=OpenApiTypes.OBJECT,
-        responses={202: OpenApiTypes.OBJECT, 200: OpenApiTypes.OBJECT},
+        responses={202: OpenApiTypes.OBJECT, 200: OpenApiTypes.OBJECT, 422: ErrorOutput},
     )
     def post(self, request: Request) -> Response:
         event = parse(request.data)
@@ -68,8 +69,15 @@ class WebhookApi(APIView):
 
     @extend_schema(
         summary="A detector's webhook (generic CloudEvent, GitHub secret scanning, AWS EventBridge), HMAC-verified",
+        description="See docs/detector-webhooks.md: the signature, the replay window, the sources a sender owns.",
         request=OpenApiTypes.OBJECT,
-        responses={202: OpenApiTypes.OBJECT, 200: OpenApiTypes.OBJECT},
+        responses={
+            202: OpenApiTypes.OBJECT,
+            200: OpenApiTypes.OBJECT,
+            401: ErrorOutput,
+            403: ErrorOutput,
+            422: ErrorOutput,
+        },
     )
     def post(self, request: Request, name: str) -> Response:
         webhook_body_check(int(request.META.get("CONTENT_LENGTH") or 0))  # before reading the body

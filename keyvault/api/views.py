@@ -23,6 +23,7 @@ from keyvault.states import KeyState
 from keyvault.types import Principal, UseContext
 from webapp.api.actors import actor_from_request
 from webapp.api.fields import IdField
+from webapp.api.schema import results_of
 
 
 def principal(request: Request) -> Principal:
@@ -98,7 +99,8 @@ class KeyListCreateApi(APIView):
         return [CanCreateKeys()] if self.request.method == "POST" else [CanReadInventory()]
 
     @extend_schema(
-        summary="The active inventory (never suspended, compromised or destroyed keys)", responses=KeyOutput(many=True)
+        summary="The active inventory (never suspended, compromised or destroyed keys)",
+        responses=results_of(KeyOutput, "KeyList"),
     )
     def get(self, request: Request) -> Response:
         state = request.query_params.get("state")
@@ -141,7 +143,8 @@ class KeyQuarantineApi(APIView):
     permission_classes = [CanRespond]
 
     @extend_schema(
-        summary="Suspended and compromised keys (incident-response roles only)", responses=KeyOutput(many=True)
+        summary="Suspended and compromised keys (incident-response roles only)",
+        responses=results_of(KeyOutput, "QuarantinedKeyList"),
     )
     def get(self, request: Request) -> Response:
         return Response({"results": KeyOutput(selectors.keys_quarantine()[:1000], many=True).data})  # type: ignore[arg-type]

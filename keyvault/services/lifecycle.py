@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from audit.actors import Actor
 from audit.services import EventDraft, audit_record, audit_record_many
+from keyvault.backends import BackendNotConfigured, backend_for
 from keyvault.errors import IllegalTransition, InvalidKeyRequest, KeyNotFound, LegalHoldActive
 from keyvault.models import USAGE_SHARDS, AiDataCategory, DataAsset, KeyUsage, KeyVersion, ManagedKey, System
 from keyvault.services.blast_radius import BlastRadius, key_blast_radius, key_descendant_ids
@@ -111,6 +112,10 @@ def key_create(
         raise InvalidKeyRequest(f"unknown backend {backend!r}; use one of {', '.join(ManagedKey.Backend.values)}")
     if ai_category not in AiDataCategory.values:
         raise InvalidKeyRequest(f"unknown AI data category {ai_category!r}")
+    try:
+        backend_for(backend)
+    except BackendNotConfigured as exc:  # a choice this deployment does not offer: the caller's to change
+        raise InvalidKeyRequest(str(exc), backend=backend) from None
     parent = None
     if parent_id is not None:
         parent = ManagedKey.objects.filter(id=parent_id).first()
