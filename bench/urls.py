@@ -7,7 +7,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from keyvault.api.permissions import CanUseGate
+from keyvault.api.permissions import CanEncrypt
 from webapp.urls import urlpatterns as project_urls
 
 CANNED = {"ciphertext_b64": "U1FSAQ" + "A" * 70, "key_id": "00000000-0000-0000-0000-000000000000"}
@@ -16,7 +16,7 @@ CANNED = {"ciphertext_b64": "U1FSAQ" + "A" * 70, "key_id": "00000000-0000-0000-0
 class BareApi(APIView):
     """Same authentication, permission and renderer as the gate; no state check, no crypto."""
 
-    permission_classes = [CanUseGate]
+    permission_classes = [CanEncrypt]
 
     def post(self, request: Request) -> Response:
         _ = request.data

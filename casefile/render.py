@@ -23,6 +23,8 @@ USES_SHOWN = 100
 GROUPS_SHOWN = 200
 KEYS_SHOWN = 300
 SECTION_SLOTS = {
+    "key_hierarchy": "New key hierarchy",
+    "refused_uses": "Refused uses",
     "notifications": "Notifications and acknowledgements",
     "obligations": "Regulatory obligations",
 }

@@ -35,11 +35,6 @@ class GateAccessDenied(DomainError):
     http_status = 403
 
 
-class CompromisedKeyAccessDenied(DomainError):
-    code = "compromised_key_access_denied"
-    http_status = 403
-
-
 class DecryptContextRequired(DomainError):
     code = "decrypt_context_required"
     http_status = 403
@@ -47,6 +42,25 @@ class DecryptContextRequired(DomainError):
 
 class IllegalTransition(DomainError):
     code = "illegal_key_transition"
+    http_status = 409
+
+
+class KeyQuarantined(DomainError):
+    """Suspended or compromised: no rotation, no new wrapped items, no new keys under it."""
+
+    code = "key_quarantined"
+    http_status = 409
+
+
+class RestoreNotApproved(DomainError):
+    code = "restore_not_approved"
+    http_status = 403
+
+
+class RewrapIncomplete(DomainError):
+    """Data registered under the key has not been re-encrypted: destroying it would lose that data."""
+
+    code = "rewrap_incomplete"
     http_status = 409
 
 

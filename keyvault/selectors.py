@@ -9,10 +9,10 @@ from django.db.models import Max, QuerySet, Sum
 
 from keyvault.errors import KeyNotFound
 from keyvault.models import KeyUsage, ManagedKey
+from keyvault.policy import hidden
 from keyvault.states import INVENTORY, QUARANTINED
+from keyvault.types import caller_for_user
 from keyvault.usage import tally
-
-INCIDENT_RESPONSE_PERMISSION = "webapp.respond_to_incidents"
 
 
 def _with_relations(queryset: QuerySet[ManagedKey]) -> QuerySet[ManagedKey]:
@@ -38,7 +38,7 @@ def keys_quarantine() -> QuerySet[ManagedKey]:
 def key_visible_to(*, key_id: UUID, user: Any) -> ManagedKey:
     """A key as ``user`` may see it: quarantined keys exist only for incident responders."""
     key = _with_relations(ManagedKey.objects.filter(id=key_id)).first()
-    if key is None or (key.key_state in QUARANTINED and not user.has_perm(INCIDENT_RESPONSE_PERMISSION)):
+    if key is None or hidden(caller_for_user(user), key.key_state):
         raise KeyNotFound(f"no key with id {key_id}")
     return key
 

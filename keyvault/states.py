@@ -21,7 +21,10 @@ class KeyState(StrEnum):
 
 S = KeyState
 
-# Every legal transition, named by the service that performs it.
+# Every legal transition, named by the one service that may perform it: ``activate`` takes only a
+# pre-active key; suspended goes back to active only by ``restore`` (an approved false positive);
+# deactivated and compromised never return to active. A quarantined key leaves quarantine only by
+# restore, compromise or destruction, never by a plain retirement.
 TRANSITIONS: dict[tuple[KeyState, KeyState], str] = {
     (S.PRE_ACTIVE, S.ACTIVE): "activate",
     (S.PRE_ACTIVE, S.SUSPENDED): "suspend",
@@ -31,7 +34,6 @@ TRANSITIONS: dict[tuple[KeyState, KeyState], str] = {
     (S.ACTIVE, S.COMPROMISED): "compromise",
     (S.SUSPENDED, S.ACTIVE): "restore",
     (S.SUSPENDED, S.COMPROMISED): "compromise",
-    (S.SUSPENDED, S.DEACTIVATED): "deactivate",
     (S.DEACTIVATED, S.SUSPENDED): "suspend",
     (S.DEACTIVATED, S.COMPROMISED): "compromise",
     (S.DEACTIVATED, S.DESTROYED): "destroy",
@@ -50,5 +52,7 @@ RESTRICTED = frozenset({S.SUSPENDED, S.DEACTIVATED, S.COMPROMISED})
 SUSPENDABLE = frozenset({S.PRE_ACTIVE, S.ACTIVE, S.DEACTIVATED})
 
 
-def transition_allowed(source: KeyState, target: KeyState) -> bool:
-    return (source, target) in TRANSITIONS
+def transition_allowed(source: KeyState, target: KeyState, operation: str | None = None) -> bool:
+    """Whether ``source`` → ``target`` is legal (and, with ``operation``, legal for that service)."""
+    name = TRANSITIONS.get((source, target))
+    return name is not None and (operation is None or name == operation)

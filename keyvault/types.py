@@ -6,6 +6,22 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from audit.actors import Actor
+from keyvault.policy import Caller
+
+# The role capabilities (webapp permissions) a policy.Caller is made of.
+CAPABILITY_PERMISSIONS = {
+    "gate": "webapp.use_key_gate",
+    "responder": "webapp.respond_to_incidents",
+    "custody": "webapp.custody_keys",
+    "audit": "webapp.view_audit",
+}
+
+
+def caller_for_user(user: Any, *, job: bool = False) -> Caller:
+    """The policy's view of a Django user (Django caches a user's permissions: no query after the first)."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return Caller(job=job)
+    return Caller(job=job, **{name: bool(user.has_perm(perm)) for name, perm in CAPABILITY_PERMISSIONS.items()})
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +38,10 @@ class Principal:
 
     def has_perm(self, perm: str) -> bool:
         return self.user is not None and bool(self.user.has_perm(perm))
+
+    @property
+    def caller(self) -> Caller:
+        return caller_for_user(self.user, job=bool(self.rewrap_job))
 
     @classmethod
     def for_user(cls, user: Any, *, source_ip: str | None = None, user_agent: str = "") -> Principal:

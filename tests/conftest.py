@@ -18,12 +18,15 @@ PASSWORD = "correct horse battery staple"
 
 @pytest.fixture(autouse=True)
 def _fresh_usage_tally() -> Iterator[None]:
-    """Usage counts are tallied per process: a test's pending counts must not leak into the next."""
+    """Usage and refusal counts are tallied per process: a test's pending counts must not leak into the next."""
+    from keyvault.refusals import ledger
     from keyvault.usage import tally
 
     tally.take()
+    ledger.discard()
     yield
     tally.take()
+    ledger.discard()
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from approvals.models import ApprovalRequest
 from audit.actors import Actor
 from ir_workflows.approvals.types import approval_workflow_id
 from keyvault.errors import LegalHoldActive
-from keyvault.services import lifecycle, restriction
+from keyvault.services import lifecycle
 from keyvault.services.exceptions import encryption_exception_create
 from keyvault.services.grants import decrypt_grant_create
 
@@ -63,18 +63,21 @@ def approval_apply(request: ApprovalRequest, *, actor: Actor) -> dict[str, Any]:
         return {"destroyed": str(key.id), "state": key.state}
     if request.action == policies.RESTORE_FALSE_POSITIVE:
         restored = [
-            str(lifecycle.key_restore(key_id=UUID(k), actor=actor, reason=request.reason, incident=request.incident).id)
+            str(
+                lifecycle.key_restore(
+                    key_id=UUID(k), actor=actor, reason=request.reason, incident=request.incident, approval=reference
+                ).id
+            )
             for k in details["keys"]
         ]
         return {"restored": restored}
     if request.action == policies.CONFIRM_COMPROMISE:
         changed = []
-        for key_id in details["keys"]:
-            for key in lifecycle.key_compromise(
-                key_id=UUID(key_id), actor=actor, reason=request.reason, incident=request.incident
-            ):
-                changed.append(key)
-        for key in changed:
-            restriction.key_restrict(key_id=key.id, actor=actor, incident=request.incident)
+        for key_id in details["keys"]:  # the lifecycle restricts them on their backend (after commit)
+            changed.extend(
+                lifecycle.key_compromise(
+                    key_id=UUID(key_id), actor=actor, reason=request.reason, incident=request.incident
+                )
+            )
         return {"compromised": [str(k.id) for k in changed]}
     return {}

@@ -9,25 +9,30 @@ from approvals import policies
 from approvals.errors import InvalidApprovalRequest, LegalHold
 from approvals.models import ApprovalPolicy
 from keyvault.models import ManagedKey
+from keyvault.policy import SYSTEM, Caller, hidden
+from keyvault.services.lifecycle import key_destruction_check
 from keyvault.states import KeyState
+from keyvault.types import caller_for_user
 
 
-def _key(payload: dict[str, Any], field: str = "key") -> ManagedKey:
+def _key(payload: dict[str, Any], field: str = "key", *, caller: Caller = SYSTEM) -> ManagedKey:
     try:
         key_id = UUID(str(payload[field]))
     except (KeyError, ValueError):
         raise InvalidApprovalRequest(f"the payload must name a key id in {field!r}") from None
     key = ManagedKey.objects.filter(id=key_id).first()
-    if key is None:
+    # Segregation (keyvault.policy): a quarantined key does not exist for a requester outside incident
+    # response, so the answer cannot tell a suspended key from a missing one.
+    if key is None or hidden(caller, key.key_state):
         raise InvalidApprovalRequest(f"no key with id {key_id}")
     return key
 
 
-def _keys(payload: dict[str, Any]) -> list[ManagedKey]:
+def _keys(payload: dict[str, Any], *, caller: Caller = SYSTEM) -> list[ManagedKey]:
     ids = payload.get("keys")
     if not isinstance(ids, list) or not ids:
         raise InvalidApprovalRequest("the payload must list the key ids in 'keys'")
-    return [_key({"key": key_id}) for key_id in ids]
+    return [_key({"key": key_id}, caller=caller) for key_id in ids]
 
 
 def _positive_int(payload: dict[str, Any], field: str, maximum: int) -> int:
@@ -44,8 +49,8 @@ def _text(payload: dict[str, Any], field: str) -> str:
     return value.strip()
 
 
-def _scoped_grant(payload: dict[str, Any], policy: ApprovalPolicy) -> None:
-    key = _key(payload)
+def _scoped_grant(payload: dict[str, Any], policy: ApprovalPolicy, caller: Caller) -> None:
+    key = _key(payload, caller=caller)
     if key.key_state is not KeyState.COMPROMISED:
         raise InvalidApprovalRequest(f"key {key.id} is {key.key_state.label}, not compromised")
     _text(payload, "principal")
@@ -54,18 +59,23 @@ def _scoped_grant(payload: dict[str, Any], policy: ApprovalPolicy) -> None:
     _positive_int(payload, "operation_budget", int(policy.parameters.get("max_operations", 1_000_000)))
 
 
-def payload_check(action: str, payload: dict[str, Any], policy: ApprovalPolicy) -> tuple[str, str]:
-    """Validate ``payload`` for ``action``; return the request's subject (type, id)."""
+def payload_check(
+    action: str, payload: dict[str, Any], policy: ApprovalPolicy, *, requester: Any = None
+) -> tuple[str, str]:
+    """Validate ``payload`` for ``action`` as ``requester`` may see the keys it names (None: Sequester
+    itself); return the request's subject (type, id)."""
+    caller = SYSTEM if requester is None else caller_for_user(requester)
     if action in (policies.ENCRYPTION_EXCEPTION, policies.COMPROMISED_KEY_DECRYPT_ACCESS):
-        _scoped_grant(payload, policy)
+        _scoped_grant(payload, policy, caller)
         return "key", str(payload["key"])
     if action == policies.KEY_DESTRUCTION:
-        key = _key(payload)
+        key = _key(payload, caller=caller)
         if key.legal_hold:
             raise LegalHold(f"key {key.id} is under legal hold: it cannot be destroyed")
+        key_destruction_check(key)  # e.g. wrapped items not rewrapped yet: 409 rewrap_incomplete
         return "key", str(key.id)
     if action in (policies.CONFIRM_COMPROMISE, policies.RESTORE_FALSE_POSITIVE):
-        keys = _keys(payload)
+        keys = _keys(payload, caller=caller)
         if action == policies.RESTORE_FALSE_POSITIVE and any(k.key_state is not KeyState.SUSPENDED for k in keys):
             raise InvalidApprovalRequest("only suspended keys can be restored")
         incident = payload.get("incident")

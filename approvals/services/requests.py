@@ -65,7 +65,10 @@ def approval_request_open(
     if not reason.strip():
         raise InvalidApprovalRequest("a request states its reason")
     policy = policy_current(action)
-    subject_type, subject_id = payload_check(action, payload, policy)
+    # The keys named are checked as the requester may see them, unless Sequester itself opens it.
+    subject_type, subject_id = payload_check(
+        action, payload, policy, requester=None if actor.type == "system" else requested_by
+    )
     now = timezone.now()
     document = {
         "action": action,

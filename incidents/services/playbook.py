@@ -166,10 +166,11 @@ def key_mark_compromised(*, reference: str, key_id: str) -> str:
 
 
 def key_restrict_verify(*, reference: str, key_id: str) -> tuple[str, bool]:
+    """Confirm on the backend the restriction the lifecycle applied when the key was compromised."""
     key = ManagedKey.objects.get(id=key_id)
     if key.key_state in DESTROYED_STATES:
         return str(key.state), True
-    report = restriction.key_restrict(key_id=key.id, actor=PLAYBOOK, incident=reference)
+    report = restriction.key_restriction_confirm(key_id=key.id, actor=PLAYBOOK, incident=reference)
     return str(key.state), report.verified
 
 
@@ -215,7 +216,8 @@ def rewrap_batch(
     *, reference: str, key_id: str, replacement_id: str, after_id: int, batch_size: int
 ) -> tuple[int, int]:
     """Rewrap the next batch of items still under ``key_id``: the rewrap and the rows' update commit
-    together, so a crash repeats nothing. Returns (items rewrapped, last item id)."""
+    together, so a crash repeats nothing. Returns (items rewrapped, last item id). Rows another
+    transaction holds are skipped, not waited for: the caller makes another pass for them."""
     job = f"{reference}/rewrap/{key_id}"
     key_uuid = uuid.UUID(key_id)
     with transaction.atomic():
@@ -253,19 +255,37 @@ def rewrap_batch(
         return len(items), items[-1].id
 
 
-def rewrap_progress(*, reference: str, key_id: str) -> tuple[int, int]:
+def rewrap_progress(*, reference: str, key_id: str) -> tuple[int, int, int]:
+    """(items rewrapped, items to rewrap, items still under the key)."""
     progress = RewrapProgress.objects.get(incident__reference=reference, key_id=uuid.UUID(key_id))
-    return progress.done, progress.total
+    remaining = WrappedItem.objects.filter(key_id=uuid.UUID(key_id)).count()
+    return progress.done, progress.total, remaining
 
 
 @transaction.atomic
 def incident_restore_keys(*, reference: str) -> list[str]:
     """A false positive confirmed by quorum: suspended keys go back to active (replacements excepted)."""
     incident = incident_get(reference)
+    approved = (
+        ApprovalRequest.objects.filter(
+            incident=reference, action=policies.RESTORE_FALSE_POSITIVE, status=ApprovalRequest.Status.APPROVED
+        )
+        .order_by("-closed_at")
+        .first()
+    )
+    if approved is None:
+        raise BusinessError(f"{reference} has no approved restore_false_positive request")
+    named = set(approved.payload.get("details", {}).get("keys", []))
     restored = []
     for key in _incident_keys(incident):
-        if key.key_state is S.SUSPENDED:
-            lifecycle.key_restore(key_id=key.id, actor=PLAYBOOK, reason="false positive (quorum)", incident=reference)
+        if key.key_state is S.SUSPENDED and str(key.id) in named:
+            lifecycle.key_restore(
+                key_id=key.id,
+                actor=PLAYBOOK,
+                reason="false positive (quorum)",
+                incident=reference,
+                approval=str(approved.id),
+            )
             restored.append(str(key.id))
     incident.resolution = Incident.Resolution.FALSE_POSITIVE
     incident.save(update_fields=["resolution"])

@@ -133,12 +133,20 @@ def incident_rewrap_plan(ref: IncidentRef) -> RewrapPlan:
     )
 
 
+# Passes over the items for rows skipped because another transaction held them, and the pause between.
+REWRAP_PASSES = 5
+REWRAP_PASS_PAUSE_SECONDS = 1.0
+
+
 @activity.defn(name=REWRAP_ACTIVITY)
 @django_activity
 def rewrap_key_data(target: RewrapTarget) -> RewrapResult:
-    """Heartbeats the last item id it committed; a retry (after a crash) resumes from there."""
+    """Heartbeats the last item id it committed; a retry (after a crash) resumes from there. Rows that
+    were locked elsewhere are skipped, then retried in further passes; what is still under the key after
+    the last pass is reported (``remaining``): the workflow tells the commander and waits for a retry."""
     details = activity.info().heartbeat_details
     after = int(details[0]) if details else 0
+    passes = 1
     while True:
         count, after = playbook.rewrap_batch(
             reference=target.incident,
@@ -149,11 +157,15 @@ def rewrap_key_data(target: RewrapTarget) -> RewrapResult:
         )
         activity.heartbeat(after)
         if count == 0:
-            break
+            done, total, remaining = playbook.rewrap_progress(reference=target.incident, key_id=target.key)
+            if not remaining or passes >= REWRAP_PASSES:
+                break
+            passes, after = passes + 1, 0  # another pass for the rows that were held
+            time.sleep(REWRAP_PASS_PAUSE_SECONDS * passes)
+            continue
         if target.pause_ms:
             time.sleep(target.pause_ms / 1000)  # the operator's throttle: spare the database
-    done, total = playbook.rewrap_progress(reference=target.incident, key_id=target.key)
-    return RewrapResult(key=target.key, done=done, total=total)
+    return RewrapResult(key=target.key, done=done, total=total, remaining=remaining)
 
 
 @activity.defn(name=RESTORE_ACTIVITY)

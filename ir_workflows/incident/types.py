@@ -141,6 +141,7 @@ class RewrapResult:
     key: str
     done: int
     total: int
+    remaining: int = 0  # items still under the compromised key (skipped: held by another transaction)
 
 
 @dataclass(frozen=True, slots=True)

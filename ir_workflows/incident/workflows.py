@@ -387,9 +387,25 @@ class KeyCompromiseIncidentWorkflow:
                     heartbeat_timeout=timedelta(seconds=target.heartbeat_seconds),
                     retry_policy=retry.REWRAP,
                 )
-                return result
             except ActivityError as error:
                 await self._stall(f"rewrapping key {target.key} failed: {error.cause or error}")
+                continue
+            if not workflow.patched("rewrap-complete-or-flagged-v1"):
+                return result
+            self._rewrap[target.key] = (result.done, result.total)
+            if result.remaining:  # never silently incomplete: the commander decides when to try again
+                await self._stall(
+                    f"rewrap of key {target.key} is incomplete: {result.done} of {result.total} item(s) "
+                    f"re-encrypted, {result.remaining} still under the compromised key (held by another "
+                    "transaction); retry when they are free — the key cannot be destroyed until then"
+                )
+                continue
+            if result.done < result.total:
+                await self._tell_commander(
+                    f"rewrap of key {target.key}: {result.done} of {result.total} item(s) re-encrypted; "
+                    f"{result.total - result.done} left the key's registry meanwhile and were not rewrapped here"
+                )
+            return result
 
     async def _approval(self, action: str, *, keys: list[str], disposition: str = "", step: str = "") -> str:
         """Open a request and wait for it; an expired request escalates and opens again."""

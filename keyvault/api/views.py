@@ -14,13 +14,26 @@ from rest_framework.views import APIView
 
 from keyvault import selectors
 from keyvault.api.fields import Base64Field, b64
-from keyvault.api.permissions import CanCreateKeys, CanCustody, CanReadInventory, CanRespond, CanUseGate
+from keyvault.api.permissions import (
+    CanActivate,
+    CanCompromise,
+    CanCreateKeys,
+    CanDeactivate,
+    CanDecrypt,
+    CanEncrypt,
+    CanListQuarantine,
+    CanReadInventory,
+    CanRegisterItems,
+    CanRewrap,
+    CanRotate,
+    CanSuspend,
+)
 from keyvault.errors import InvalidKeyRequest
 from keyvault.models import AiDataCategory, ManagedKey
-from keyvault.services import gate, lifecycle, restriction
+from keyvault.policy import Caller
+from keyvault.services import gate, lifecycle
 from keyvault.services.wrapped_items import ItemToRegister, wrapped_items_register
-from keyvault.states import KeyState
-from keyvault.types import Principal, UseContext
+from keyvault.types import Principal, UseContext, caller_for_user
 from webapp.api.actors import actor_from_request
 from webapp.api.fields import IdField
 from webapp.api.schema import results_of
@@ -28,6 +41,10 @@ from webapp.api.schema import results_of
 
 def principal(request: Request) -> Principal:
     return Principal(actor=actor_from_request(request), user=request.user)
+
+
+def caller(request: Request) -> Caller:
+    return caller_for_user(request.user)
 
 
 class KeyOutput(serializers.Serializer[ManagedKey]):
@@ -130,6 +147,7 @@ class KeyListCreateApi(APIView):
             activate=data["activate"],
             data_asset_ids=data["data_assets"],
             system_ids=data["systems"],
+            caller=caller(request),
         )
         return _key_response(key, code=status.HTTP_201_CREATED)
 
@@ -140,7 +158,7 @@ class KeyListCreateApi(APIView):
 
 
 class KeyQuarantineApi(APIView):
-    permission_classes = [CanRespond]
+    permission_classes = [CanListQuarantine]
 
     @extend_schema(
         summary="Suspended and compromised keys (incident-response roles only)",
@@ -186,10 +204,10 @@ class CompromiseOutput(serializers.Serializer[Any]):
 
 
 class KeySuspendApi(APIView):
-    permission_classes = [CanRespond]
+    permission_classes = [CanSuspend]
 
     @extend_schema(
-        summary="Contain: suspend the key and every key it wrapped, then restrict them on the backend",
+        summary="Contain: suspend the key and every key it wrapped (decrypt-only on the backend once committed)",
         request=ReasonInput,
         responses=SuspendOutput,
     )
@@ -197,8 +215,6 @@ class KeySuspendApi(APIView):
         data = _reason(request)
         actor = actor_from_request(request)
         result = lifecycle.key_suspend(key_ids=[key_id], actor=actor, reason=data["reason"], incident=data["incident"])
-        for suspended in result.suspended:
-            restriction.key_restrict(key_id=suspended, actor=actor, incident=data["incident"])
         return Response(
             {
                 "suspended": [str(i) for i in result.suspended],
@@ -209,7 +225,7 @@ class KeySuspendApi(APIView):
 
 
 class KeyCompromiseApi(APIView):
-    permission_classes = [CanRespond]
+    permission_classes = [CanCompromise]
 
     @extend_schema(
         summary="Mark compromised (and every key it wrapped); decrypt-only on the backend",
@@ -218,46 +234,48 @@ class KeyCompromiseApi(APIView):
     )
     def post(self, request: Request, key_id: UUID) -> Response:
         data = _reason(request, CompromiseInput)
-        actor = actor_from_request(request)
         changed = lifecycle.key_compromise(
             key_id=key_id,
-            actor=actor,
+            actor=actor_from_request(request),
             reason=data["reason"],
             incident=data["incident"],
             occurred_at=data.get("occurred_at"),
             discovered_at=data.get("discovered_at"),
         )
-        for key in changed:
-            if key.key_state is KeyState.COMPROMISED:
-                restriction.key_restrict(key_id=key.id, actor=actor, incident=data["incident"])
         return Response({"compromised": [str(k.id) for k in changed]})
 
 
 class KeyActivateApi(APIView):
-    permission_classes = [CanCustody]
+    permission_classes = [CanActivate]
 
-    @extend_schema(summary="Activate a pre-active key", request=ReasonInput, responses=KeyOutput)
+    @extend_schema(
+        summary="Activate a pre-active key (a suspended key returns only by an approved restore)",
+        request=ReasonInput,
+        responses=KeyOutput,
+    )
     def post(self, request: Request, key_id: UUID) -> Response:
         data = _reason(request)
         return _key_response(
-            lifecycle.key_activate(key_id=key_id, actor=actor_from_request(request), reason=data["reason"])
+            lifecycle.key_activate(
+                key_id=key_id, actor=actor_from_request(request), reason=data["reason"], caller=caller(request)
+            )
         )
 
 
 class KeyDeactivateApi(APIView):
-    permission_classes = [CanCustody]
+    permission_classes = [CanDeactivate]
 
-    @extend_schema(summary="Retire a key: decrypt-only from now on", request=ReasonInput, responses=KeyOutput)
+    @extend_schema(summary="Retire an active key: decrypt-only from now on", request=ReasonInput, responses=KeyOutput)
     def post(self, request: Request, key_id: UUID) -> Response:
         data = _reason(request)
-        actor = actor_from_request(request)
-        key = lifecycle.key_deactivate(key_id=key_id, actor=actor, reason=data["reason"])
-        restriction.key_restrict(key_id=key.id, actor=actor)
+        key = lifecycle.key_deactivate(
+            key_id=key_id, actor=actor_from_request(request), reason=data["reason"], caller=caller(request)
+        )
         return _key_response(key)
 
 
 class KeyRotateApi(APIView):
-    permission_classes = [CanCustody]
+    permission_classes = [CanRotate]
 
     @extend_schema(
         summary="New key version for new encryptions; old versions keep decrypting",
@@ -266,7 +284,9 @@ class KeyRotateApi(APIView):
     )
     def post(self, request: Request, key_id: UUID) -> Response:
         data = _reason(request)
-        version = lifecycle.key_rotate(key_id=key_id, actor=actor_from_request(request), reason=data["reason"])
+        version = lifecycle.key_rotate(
+            key_id=key_id, actor=actor_from_request(request), reason=data["reason"], caller=caller(request)
+        )
         return _key_response(version.key)
 
 
@@ -334,7 +354,7 @@ class PlaintextBatchOutput(serializers.Serializer[Any]):
 
 
 class KeyEncryptApi(APIView):
-    permission_classes = [CanUseGate]
+    permission_classes = [CanEncrypt]
 
     @extend_schema(
         summary="Encrypt (active keys only; a compromised key only under an approved exception)",
@@ -353,7 +373,7 @@ class KeyEncryptApi(APIView):
 
 
 class AliasEncryptApi(APIView):
-    permission_classes = [CanUseGate]
+    permission_classes = [CanEncrypt]
 
     @extend_schema(
         summary="Encrypt with the alias's active key (never a suspended or compromised one)",
@@ -377,7 +397,7 @@ class DecryptInput(ContextInput):
 
 
 class KeyDecryptApi(APIView):
-    permission_classes = [CanUseGate]
+    permission_classes = [CanDecrypt]
 
     @extend_schema(
         summary="Decrypt (every use of a suspended or compromised key is logged)",
@@ -402,7 +422,7 @@ class RewrapInput(ContextInput):
 
 
 class KeyRewrapApi(APIView):
-    permission_classes = [CanUseGate]
+    permission_classes = [CanRewrap]
 
     @extend_schema(
         summary="Re-encrypt under the target (default: the replacement); plaintext never leaves",
@@ -426,7 +446,7 @@ class DataKeyInput(ContextInput):
 
 
 class KeyDataKeyApi(APIView):
-    permission_classes = [CanUseGate]
+    permission_classes = [CanEncrypt]
 
     @extend_schema(
         summary="A fresh 256-bit data key, in clear and wrapped under this key",
@@ -473,7 +493,7 @@ class RewrapBatchInput(DecryptBatchInput):
 
 
 class KeyEncryptBatchApi(APIView):
-    permission_classes = [CanUseGate]
+    permission_classes = [CanEncrypt]
 
     @extend_schema(
         summary="Encrypt many items with one state check", request=EncryptBatchInput, responses=CiphertextBatchOutput
@@ -490,7 +510,7 @@ class KeyEncryptBatchApi(APIView):
 
 
 class KeyDecryptBatchApi(APIView):
-    permission_classes = [CanUseGate]
+    permission_classes = [CanDecrypt]
 
     @extend_schema(
         summary="Decrypt many items with one state check", request=DecryptBatchInput, responses=PlaintextBatchOutput
@@ -507,7 +527,7 @@ class KeyDecryptBatchApi(APIView):
 
 
 class KeyRewrapBatchApi(APIView):
-    permission_classes = [CanUseGate]
+    permission_classes = [CanRewrap]
 
     @extend_schema(
         summary="Rewrap many items with one state check per key",
@@ -542,7 +562,7 @@ class RegisteredOutput(serializers.Serializer[Any]):
 
 
 class KeyWrappedItemsApi(APIView):
-    permission_classes = [CanUseGate]
+    permission_classes = [CanRegisterItems]
 
     @extend_schema(
         summary="Register ciphertexts (e.g. wrapped data keys) made under this key, for rewrapping on compromise",
@@ -557,5 +577,6 @@ class KeyWrappedItemsApi(APIView):
                 ItemToRegister(i["reference"], i["ciphertext_b64"], i["aad_b64"], i["data_asset"])
                 for i in data["items"]
             ],
+            caller=caller(request),
         )
         return Response({"registered": count}, status=status.HTTP_201_CREATED)

@@ -1,9 +1,11 @@
 """The gate: every encrypt, decrypt, rewrap and data-key request passes here, and only here.
 
-The state check is strongly consistent: each call reads the key's state under a share lock (PostgreSQL
-``FOR SHARE``) in the transaction that performs the operation, so a suspension that has committed is
-never outrun, and one that is committing waits for operations already under way. Speed comes from
-batches: one state check per key per call, however many items it carries.
+Who may do what with a key in which state is ``keyvault.policy`` (one pure table, which the API
+permission asks too); this module applies its verdicts. The state check is strongly consistent: each
+call reads the key's state under a share lock (PostgreSQL ``FOR SHARE``) in the transaction that
+performs the operation, so a suspension that has committed is never outrun, and one that is committing
+waits for operations already under way. Speed comes from batches: one state check per key per call,
+however many items it carries.
 """
 
 from __future__ import annotations
@@ -12,9 +14,11 @@ import hashlib
 import os
 import threading
 from collections import OrderedDict, defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import wraps
 from operator import itemgetter
+from typing import ParamSpec, TypeVar
 from uuid import UUID
 
 from django.conf import settings
@@ -30,7 +34,6 @@ from keyvault.errors import (
     AliasHasNoUsableKey,
     BatchTooLarge,
     CiphertextKeyMismatch,
-    CompromisedKeyAccessDenied,
     DecryptContextRequired,
     DecryptGrantRequired,
     GateAccessDenied,
@@ -42,15 +45,17 @@ from keyvault.errors import (
     PayloadTooLarge,
 )
 from keyvault.models import EncryptionException, KeyVersion, ManagedKey
+from keyvault.policy import Caller, Operation, Verdict, may_call, refusal, use_verdict
+from keyvault.refusals import ANY_KEY, Refusal, ledger
 from keyvault.services.grants import decrypt_grant_consume, job_principal
 from keyvault.services.versions import backend_errors, key_backend
-from keyvault.states import DESTROYED_STATES, KeyState
+from keyvault.states import QUARANTINED, KeyState
 from keyvault.types import Principal, UseContext
 from keyvault.usage import tally
+from webapp.errors import DomainError
 
 S = KeyState
-GATE_PERMISSION = "webapp.use_key_gate"
-INCIDENT_RESPONSE_PERMISSION = "webapp.respond_to_incidents"
+Op = Operation
 DATA_KEY_BYTES = 32
 # Per-use audit events above this many items per call would flood the trail: bulk jobs get one
 # event carrying the count and a digest of the ciphertexts instead.
@@ -191,14 +196,114 @@ def _check_sizes(*columns: Sequence[bytes]) -> None:
         raise PayloadTooLarge(f"an item is {largest} bytes; the limit is {limit}", limit=limit)
 
 
-def _require_gate(principal: Principal) -> None:
-    if not (principal.rewrap_job or principal.has_perm(GATE_PERMISSION)):
-        raise GateAccessDenied("this caller may not use the key gate (permission use_key_gate)")
+# --- refusals: every one is evidence (keyvault.refusals) -----------------------------------------
+_REFUSAL = "_refusal"  # the evidence a refusing error carries (never part of the answer)
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
-def _refuse_destroyed(snapshot: _KeySnapshot) -> None:
-    if snapshot.state in DESTROYED_STATES:
-        raise KeyDestroyed(f"key {snapshot.key.id} is {snapshot.state.label}: its material no longer exists")
+def _evidenced(
+    error: DomainError, key: object, operation: Operation, reason: str, state: KeyState | None = None
+) -> DomainError:
+    vars(error)[_REFUSAL] = Refusal(
+        key=str(key),
+        operation=operation.value,
+        refusal=reason,
+        answered=f"{error.http_status} {error.code}",
+        state=state.value if state else "",
+    )
+    return error
+
+
+def _refusals_recorded(operation: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Around a gate entry point: a refusal the gate decided (not bad input, not a missing key) is
+    counted in the refusal ledger once the call's own transaction has ended, then re-raised."""
+
+    def decorate(function: Callable[P, R]) -> Callable[P, R]:
+        @wraps(function)
+        def call(*args: P.args, **kwargs: P.kwargs) -> R:
+            try:
+                return function(*args, **kwargs)
+            except DomainError as error:
+                evidence = vars(error).get(_REFUSAL)
+                if evidence is not None:
+                    _record_refusal(evidence, operation, kwargs)
+                raise
+
+        return call
+
+    return decorate
+
+
+def _record_refusal(evidence: Refusal, operation: str, kwargs: dict[str, object]) -> None:
+    principal = kwargs["principal"]
+    assert isinstance(principal, Principal)
+    context = kwargs.get("context")
+    context = context if isinstance(context, UseContext) else UseContext()
+    items = kwargs.get("items")
+    count = len(items) if isinstance(items, Sequence) else int(str(kwargs.get("count", 1)))
+    named = kwargs.get("key_id") or kwargs.get("expected_key_id") or ""
+    ledger.record(
+        Refusal(evidence.key, operation, evidence.refusal, evidence.answered, evidence.state),
+        actor=principal.actor,
+        items=count,
+        incident=context.incident,
+        affected_system=context.affected_system,
+        purpose=context.purpose,
+        key_named=str(named) if evidence.key == ANY_KEY else "",
+    )
+
+
+def _require(caller: Caller, operation: Operation) -> None:
+    if not may_call(caller, operation):
+        raise _evidenced(
+            GateAccessDenied(
+                f"this caller may not {operation.value} with the key gate"
+                + (" (permission use_key_gate)" if operation is not Op.DECRYPT else "")
+            ),
+            ANY_KEY,
+            operation,
+            "denied",
+        )
+
+
+_REASONS = {Verdict.NOT_FOUND: "segregated", Verdict.DESTROYED: "destroyed", Verdict.DENIED: "denied"}
+
+
+def _refuse(verdict: Verdict, snapshot: _KeySnapshot, operation: Operation, reason: str = "") -> DomainError:
+    """The error a refusing verdict answers with (a hidden key gets exactly what a missing one gets),
+    carrying the evidence of the refusal."""
+    key_id, state = snapshot.key.id, snapshot.state
+    return _evidenced(
+        _refusal_error(verdict, key_id, state, operation),
+        key_id,
+        operation,
+        reason or _REASONS.get(verdict, "not_usable"),
+        state,
+    )
+
+
+def _refusal_error(verdict: Verdict, key_id: UUID, state: KeyState, operation: Operation) -> DomainError:
+    if verdict is Verdict.NOT_FOUND:
+        return KeyNotFound(f"no key with id {key_id}")
+    if verdict is Verdict.DESTROYED:
+        return KeyDestroyed(f"key {key_id} is {state.label}: its material no longer exists")
+    if verdict is Verdict.DENIED:
+        return GateAccessDenied(f"this caller may not {operation.value} with key {key_id}")
+    if operation is Op.DECRYPT:
+        return KeyNotUsableForDecryption(
+            f"key {key_id} is {state.label}: it cannot decrypt", key=str(key_id), state=state.value
+        )
+    return KeyNotUsableForEncryption(
+        f"key {key_id} is {state.label}: it cannot encrypt"
+        + (
+            " (no approved, unexpired encryption exception matches this caller and purpose)"
+            if state is S.COMPROMISED
+            else ""
+        ),
+        key=str(key_id),
+        state=state.value,
+    )
 
 
 # --- encryption --------------------------------------------------------------------------------
@@ -225,23 +330,25 @@ def _matching_exception(
     return candidate
 
 
-def _encryption_allowed(snapshot: _KeySnapshot, principal: Principal, context: UseContext, count: int) -> bool:
+def _encryption_allowed(
+    snapshot: _KeySnapshot, principal: Principal, caller: Caller, context: UseContext, count: int, operation: Operation
+) -> bool:
     """True for an exception use, False for a plain active use; raise otherwise."""
-    _refuse_destroyed(snapshot)
-    if snapshot.state is S.ACTIVE:
+    verdict = use_verdict(caller, operation, snapshot.state)
+    if verdict is Verdict.ALLOW:
         return False
-    if snapshot.state is S.COMPROMISED and _matching_exception(snapshot.key, principal, context, count):
-        return True
-    raise KeyNotUsableForEncryption(
-        f"key {snapshot.key.id} is {snapshot.state.label}: it cannot encrypt"
-        + (
-            " (no approved, unexpired encryption exception matches this caller and purpose)"
-            if snapshot.state is S.COMPROMISED
-            else ""
-        ),
-        key=str(snapshot.key.id),
-        state=snapshot.state.value,
-    )
+    if verdict is Verdict.EXCEPTION:
+        if _matching_exception(snapshot.key, principal, context, count):
+            return True
+        verdict = refusal(caller, snapshot.state)
+        if verdict is Verdict.NOT_FOUND and _named_in_an_exception(snapshot.key, principal):
+            verdict = Verdict.NOT_USABLE  # it was told of the compromise when granted one: say why now
+        raise _refuse(verdict, snapshot, operation, "no_exception")
+    raise _refuse(verdict, snapshot, operation)
+
+
+def _named_in_an_exception(key: ManagedKey, principal: Principal) -> bool:
+    return EncryptionException.objects.filter(key_id=key.id, principal=principal.actor.name).exists()
 
 
 def _seal(
@@ -266,9 +373,11 @@ def _encrypt_locked(
     context: UseContext,
     *,
     wrap: bool,
+    caller: Caller,
+    operation: Operation = Op.ENCRYPT,
 ) -> list[bytes]:
     key = snapshot.key
-    exception = _encryption_allowed(snapshot, principal, context, len(plaintexts))
+    exception = _encryption_allowed(snapshot, principal, caller, context, len(plaintexts), operation)
     ref = _versions(snapshot, {key.current_version})[key.current_version]
     sealed = _seal(key_backend(key), ref, plaintexts, aads, exception=exception, wrap=wrap)
     tally.add(key.id, encrypted=len(sealed))
@@ -323,26 +432,35 @@ def _encrypt_then_check(key_id: UUID, plaintexts: list[bytes], aads: list[bytes]
     return sealed
 
 
+@_refusals_recorded("encrypt")
 def gate_encrypt(
     *, key_id: UUID, items: Sequence[EncryptItem], principal: Principal, context: UseContext | None = None
 ) -> list[bytes]:
-    _require_gate(principal)
+    caller = principal.caller
+    _require(caller, Op.ENCRYPT)
     _check_batch(len(items))
     plaintexts, aads = _columns(items)
     _check_sizes(plaintexts, aads)
     fast = _encrypt_then_check(key_id, plaintexts, aads, wrap=False)
     if fast is not None:
         return fast
-    return _encrypt_in_transaction(key_id, plaintexts, aads, principal, context or UseContext(), wrap=False)
+    return _encrypt_in_transaction(key_id, plaintexts, aads, principal, caller, context or UseContext(), wrap=False)
 
 
 @transaction.atomic
 def _encrypt_in_transaction(
-    key_id: UUID, plaintexts: list[bytes], aads: list[bytes], principal: Principal, context: UseContext, *, wrap: bool
+    key_id: UUID,
+    plaintexts: list[bytes],
+    aads: list[bytes],
+    principal: Principal,
+    caller: Caller,
+    context: UseContext,
+    *,
+    wrap: bool,
 ) -> list[bytes]:
     """Lock the key (share) until commit, then decide: active, exception, or refusal."""
     snapshot = _snapshot([key_id])[key_id]
-    return _encrypt_locked(snapshot, plaintexts, aads, principal, context, wrap=wrap)
+    return _encrypt_locked(snapshot, plaintexts, aads, principal, context, wrap=wrap, caller=caller)
 
 
 def alias_resolve(alias: str) -> UUID:
@@ -353,12 +471,14 @@ def alias_resolve(alias: str) -> UUID:
     return key_id
 
 
+@_refusals_recorded("encrypt")
 @transaction.atomic
 def gate_encrypt_alias(
     *, alias: str, items: Sequence[EncryptItem], principal: Principal, context: UseContext | None = None
 ) -> tuple[UUID, list[bytes]]:
     """Encrypt with the alias's active key. Never a suspended or compromised one, exception or not."""
-    _require_gate(principal)
+    caller = principal.caller
+    _require(caller, Op.ENCRYPT)
     _check_batch(len(items))
     plaintexts, aads = _columns(items)
     _check_sizes(plaintexts, aads)
@@ -366,20 +486,24 @@ def gate_encrypt_alias(
     snapshot = _snapshot([key_id])[key_id]
     if snapshot.state is not S.ACTIVE:  # suspended between resolution and lock
         raise AliasHasNoUsableKey(f"no active key under alias {alias!r}", alias=alias)
-    return key_id, _encrypt_locked(snapshot, plaintexts, aads, principal, context or UseContext(), wrap=False)
+    return key_id, _encrypt_locked(
+        snapshot, plaintexts, aads, principal, context or UseContext(), wrap=False, caller=caller
+    )
 
 
+@_refusals_recorded("data_key")
 def gate_data_keys(
     *, key_id: UUID, principal: Principal, count: int = 1, aad: bytes = b"", context: UseContext | None = None
 ) -> list[DataKey]:
     """Envelope encryption: fresh data keys, in clear for the caller and wrapped under the key."""
-    _require_gate(principal)
+    caller = principal.caller
+    _require(caller, Op.ENCRYPT)
     _check_batch(count)
     _check_sizes([aad])
     plaintexts = [os.urandom(DATA_KEY_BYTES) for _ in range(count)]
     aads = [aad] * count
     wrapped = _encrypt_then_check(key_id, plaintexts, aads, wrap=True) or _encrypt_in_transaction(
-        key_id, plaintexts, aads, principal, context or UseContext(), wrap=True
+        key_id, plaintexts, aads, principal, caller, context or UseContext(), wrap=True
     )
     return [DataKey(plaintext=p, wrapped=w) for p, w in zip(plaintexts, wrapped, strict=True)]
 
@@ -406,47 +530,53 @@ def _wanted_versions(groups: Sequence[ct.Group]) -> dict[UUID, set[int]]:
     return wanted
 
 
-def _authorize_decrypt(snapshot: _KeySnapshot, principal: Principal, context: UseContext, count: int) -> int | None:
+def _authorize_decrypt(
+    snapshot: _KeySnapshot, principal: Principal, caller: Caller, context: UseContext, count: int
+) -> int | None:
     """Raise unless ``principal`` may decrypt ``count`` items; for a compromised key, consume a live
     decrypt grant (the caller holds a transaction) and return its id."""
-    _refuse_destroyed(snapshot)
     key, state = snapshot.key, snapshot.state
-    if state is S.PRE_ACTIVE:
-        raise KeyNotUsableForDecryption(f"key {key.id} is pre-active: it has never encrypted", state=state.value)
-    may_gate = principal.rewrap_job or principal.has_perm(GATE_PERMISSION)
-    responder = principal.has_perm(INCIDENT_RESPONSE_PERMISSION)
-    if not may_gate and not (responder and state in {S.SUSPENDED, S.COMPROMISED}):
-        raise GateAccessDenied("this caller may not use the key gate (permission use_key_gate)")
-    if state is S.COMPROMISED:
-        if not (principal.rewrap_job or responder):
-            raise CompromisedKeyAccessDenied(
-                f"key {key.id} is compromised: only incident responders and rewrap jobs may decrypt with it",
+    verdict = use_verdict(caller, Op.DECRYPT, state)
+    if verdict in (Verdict.ALLOW, Verdict.LOGGED):
+        return None
+    if verdict not in (Verdict.CONTEXT, Verdict.GRANT):
+        raise _refuse(verdict, snapshot, Op.DECRYPT)
+    if not context.complete:
+        raise _evidenced(
+            DecryptContextRequired(
+                f"key {key.id} is {state.label}: a justification, an incident and the affected system are required",
                 key=str(key.id),
                 state=state.value,
-            )
-        if not context.complete:
-            raise DecryptContextRequired(
-                f"key {key.id} is compromised: a justification, an incident and the affected system are required",
-                key=str(key.id),
-                state=state.value,
-            )
+            ),
+            key.id,
+            Op.DECRYPT,
+            "context_required",
+            state,
+        )
+    if verdict is Verdict.GRANT:
         holder = job_principal(principal.rewrap_job) if principal.rewrap_job else principal.actor.name
         purpose = "rewrap" if principal.rewrap_job else context.purpose
         grant = decrypt_grant_consume(key_id=key.id, principal=holder, purpose=purpose, count=count)
         if grant is None:
-            raise DecryptGrantRequired(
-                f"key {key.id} is compromised: decrypting needs a live, approved decrypt grant for {holder}"
-                + (f" and purpose {purpose!r}" if purpose else "")
-                + " with budget left (approval compromised_key_decrypt_access)",
-                key=str(key.id),
-                state=state.value,
+            raise _evidenced(
+                DecryptGrantRequired(
+                    f"key {key.id} is compromised: decrypting needs a live, approved decrypt grant for {holder}"
+                    + (f" and purpose {purpose!r}" if purpose else "")
+                    + " with budget left (approval compromised_key_decrypt_access)",
+                    key=str(key.id),
+                    state=state.value,
+                ),
+                key.id,
+                Op.DECRYPT,
+                "grant_required",
+                state,
             )
         return int(grant.pk)
     return None
 
 
 def _logged_state(state: KeyState) -> bool:
-    return state in {S.SUSPENDED, S.COMPROMISED}
+    return state in QUARANTINED
 
 
 def _record_use(
@@ -509,13 +639,16 @@ def _decrypt_locked(
     principal: Principal,
     context: UseContext,
     *,
+    caller: Caller,
     action: str = "key.decrypt",
 ) -> list[bytes]:
     by_key: dict[UUID, list[ct.Group]] = defaultdict(list)
     for group in groups:
         by_key[group.key_id].append(group)
     grants = {
-        key_id: _authorize_decrypt(snapshots[key_id], principal, context, sum(len(g.positions) for g in by_key[key_id]))
+        key_id: _authorize_decrypt(
+            snapshots[key_id], principal, caller, context, sum(len(g.positions) for g in by_key[key_id])
+        )
         for key_id in sorted(by_key)
     }
     out: list[bytes] = [b""] * len(blobs)
@@ -554,6 +687,7 @@ def _decrypt_locked(
     return out
 
 
+@_refusals_recorded("decrypt")
 def gate_decrypt(
     *,
     items: Sequence[DecryptItem],
@@ -566,6 +700,8 @@ def gate_decrypt(
     No transaction is held around the decryption: the state is read in one statement (which waits for
     a state change being committed), and the evidence of a logged use is committed before the
     plaintext is returned. Encryption, by contrast, holds its share lock until it commits."""
+    caller = principal.caller
+    _require(caller, Op.DECRYPT)
     _check_batch(len(items))
     blobs, aads = [item.ciphertext for item in items], [item.aad for item in items]
     _check_sizes(aads)
@@ -574,8 +710,8 @@ def gate_decrypt(
     if any(_logged_state(snapshot.state) for snapshot in snapshots.values()):
         # Evidence and grant budgets: the use, its grant and its audit events commit together.
         with transaction.atomic():
-            return _decrypt_locked(snapshots, blobs, aads, groups, principal, context or UseContext())
-    return _decrypt_locked(snapshots, blobs, aads, groups, principal, context or UseContext())
+            return _decrypt_locked(snapshots, blobs, aads, groups, principal, context or UseContext(), caller=caller)
+    return _decrypt_locked(snapshots, blobs, aads, groups, principal, context or UseContext(), caller=caller)
 
 
 # --- rewrap ------------------------------------------------------------------------------------
@@ -592,6 +728,7 @@ def _rewrap_target(source: ManagedKey, target_key_id: UUID | None) -> UUID:
         ) from None
 
 
+@_refusals_recorded("rewrap")
 @transaction.atomic
 def gate_rewrap(
     *,
@@ -602,21 +739,26 @@ def gate_rewrap(
     expected_key_id: UUID | None = None,
 ) -> tuple[UUID, list[bytes]]:
     """Decrypt under the ciphertexts' key and encrypt under the target, in one transaction: the
-    plaintext never leaves this process. The decrypt side follows the source key's rules."""
+    plaintext never leaves this process. The decrypt side follows the source key's rules; the encrypt
+    side is part of the rewrap (an incident responder may rewrap without the gate permission)."""
     context = context or UseContext()
-    if not (
-        principal.rewrap_job or principal.has_perm(GATE_PERMISSION) or principal.has_perm(INCIDENT_RESPONSE_PERMISSION)
-    ):
-        raise GateAccessDenied("this caller may not use the key gate (permission use_key_gate)")
+    caller = principal.caller
+    _require(caller, Op.REWRAP)
     _check_batch(len(items))
     blobs, aads = [item.ciphertext for item in items], [item.aad for item in items]
     _check_sizes(aads)
     groups = _group(blobs, expected_key_id)
     source_ids = {g.key_id for g in groups}
     if target_key_id is None:
-        sources = list(ManagedKey.objects.filter(id__in=source_ids))
+        sources = list(ManagedKey.objects.filter(id__in=source_ids).only("id", "alias", "state", "replaced_by_id"))
         if len(sources) != len(source_ids):
-            raise KeyNotFound("a ciphertext names a key that does not exist")
+            missing = sorted(str(i) for i in source_ids - {source.id for source in sources})
+            raise KeyNotFound(f"no key with id {', '.join(missing)}")
+        for source in sources:  # a source the caller may not decrypt, it may not learn the replacement of
+            if use_verdict(caller, Op.DECRYPT, source.key_state) is Verdict.NOT_FOUND:
+                raise _evidenced(
+                    KeyNotFound(f"no key with id {source.id}"), source.id, Op.REWRAP, "segregated", source.key_state
+                )
         targets = {_rewrap_target(source, None) for source in sources}
         if len(targets) != 1:
             raise CiphertextKeyMismatch("a rewrap request must resolve to a single target key; name target_key")
@@ -626,23 +768,13 @@ def gate_rewrap(
         raise CiphertextKeyMismatch("the target key is the ciphertexts' own key")
     snapshots = _snapshot([*source_ids, target_id], _wanted_versions(groups))
     target = snapshots[target_id]
-    if target.state is not S.ACTIVE:
-        _refuse_destroyed(target)
-        raise KeyNotUsableForEncryption(
-            f"target key {target_id} is {target.state.label}: it cannot encrypt", state=target.state.value
-        )
-    plaintexts = _decrypt_locked(snapshots, blobs, aads, groups, principal, context, action="key.rewrap_decrypt")
+    verdict = use_verdict(caller, Op.REWRAP, target.state)
+    if verdict is not Verdict.ALLOW:
+        raise _refuse(verdict, target, Op.REWRAP)
+    plaintexts = _decrypt_locked(
+        snapshots, blobs, aads, groups, principal, context, caller=caller, action="key.rewrap_decrypt"
+    )
     sealed = _encrypt_locked(
-        target,
-        plaintexts,
-        aads,
-        principal if principal.rewrap_job or principal.has_perm(GATE_PERMISSION) else _as_rewrap(principal),
-        context,
-        wrap=False,
+        target, plaintexts, aads, principal, context, wrap=False, caller=caller, operation=Op.REWRAP
     )
     return target_id, sealed
-
-
-def _as_rewrap(principal: Principal) -> Principal:
-    """An incident responder rewrapping: the re-encryption is part of the rewrap, not a free encrypt."""
-    return Principal(actor=principal.actor, user=principal.user, rewrap_job=f"rewrap-by:{principal.actor.name}")

@@ -1,24 +1,57 @@
-"""The key state machine: every transition validated, dated, attributed and audited, here and only here."""
+"""The key state machine: every transition validated, dated, attributed and audited, here and only here.
+
+A transition into a restricted state (suspended, deactivated, compromised) also owes the decrypt-only
+restriction on the key's backend: the service applies it itself once its transaction commits
+(``_restriction_owed``), whoever called it — a signal, the API, an approval or the playbook.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from audit.actors import Actor
 from audit.services import EventDraft, audit_record, audit_record_many
 from keyvault.backends import BackendNotConfigured, backend_for
-from keyvault.errors import IllegalTransition, InvalidKeyRequest, KeyNotFound, LegalHoldActive
-from keyvault.models import USAGE_SHARDS, AiDataCategory, DataAsset, KeyUsage, KeyVersion, ManagedKey, System
+from keyvault.errors import (
+    IllegalTransition,
+    InvalidKeyRequest,
+    KeyNotFound,
+    KeyQuarantined,
+    LegalHoldActive,
+    RestoreNotApproved,
+    RewrapIncomplete,
+)
+from keyvault.models import (
+    USAGE_SHARDS,
+    AiDataCategory,
+    DataAsset,
+    KeyUsage,
+    KeyVersion,
+    ManagedKey,
+    System,
+    WrappedItem,
+)
+from keyvault.policy import SYSTEM, Caller, Verdict, hidden, manage_verdict
 from keyvault.services.blast_radius import BlastRadius, key_blast_radius, key_descendant_ids
+from keyvault.services.restriction import restrictions_apply
 from keyvault.services.versions import backend_errors, key_backend, version_material_set, version_ref
-from keyvault.states import DESTROYED_STATES, SUSPENDABLE, KeyState, transition_allowed
+from keyvault.states import (
+    DESTROYED_STATES,
+    QUARANTINED,
+    RESTRICTED,
+    SUSPENDABLE,
+    TRANSITIONS,
+    KeyState,
+    transition_allowed,
+)
 
 S = KeyState
 _DATE_FIELD = {
@@ -44,10 +77,28 @@ def _locked(key_ids: Iterable[UUID]) -> list[ManagedKey]:
     return keys
 
 
+def _locked_tree(roots: list[UUID], *, cascade: bool) -> tuple[list[UUID], list[ManagedKey]]:
+    """Lock ``roots`` and (with ``cascade``) every key below them. A key created under one of them
+    while this waited for the locks is found and locked too: its creator held the parent's lock, so it
+    has committed by now, and any creator coming after sees the new state (``key_create`` locks the
+    parent and refuses a quarantined one)."""
+    all_ids = roots + [i for i in key_descendant_ids(roots) if i not in set(roots)] if cascade else roots
+    keys = _locked(all_ids)
+    while cascade:
+        known = {str(i) for i in all_ids}
+        late = [i for i in key_descendant_ids(roots) if str(i) not in known]
+        if not late:
+            break
+        all_ids = all_ids + late
+        keys = sorted([*keys, *_locked(late)], key=lambda k: k.id)
+    return all_ids, keys
+
+
 def _apply(
     key: ManagedKey,
     target: KeyState,
     *,
+    operation: str,
     actor: Actor,
     reason: str,
     incident: str = "",
@@ -55,9 +106,11 @@ def _apply(
     data: dict[str, Any] | None = None,
 ) -> None:
     source = key.key_state
-    if not transition_allowed(source, target):
+    if not transition_allowed(source, target, operation):
+        legal = TRANSITIONS.get((source, target))
         raise IllegalTransition(
-            f"key {key.id} cannot go from {source.label} to {target.label}",
+            f"key {key.id} cannot go from {source.label} to {target.label}"
+            + (f" by {operation}: only by {legal}" if legal else ""),
             key=str(key.id),
             state=source.value,
             target=target.value,
@@ -69,6 +122,8 @@ def _apply(
         setattr(key, _DATE_FIELD[target], now)
     if target is S.COMPROMISED:
         key.compromise_discovered_at = key.compromise_discovered_at or now
+    if target in RESTRICTED:
+        key.restricted_at = None  # owed for this state: see _restriction_owed
     try:
         with transaction.atomic():
             key.save()
@@ -85,6 +140,42 @@ def _apply(
         incident=incident,
         data={"from": source.value, "to": target.value, "alias": key.alias, **(data or {})},
     )
+
+
+def _restriction_owed(key_ids: Sequence[UUID], *, actor: Actor, incident: str = "") -> None:
+    """Decrypt-only on the backend, owed by a transition into a restricted state, applied and verified
+    once the caller's transaction commits. Not before: containment is the committed state, which the
+    gate enforces at once, and it must neither wait for a backend nor roll back when one is down. What
+    is not verified at once is retried (``restrictions_apply``); a crash in between leaves
+    ``restricted_at`` empty, which the periodic check treats as owed."""
+    ids = list(dict.fromkeys(key_ids))
+    if ids:
+        transaction.on_commit(lambda: _apply_owed(ids, actor, incident), robust=True)
+
+
+def _apply_owed(key_ids: list[UUID], actor: Actor, incident: str) -> None:
+    restrictions_apply(key_ids=key_ids, actor=actor, incident=incident)
+
+
+def _visible(key: ManagedKey, caller: Caller) -> ManagedKey:
+    """Segregation: a quarantined key does not exist for a caller outside incident response."""
+    if hidden(caller, key.key_state):
+        raise KeyNotFound(f"no key with id {key.id}")
+    return key
+
+
+def _manageable(key: ManagedKey, caller: Caller, what: str, *, role: str = "") -> ManagedKey:
+    """Rotation, wrapped items, use as a parent: never with a quarantined key."""
+    verdict = manage_verdict(caller, key.key_state)
+    if verdict is Verdict.NOT_FOUND:  # worded as for a key that does not exist
+        raise KeyNotFound(f"no {role}key with id {key.id}")
+    if verdict is Verdict.NOT_USABLE:
+        raise KeyQuarantined(
+            f"key {key.id} is {key.key_state.label}: {what} is refused until the incident decides its fate",
+            key=str(key.id),
+            state=key.state,
+        )
+    return key
 
 
 def _require_reason(reason: str) -> str:
@@ -107,7 +198,10 @@ def key_create(
     activate: bool = True,
     data_asset_ids: Sequence[int] = (),
     system_ids: Sequence[int] = (),
+    caller: Caller = SYSTEM,
 ) -> ManagedKey:
+    """A new key (active unless ``activate=False``), wrapped by ``parent_id`` when given: never by a
+    suspended or compromised key (409 ``key_quarantined``; 404 for callers outside incident response)."""
     if backend not in ManagedKey.Backend.values:
         raise InvalidKeyRequest(f"unknown backend {backend!r}; use one of {', '.join(ManagedKey.Backend.values)}")
     if ai_category not in AiDataCategory.values:
@@ -118,11 +212,13 @@ def key_create(
         raise InvalidKeyRequest(str(exc), backend=backend) from None
     parent = None
     if parent_id is not None:
-        parent = ManagedKey.objects.filter(id=parent_id).first()
+        # Locked: a parent being suspended now cannot wrap a key created meanwhile (see _locked_tree).
+        parent = ManagedKey.objects.select_for_update().filter(id=parent_id).first()
         if parent is None:
             raise KeyNotFound(f"no parent key with id {parent_id}")
         if parent.key_state in DESTROYED_STATES:
             raise InvalidKeyRequest("a destroyed key cannot be a parent")
+        _manageable(parent, caller, "wrapping a new key with it", role="parent ")
     assets = list(DataAsset.objects.filter(id__in=data_asset_ids))
     systems = list(System.objects.filter(id__in=system_ids))
     if len(assets) != len(set(data_asset_ids)) or len(systems) != len(set(system_ids)):
@@ -144,7 +240,7 @@ def key_create(
         data={"alias": alias, "backend": backend, "parent": str(parent_id or ""), "ai_category": ai_category},
     )
     if activate:
-        _apply(key, S.ACTIVE, actor=actor, reason="activated at creation")
+        _apply(key, S.ACTIVE, operation="activate", actor=actor, reason="activated at creation")
     return key
 
 
@@ -163,9 +259,11 @@ def _add_version(key: ManagedKey, version: int) -> KeyVersion:
 
 
 @transaction.atomic
-def key_rotate(*, key_id: UUID, actor: Actor, reason: str) -> KeyVersion:
-    """A new version for new encryptions; old versions keep decrypting (self-describing ciphertext)."""
+def key_rotate(*, key_id: UUID, actor: Actor, reason: str, caller: Caller = SYSTEM) -> KeyVersion:
+    """A new version for new encryptions; old versions keep decrypting (self-describing ciphertext).
+    Never for a quarantined key: a new version would be fresh material under a suspect key."""
     (key,) = _locked([key_id])
+    _manageable(key, caller, "rotation")
     if key.key_state is not S.ACTIVE:
         raise IllegalTransition(f"only an active key can be rotated; this one is {key.key_state.label}")
     key.current_version += 1
@@ -184,17 +282,22 @@ def key_rotate(*, key_id: UUID, actor: Actor, reason: str) -> KeyVersion:
 
 # --- simple transitions ------------------------------------------------------------------------
 @transaction.atomic
-def key_activate(*, key_id: UUID, actor: Actor, reason: str) -> ManagedKey:
+def key_activate(*, key_id: UUID, actor: Actor, reason: str, caller: Caller = SYSTEM) -> ManagedKey:
+    """Pre-active to active, and nothing else: a suspended key goes back only through ``key_restore``
+    (an approved ``restore_false_positive``), a deactivated or compromised one never."""
     (key,) = _locked([key_id])
-    _apply(key, S.ACTIVE, actor=actor, reason=_require_reason(reason))
+    _visible(key, caller)
+    _apply(key, S.ACTIVE, operation="activate", actor=actor, reason=_require_reason(reason))
     return key
 
 
 @transaction.atomic
-def key_deactivate(*, key_id: UUID, actor: Actor, reason: str) -> ManagedKey:
-    """Planned retirement: decrypt-only from now on (existing data stays readable)."""
+def key_deactivate(*, key_id: UUID, actor: Actor, reason: str, caller: Caller = SYSTEM) -> ManagedKey:
+    """Planned retirement of an active key: decrypt-only from now on (existing data stays readable)."""
     (key,) = _locked([key_id])
-    _apply(key, S.DEACTIVATED, actor=actor, reason=_require_reason(reason))
+    _visible(key, caller)
+    _apply(key, S.DEACTIVATED, operation="deactivate", actor=actor, reason=_require_reason(reason))
+    _restriction_owed([key.id], actor=actor)
     return key
 
 
@@ -219,20 +322,20 @@ def key_suspend(
 ) -> SuspendResult:
     """Containment, fail-safe and immediate: the keys (and every key they wrapped) stop encrypting
     when the caller's transaction commits. Keys already suspended, compromised or destroyed stay as
-    they are. Call it inside the transaction that records the signal.
+    they are. Call it inside the transaction that records the signal. The backend restriction follows
+    the commit (``_restriction_owed``).
 
     Written in bulk (one update, one batch of chained audit events), so that a KEK with ten thousand
     wrapped keys is contained in one short transaction."""
     reason = _require_reason(reason)
     roots = list(dict.fromkeys(key_ids))
-    all_ids = roots + [i for i in key_descendant_ids(roots) if i not in set(roots)] if cascade else roots
-    keys = _locked(all_ids)
+    all_ids, keys = _locked_tree(roots, cascade=cascade)
     suspendable = [key for key in keys if key.key_state in SUSPENDABLE]
     already = [key.id for key in keys if key.key_state not in SUSPENDABLE]
     now = timezone.now()
     if suspendable:
         ManagedKey.objects.filter(id__in=[key.id for key in suspendable]).update(
-            state=S.SUSPENDED.value, suspended_at=now, state_changed_at=now
+            state=S.SUSPENDED.value, suspended_at=now, state_changed_at=now, restricted_at=None
         )
         root_set = set(roots)
         cascade_note = [str(r) for r in roots]
@@ -253,6 +356,11 @@ def key_suspend(
         )
         for key in suspendable:
             key.state, key.suspended_at, key.state_changed_at = S.SUSPENDED.value, now, now
+            key.restricted_at = None
+        order = {str(key_id): position for position, key_id in enumerate(all_ids)}  # the named keys first
+        _restriction_owed(
+            sorted((key.id for key in suspendable), key=lambda i: order[str(i)]), actor=actor, incident=incident
+        )
     return SuspendResult(
         suspended=[key.id for key in suspendable],
         already_restricted=already,
@@ -274,8 +382,7 @@ def key_compromise(
 ) -> list[ManagedKey]:
     """Confirmed compromise: the key and every key it wrapped (tainted) become compromised."""
     reason = _require_reason(reason)
-    ids = [key_id, *key_descendant_ids([key_id])] if cascade else [key_id]
-    keys = _locked(ids)
+    _, keys = _locked_tree([key_id], cascade=cascade)
     changed = []
     for key in keys:
         if key.key_state in {S.COMPROMISED, S.DESTROYED_COMPROMISED}:
@@ -284,16 +391,50 @@ def key_compromise(
         key.compromise_discovered_at = discovered_at or key.compromise_discovered_at
         note = {} if key.id == key_id else {"tainted_by": str(key_id)}
         target = S.DESTROYED_COMPROMISED if key.key_state is S.DESTROYED else S.COMPROMISED
-        _apply(key, target, actor=actor, reason=reason, incident=incident, data=note)
+        _apply(key, target, operation="compromise", actor=actor, reason=reason, incident=incident, data=note)
         changed.append(key)
+    # The named key first: with a large cascade it is the one restricted before the rest are queued.
+    _restriction_owed(
+        sorted((k.id for k in changed if k.key_state in RESTRICTED), key=lambda i: str(i) != str(key_id)),
+        actor=actor,
+        incident=incident,
+    )
     return changed
 
 
+# Answers whether an approval request (by id) is an approved restore_false_positive naming the key.
+# Registered by the approvals app (the lower app never imports the upper one); none registered: no
+# restore at all.
+RestoreAuthority = Callable[[str, UUID], bool]
+_restore_authority: list[RestoreAuthority] = []
+
+
+def key_restore_authority_register(authority: RestoreAuthority) -> None:
+    _restore_authority[:] = [authority]
+
+
 @transaction.atomic
-def key_restore(*, key_id: UUID, actor: Actor, reason: str, incident: str = "") -> ManagedKey:
-    """A false positive: suspended back to active (the dangerous direction; approvals put a quorum here)."""
+def key_restore(*, key_id: UUID, actor: Actor, reason: str, approval: str, incident: str = "") -> ManagedKey:
+    """A false positive: suspended back to active, the dangerous direction. Only with ``approval``, the
+    id of an approved ``restore_false_positive`` request that names this key: no single person can
+    bring a suspended key back to encrypting."""
     (key,) = _locked([key_id])
-    _apply(key, S.ACTIVE, actor=actor, reason=_require_reason(reason), incident=incident)
+    if key.key_state is S.SUSPENDED and not (
+        approval and _restore_authority and _restore_authority[0](approval, key.id)
+    ):
+        raise RestoreNotApproved(
+            f"key {key.id} goes back to active only with an approved restore_false_positive request naming it",
+            key=str(key.id),
+        )
+    _apply(
+        key,
+        S.ACTIVE,
+        operation="restore",
+        actor=actor,
+        reason=_require_reason(reason),
+        incident=incident,
+        data={"approval": approval},
+    )
     backend = key_backend(key)
     for version in key.versions.filter(destroyed_at__isnull=True):
         with backend_errors():
@@ -307,12 +448,12 @@ def key_restore(*, key_id: UUID, actor: Actor, reason: str, incident: str = "") 
 
 @transaction.atomic
 def key_destroy(*, key_id: UUID, actor: Actor, reason: str, incident: str = "") -> ManagedKey:
-    """Destroy the material (metadata kept). Refused while a legal hold exists."""
+    """Destroy the material (metadata kept). Refused while a legal hold exists, and while any wrapped
+    item registered under the key has not been rewrapped (it would become unreadable for ever)."""
     (key,) = _locked([key_id])
-    if key.legal_hold:
-        raise LegalHoldActive(f"key {key.id} is under legal hold and cannot be destroyed")
+    key_destruction_check(key)
     target = S.DESTROYED_COMPROMISED if key.key_state is S.COMPROMISED else S.DESTROYED
-    _apply(key, target, actor=actor, reason=_require_reason(reason), incident=incident)
+    _apply(key, target, operation="destroy", actor=actor, reason=_require_reason(reason), incident=incident)
     backend = key_backend(key)
     for version in key.versions.filter(destroyed_at__isnull=True):
         with backend_errors():
@@ -321,21 +462,37 @@ def key_destroy(*, key_id: UUID, actor: Actor, reason: str, incident: str = "") 
     return key
 
 
+def key_destruction_check(key: ManagedKey) -> None:
+    """What stands in the way of destroying ``key`` (approvals ask it before opening a request too)."""
+    if key.legal_hold:
+        raise LegalHoldActive(f"key {key.id} is under legal hold and cannot be destroyed")
+    remaining = WrappedItem.objects.filter(key_id=key.id).count()
+    if remaining:
+        raise RewrapIncomplete(
+            f"key {key.id} still holds {remaining} wrapped item(s) not rewrapped under its replacement: "
+            "destroying it would make them unreadable; finish the rewrap first",
+            key=str(key.id),
+            remaining=remaining,
+        )
+
+
 @transaction.atomic
 def key_replace(*, key_id: UUID, actor: Actor, reason: str, incident: str = "") -> ManagedKey:
-    """A fresh key for the same alias and purpose; the old one points at it (alias resolution, rewrap)."""
+    """A fresh key for the same alias and purpose; the old one points at it (alias resolution, rewrap).
+    The replacement is wrapped by a healthy KEK (``_healthy_parent``), never by a quarantined one."""
     (old,) = _locked([key_id])
     if old.replaced_by_id is not None:
         return ManagedKey.objects.get(id=old.replaced_by_id)
     if old.key_state is S.ACTIVE:
         raise IllegalTransition("suspend, deactivate or compromise a key before replacing it")
+    parent_id = _healthy_parent(old, actor=actor, incident=incident)
     replacement = key_create(
         actor=actor,
         alias=old.alias,
         purpose=old.purpose,
         backend=old.backend,
         ai_category=old.ai_category,
-        parent_id=old.parent_id,
+        parent_id=parent_id,
         custodian=old.custodian,
         data_asset_ids=list(old.data_assets.values_list("id", flat=True)),
         system_ids=list(old.systems.values_list("id", flat=True)),
@@ -349,6 +506,46 @@ def key_replace(*, key_id: UUID, actor: Actor, reason: str, incident: str = "") 
         subject_id=old.id,
         reason=_require_reason(reason),
         incident=incident,
-        data={"replacement": str(replacement.id)},
+        data={
+            "replacement": str(replacement.id),
+            "parent": str(old.parent_id or ""),
+            "replacement_parent": str(parent_id or ""),
+        },
     )
     return replacement
+
+
+_REPLACEMENT_DEPTH = 16  # a KEK replaced, its replacement compromised in turn, ... (never loops)
+
+
+def _healthy_parent(old: ManagedKey, *, actor: Actor, incident: str) -> UUID | None:
+    """The KEK to wrap ``old``'s replacement: its own KEK while that is active; the KEK's replacement
+    when the KEK is suspended or compromised (replaced now if it was not yet, so a tainted key's
+    replacement lands under the new KEK); else (retired or destroyed) its successor or the active key
+    of its alias. Never a quarantined key."""
+    if old.parent_id is None:
+        return None
+    parent = ManagedKey.objects.get(id=old.parent_id)
+    for _ in range(_REPLACEMENT_DEPTH):
+        state = parent.key_state
+        if state is S.ACTIVE:
+            return parent.id
+        if state in QUARANTINED:
+            parent = key_replace(
+                key_id=parent.id,
+                actor=actor,
+                reason=f"replacement KEK for the replacement of {old.alias}",
+                incident=incident,
+            )
+            continue
+        successor = ManagedKey.objects.filter(
+            Q(id=parent.replaced_by_id) | Q(alias=parent.alias), state=S.ACTIVE.value
+        ).first()
+        if successor is None:
+            break
+        parent = successor
+    raise IllegalTransition(
+        f"key {old.id} was wrapped by {old.parent_id}, which has no healthy successor to wrap its replacement: "
+        "activate or replace that KEK first",
+        key=str(old.id),
+    )

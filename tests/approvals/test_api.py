@@ -118,17 +118,24 @@ def test_tokens_cannot_decide(people, service_token):
     assert response.status_code == 403
 
 
-def test_a_service_account_may_ask_for_an_encryption_exception(people, service_token, compromised_key):
+def test_an_encryption_exception_for_a_service_is_asked_by_incident_response(people, service_token, compromised_key):
     machine = APIClient()
     machine.credentials(HTTP_AUTHORIZATION=f"Bearer {service_token}")
     payload = grant_payload(compromised_key, "test-detector") | {"purpose": "close-batch"}
-    response = machine.post(
+    body = {"action": policies.ENCRYPTION_EXCEPTION, "payload": payload, "reason": "end-of-day batch"}
+    # Segregation: outside incident response the compromised key does not exist, as a missing one.
+    refused = machine.post("/api/v1/approvals/", body, format="json")
+    missing = machine.post(
         "/api/v1/approvals/",
-        {"action": policies.ENCRYPTION_EXCEPTION, "payload": payload, "reason": "end-of-day batch"},
+        body | {"payload": payload | {"key": "00000000-0000-0000-0000-000000000000"}},
         format="json",
     )
+    assert (refused.status_code, refused.json()["code"]) == (missing.status_code, missing.json()["code"])
+    assert refused.json()["detail"].replace(str(compromised_key.id), "?") == missing.json()["detail"].replace(
+        "00000000-0000-0000-0000-000000000000", "?"
+    )
+    response = client_for(people[roles.COMMANDER]).post("/api/v1/approvals/", body, format="json")
     assert response.status_code == 201, response.json()
-    assert machine.get(f"/api/v1/approvals/{response.json()['id']}/").status_code == 200  # the requester sees it
 
 
 @pytest.mark.parametrize(

@@ -133,11 +133,16 @@ def test_nobody_decides_twice_and_a_veto_ends_it(people, authenticators):
     assert ManagedKey.objects.get(id=key.id).key_state is KeyState.SUSPENDED  # no effect on a rejection
 
 
-def test_standalone_confirmation_compromises_and_restricts(people, authenticators):
+def test_standalone_confirmation_compromises_and_restricts(people, authenticators, django_capture_on_commit_callbacks):
     key = suspended_key()
     request = open_request(policies.CONFIRM_COMPROMISE, people[roles.COMMANDER], {"keys": [str(key.id)]})
     decide(people[roles.SECURITY_LEAD], request, authenticator=authenticators[roles.SECURITY_LEAD])
-    decide(people[roles.KEY_CUSTODIAN], request, authenticator=authenticators[roles.KEY_CUSTODIAN])
+    with django_capture_on_commit_callbacks() as committed:  # the lifecycle restricts after the commit
+        decide(people[roles.KEY_CUSTODIAN], request, authenticator=authenticators[roles.KEY_CUSTODIAN])
+    key.refresh_from_db()
+    assert key.restricted_at is None  # owed, not applied before the commit
+    for callback in committed:
+        callback()
     key.refresh_from_db()
     assert key.key_state is KeyState.COMPROMISED
     assert key.restricted_at is not None

@@ -19,7 +19,7 @@ from ir_workflows.incident.types import IncidentResult
 from ir_workflows.incident.workflows import KeyCompromiseIncidentWorkflow
 from ir_workflows.models import TemporalOutbox
 from ir_workflows.outbox import DeliveryRetry, outbox_deliver
-from keyvault.errors import KeyNotUsableForEncryption
+from keyvault.errors import KeyNotFound
 from keyvault.models import ManagedKey, WrappedItem
 from keyvault.services import gate, lifecycle
 from keyvault.services.wrapped_items import ItemToRegister, wrapped_items_register
@@ -66,7 +66,7 @@ def test_signal_to_closed_case(stack, people, authenticators, app, service_token
     response = post_signal(detector, cloudevent({"alias": "platform-kek"}, title="KEK found in a public repo"))
     assert response.status_code == 202
     reference = response.json()["incident"]
-    with pytest.raises(KeyNotUsableForEncryption):  # contained before the 202
+    with pytest.raises(KeyNotFound):  # contained before the 202 (and segregated from the application)
         gate.gate_encrypt(key_id=dek.id, items=[gate.EncryptItem(b"x")], principal=app)
 
     pump_until(lambda: _approval(reference, "confirm_compromise") is not None, what="the confirmation request")
@@ -126,7 +126,7 @@ def test_temporal_down_at_signal_time(temporal_address, people, app, service_tok
     with override_settings(TEMPORAL_ADDRESS=f"127.0.0.1:{free_port()}", TEMPORAL_TASK_QUEUE=task_queue):
         response = post_signal(detector, cloudevent({"id": str(key.id)}))
         assert response.status_code == 202  # the incident exists, containment holds
-        with pytest.raises(KeyNotUsableForEncryption):
+        with pytest.raises(KeyNotFound):  # refused, and segregated from the application
             gate.gate_encrypt(key_id=key.id, items=[gate.EncryptItem(b"x")], principal=app)
         start = TemporalOutbox.objects.get(kind="start")
         with pytest.raises(DeliveryRetry):

@@ -10,7 +10,7 @@ import pytest
 from audit.models import AuditEvent
 from incidents.models import Incident, IncidentKey, Signal
 from ir_workflows.models import TemporalOutbox
-from keyvault.errors import KeyNotUsableForEncryption
+from keyvault.errors import KeyNotFound
 from keyvault.models import ManagedKey
 from keyvault.services import gate, lifecycle
 from keyvault.states import KeyState
@@ -30,8 +30,8 @@ def test_a_signal_contains_the_key_before_the_answer(detector, app):
     body = response.json()
     assert body["new_incident"] is True
     assert body["suspended"] == 2  # the KEK and the key it wrapped
-    # Already refused: the answer came after the commit.
-    with pytest.raises(KeyNotUsableForEncryption):
+    # Already refused (and, for an application, segregated: not found): the answer came after the commit.
+    with pytest.raises(KeyNotFound):
         gate.gate_encrypt(key_id=dek.id, items=[gate.EncryptItem(b"x")], principal=app)
     incident = Incident.objects.get(reference=body["incident"])
     assert incident.title == "kek in a paste"

@@ -88,6 +88,33 @@ def grant(key: ManagedKey, principal: str, *, budget: int = 100, purpose: str = 
     )
 
 
+def approved_restore(*keys: ManagedKey, incident: str = "INC-1") -> str:
+    """An approved restore_false_positive request naming ``keys`` (as the quorum leaves it); its id."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from approvals.models import ApprovalRequest
+    from approvals.policies import RESTORE_FALSE_POSITIVE, policy_current
+
+    requester, _ = User.objects.get_or_create(username="restore-requester")
+    request = ApprovalRequest.objects.create(
+        policy=policy_current(RESTORE_FALSE_POSITIVE),
+        action=RESTORE_FALSE_POSITIVE,
+        subject_type="incident",
+        subject_id=incident,
+        incident=incident,
+        payload={"details": {"keys": [str(key.id) for key in keys], "incident": incident}},
+        payload_hash="0" * 64,
+        reason="false positive",
+        requested_by=requester,
+        expires_at=timezone.now() + timedelta(hours=1),
+        status=ApprovalRequest.Status.APPROVED,
+        closed_at=timezone.now(),
+    )
+    return str(request.id)
+
+
 def job_grant(key: ManagedKey, job: str, *, budget: int = 1_000_000) -> Principal:
     """A rewrap job with its own grant on ``key``; returns the job's principal."""
     from datetime import timedelta

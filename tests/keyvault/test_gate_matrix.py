@@ -10,29 +10,31 @@ from audit.models import AuditEvent
 from keyvault import ciphertext as ct
 from keyvault.errors import (
     AliasHasNoUsableKey,
-    CompromisedKeyAccessDenied,
     DecryptContextRequired,
     DecryptGrantRequired,
     GateAccessDenied,
     KeyDestroyed,
+    KeyNotFound,
     KeyNotUsableForDecryption,
     KeyNotUsableForEncryption,
 )
 from keyvault.services import gate, lifecycle
 from keyvault.states import KeyState
 from keyvault.types import Principal
-from tests.keyvault.conftest import AAD, FORENSICS, PLAINTEXT, SYSTEM, grant, job_grant, make_key
+from tests.keyvault.conftest import AAD, FORENSICS, PLAINTEXT, SYSTEM, approved_restore, grant, job_grant, make_key
 
 pytestmark = pytest.mark.django_db
 S = KeyState
 
-# What a gate user (a service account) gets for each operation, per state.
+# What a gate user (a service account, outside incident response) gets for each operation, per state:
+# a quarantined key does not exist for it (segregation), except to decrypt its own ciphertext under a
+# suspended key (availability; every use logged).
 ENCRYPT = {
     S.PRE_ACTIVE: KeyNotUsableForEncryption,
     S.ACTIVE: None,
-    S.SUSPENDED: KeyNotUsableForEncryption,
+    S.SUSPENDED: KeyNotFound,
     S.DEACTIVATED: KeyNotUsableForEncryption,
-    S.COMPROMISED: KeyNotUsableForEncryption,
+    S.COMPROMISED: KeyNotFound,
     S.DESTROYED: KeyDestroyed,
     S.DESTROYED_COMPROMISED: KeyDestroyed,
 }
@@ -41,7 +43,7 @@ DECRYPT = {
     S.ACTIVE: None,
     S.SUSPENDED: None,
     S.DEACTIVATED: None,
-    S.COMPROMISED: CompromisedKeyAccessDenied,
+    S.COMPROMISED: KeyNotFound,
     S.DESTROYED: KeyDestroyed,
     S.DESTROYED_COMPROMISED: KeyDestroyed,
 }
@@ -157,7 +159,7 @@ def test_the_backend_itself_refuses_encryption_once_restricted(backend):
 
 def test_restore_lifts_the_backend_restriction(backend, app):
     key, sealed = make_key(backend, S.SUSPENDED)
-    lifecycle.key_restore(key_id=key.id, actor=SYSTEM, reason="false positive")
+    lifecycle.key_restore(key_id=key.id, actor=SYSTEM, reason="false positive", approval=approved_restore(key))
     (again,) = gate.gate_encrypt(key_id=key.id, items=[gate.EncryptItem(PLAINTEXT, AAD)], principal=app)
     assert gate.gate_decrypt(items=[gate.DecryptItem(again, AAD), gate.DecryptItem(sealed, AAD)], principal=app) == [
         PLAINTEXT,
@@ -185,5 +187,7 @@ def test_rewrap_follows_the_source_keys_decrypt_rules(backend, app, state):
 def test_rewrap_never_encrypts_under_a_target_that_is_not_active(backend, app, state):
     _source, blob = make_key(backend, S.ACTIVE, alias="source", app=app)
     target, _ = make_key(backend, state, alias="target")
-    with pytest.raises((KeyNotUsableForEncryption, KeyDestroyed)):
+    with pytest.raises((KeyNotFound, KeyNotUsableForEncryption, KeyDestroyed)) as refused:
         gate.gate_rewrap(items=[gate.DecryptItem(blob, AAD)], principal=app, target_key_id=target.id)
+    if state in (S.SUSPENDED, S.COMPROMISED):
+        assert isinstance(refused.value, KeyNotFound)

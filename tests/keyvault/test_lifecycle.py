@@ -10,7 +10,7 @@ from keyvault.models import DataAsset, ManagedKey, System
 from keyvault.services import lifecycle
 from keyvault.services.lifecycle import AliasInUse
 from keyvault.states import TRANSITIONS, KeyState, transition_allowed
-from tests.keyvault.conftest import SYSTEM, make_key
+from tests.keyvault.conftest import SYSTEM, approved_restore, make_key
 
 pytestmark = pytest.mark.django_db
 S = KeyState
@@ -27,8 +27,10 @@ def test_transition_table_is_closed_over_the_states():
     ("state", "move"),
     [
         (S.COMPROMISED, lambda key: lifecycle.key_activate(key_id=key.id, actor=SYSTEM, reason="r")),
-        (S.COMPROMISED, lambda key: lifecycle.key_restore(key_id=key.id, actor=SYSTEM, reason="r")),
-        (S.ACTIVE, lambda key: lifecycle.key_restore(key_id=key.id, actor=SYSTEM, reason="r")),
+        (S.COMPROMISED, lambda key: lifecycle.key_restore(key_id=key.id, actor=SYSTEM, reason="r", approval="")),
+        (S.ACTIVE, lambda key: lifecycle.key_restore(key_id=key.id, actor=SYSTEM, reason="r", approval="")),
+        (S.SUSPENDED, lambda key: lifecycle.key_activate(key_id=key.id, actor=SYSTEM, reason="r")),
+        (S.SUSPENDED, lambda key: lifecycle.key_deactivate(key_id=key.id, actor=SYSTEM, reason="r")),
         (S.ACTIVE, lambda key: lifecycle.key_destroy(key_id=key.id, actor=SYSTEM, reason="r")),
         (S.DESTROYED, lambda key: lifecycle.key_activate(key_id=key.id, actor=SYSTEM, reason="r")),
         (S.DEACTIVATED, lambda key: lifecycle.key_activate(key_id=key.id, actor=SYSTEM, reason="r")),
@@ -122,7 +124,7 @@ def test_one_active_key_per_alias_and_replacement_takes_the_alias():
     assert replacement.alias == "payments"
     assert lifecycle.key_replace(key_id=key.id, actor=SYSTEM, reason="again") == replacement  # idempotent
     with pytest.raises(AliasInUse):  # the false positive cannot come back while the replacement holds the alias
-        lifecycle.key_restore(key_id=key.id, actor=SYSTEM, reason="false positive")
+        lifecycle.key_restore(key_id=key.id, actor=SYSTEM, reason="false positive", approval=approved_restore(key))
 
 
 def test_legal_hold_blocks_destruction():

@@ -1,4 +1,5 @@
-"""Security suite: each test replays an attack from issue 11 and checks the wanted behaviour."""
+"""The attacks of issue 11, replayed through the API: personas, a detector, approvers with authenticators,
+service accounts with their own tokens."""
 
 from __future__ import annotations
 
@@ -8,7 +9,44 @@ import pytest
 from django.contrib.auth.models import User
 from rest_framework.test import APIClient
 
+from tests.approvals.conftest import authenticators, people  # noqa: F401 - shared fixtures
+from tests.incidents.conftest import detector  # noqa: F401 - shared fixture
+from webapp import roles
 from webapp.services.api_tokens import api_token_issue
+
+
+@pytest.fixture
+def client_as(make_user: Callable[..., User]) -> Callable[..., APIClient]:
+    """An API client signed in as a new person holding ``roles`` (one person per call)."""
+    made: dict[str, int] = {}
+
+    def client(*role_slugs: str) -> APIClient:
+        name = "-".join(role_slugs) or "nobody"
+        made[name] = made.get(name, 0) + 1
+        client = APIClient()
+        client.force_authenticate(make_user(f"sec-{name}-{made[name]}", *role_slugs))
+        return client
+
+    return client
+
+
+@pytest.fixture
+def application(db: None) -> APIClient:
+    """A service account holding ciphertext (use_key_gate), outside incident response, by its API token."""
+    secret = api_token_issue(service_account="billing-app", name="security tests", valid_days=1).secret
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
+    return client
+
+
+@pytest.fixture
+def custodian(client_as: Callable[..., APIClient]) -> APIClient:
+    return client_as(roles.KEY_CUSTODIAN)
+
+
+@pytest.fixture
+def commander(client_as: Callable[..., APIClient]) -> APIClient:
+    return client_as(roles.COMMANDER)
 
 
 @pytest.fixture

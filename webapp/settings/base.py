@@ -189,6 +189,8 @@ SEQUESTER_REWRAP_PAUSE_MS = env_int("SEQUESTER_REWRAP_PAUSE_MS", 0, minimum=0, m
 SEQUESTER_REWRAP_HEARTBEAT_SECONDS = env_int("SEQUESTER_REWRAP_HEARTBEAT_SECONDS", 30, minimum=1, maximum=3600)
 SEQUESTER_USAGE_BACKGROUND_FLUSH = True  # tests turn it off: counters are then written when read
 SEQUESTER_RESTRICTION_CHECK_SECONDS = env_int("SEQUESTER_RESTRICTION_CHECK_SECONDS", 300, minimum=10)
+# Restrictions applied on the backend right after a state change commits; more keys go to the task.
+SEQUESTER_RESTRICT_INLINE_KEYS = env_int("SEQUESTER_RESTRICT_INLINE_KEYS", 10, minimum=0, maximum=10_000)
 # An operator's extra regulatory rules and holidays (*.toml), loaded after the shipped catalogue.
 SEQUESTER_REGULATORY_DIR = env_optional("SEQUESTER_REGULATORY_DIR")
 if SEQUESTER_REGULATORY_DIR is not None and not Path(SEQUESTER_REGULATORY_DIR).is_dir():
