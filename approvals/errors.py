@@ -68,3 +68,38 @@ class ChallengeInvalid(DomainError):
 class LegalHold(DomainError):
     code = "legal_hold"
     http_status = 409
+
+
+class InvalidPolicy(DomainError):
+    code = "invalid_policy"
+    http_status = 400
+
+
+class PolicyBelowFloor(DomainError):
+    code = "policy_below_floor"
+    http_status = 400
+
+
+class PolicyChangeUnapproved(DomainError):
+    code = "policy_change_unapproved"
+    http_status = 409
+
+
+class PolicyChangePending(DomainError):
+    code = "policy_change_pending"
+    http_status = 409
+
+
+class PolicyChanged(DomainError):
+    code = "policy_changed"
+    http_status = 409
+
+
+class StepUpLocked(DomainError):
+    code = "step_up_locked"
+    http_status = 429
+
+
+class FactorRequired(DomainError):
+    code = "factor_required"
+    http_status = 403

@@ -138,6 +138,9 @@ class WebAuthnCredential(models.Model):
     transports = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(
+        null=True, blank=True, help_text="Revoked by an approved factor recovery: it no longer signs anything"
+    )
 
     def __str__(self) -> str:
         return f"{self.name} ({self.user_id})"
@@ -161,3 +164,42 @@ class RegistrationChallenge(models.Model):
 
     def __str__(self) -> str:
         return f"registration challenge of {self.user_id}"
+
+
+class FactorChange(models.Model):
+    """Permission to add or replace one second factor: issued, proven with an existing factor (or the
+    password when the person has none), then consumed by one enrolment."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    challenge = models.BinaryField(help_text="What an existing authenticator signs to prove it is there")
+    issued_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    proven_at = models.DateTimeField(null=True, blank=True)
+    proof = models.CharField(max_length=10, blank=True, help_text="webauthn, totp or password")
+    pending_totp_sealed = models.BinaryField(null=True, blank=True, help_text="A new TOTP secret awaiting its code")
+    consumed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"factor change {self.id} of {self.user_id}"
+
+
+class StepUpAttempt(models.Model):
+    """One try at a step-up (an assertion, a TOTP code, a password re-entered), counted by the throttle."""
+
+    class Outcome(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    source_ip = models.GenericIPAddressField(null=True, blank=True)
+    purpose = models.CharField(max_length=32)
+    started_at = models.DateTimeField(default=timezone.now)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.PENDING)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "started_at"]), models.Index(fields=["source_ip", "started_at"])]
+
+    def __str__(self) -> str:
+        return f"step-up {self.purpose} by {self.user_id}: {self.outcome}"

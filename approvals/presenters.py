@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from approvals.actions import POLICY_CHANGE
 from approvals.models import ApprovalRequest
-from approvals.selectors import decision_roles, request_outcome
+from approvals.selectors import decision_roles, request_outcome, request_rules
 from audit.chain import canonical_json
 
 
@@ -27,6 +28,7 @@ def request_summary(request: ApprovalRequest) -> dict[str, Any]:
 
 def request_detail(request: ApprovalRequest, *, viewer: Any) -> dict[str, Any]:
     data = request_summary(request)
+    rules = request_rules(request)
     data.update(
         {
             "reason": request.reason,
@@ -34,8 +36,11 @@ def request_detail(request: ApprovalRequest, *, viewer: Any) -> dict[str, Any]:
                 "action": request.policy.action,
                 "version": request.policy.version,
                 "requirements": request.policy.requirements,
-                "veto_on_reject": request.policy.veto_on_reject,
-                "allow_totp": request.policy.allow_totp,
+                # As applied: the stored version raised to the action's floor.
+                "veto_on_reject": rules.veto,
+                "allow_totp": rules.allow_totp,
+                "exclude_requester": rules.exclude_requester,
+                "floor": rules.floor.describe(),
             },
             "payload": request.payload,
             "payload_canonical": canonical_json(request.payload).decode(),
@@ -55,7 +60,23 @@ def request_detail(request: ApprovalRequest, *, viewer: Any) -> dict[str, Any]:
             ],
             "result": request.result,
             "closed_at": request.closed_at.isoformat() if request.closed_at else None,
-            "your_roles": decision_roles(request.policy, viewer) if request.status == "pending" else [],
+            "your_roles": decision_roles(request, viewer) if request.status == "pending" else [],
+            "policy_diff": policy_diff_rows(request),
         }
     )
     return data
+
+
+def policy_diff_rows(request: ApprovalRequest) -> list[dict[str, Any]]:
+    """For a policy change: each changed field with its value before and after (empty otherwise)."""
+    if request.action != POLICY_CHANGE:
+        return []
+    diff = request.payload.get("details", {}).get("diff", {})
+    return [
+        {
+            "field": name,
+            "from": canonical_json(change.get("from")).decode(),
+            "to": canonical_json(change.get("to")).decode(),
+        }
+        for name, change in sorted(diff.items())
+    ]

@@ -5,12 +5,18 @@ A policy requires slots, each filled by one approval from a person holding one o
 same kind). Each approval counts for the role its approver decided in, fills at most one slot, and a
 person fills at most one slot (distinct people, nobody counted for two roles). The requester never
 counts. With veto on, any rejection rejects the request.
+
+This module is also the one place that says **who may vote** (``vote_refusal``) and what a policy may
+never go below (``Floor``): the database service (approvals.services.decisions) and the workflow's
+gate validator (ir_workflows.approvals.gate) both call it, so the two cannot drift apart.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from enum import StrEnum
+from itertools import combinations
 
 PENDING = "pending"
 APPROVED = "approved"
@@ -27,6 +33,33 @@ class Requirement:
     def describe(self) -> str:
         names = " or ".join(sorted(self.roles))
         return f"{self.count} of {names}"
+
+
+@dataclass(frozen=True, slots=True)
+class Floor:
+    """The least an action's policy may ask for, whatever an edit says: a policy below it cannot be
+    published, and a stored one (written before the floor existed, or by hand) is raised to it."""
+
+    people: int = 1  # distinct approvers, the requester never among them when excluded
+    roles: int = 1  # distinct roles among those approvers
+    exclude_requester: bool = False
+    webauthn_only: bool = False
+    veto: bool = False
+
+    def describe(self) -> str:
+        parts = [f"at least {self.people} people in {self.roles} roles"]
+        if self.exclude_requester:
+            parts.append("requester excluded")
+        if self.webauthn_only:
+            parts.append("WebAuthn only")
+        if self.veto:
+            parts.append("any rejection vetoes")
+        return ", ".join(parts)
+
+
+NO_FLOOR = Floor()
+# Two distinct people in two roles, never the requester, each with a WebAuthn authenticator.
+DUAL_CONTROL = Floor(people=2, roles=2, exclude_requester=True, webauthn_only=True, veto=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +120,7 @@ def evaluate(
     *,
     requester: str,
     veto: bool = True,
+    floor: Floor = NO_FLOOR,
 ) -> Outcome:
     ordered = list(votes)
     if veto:
@@ -110,12 +144,138 @@ def evaluate(
     missing = [Requirement(requirements[i].roles, n) for i, n in sorted(missing_counts.items())]
     counted = {approvals[v].approver: slots[s][0] for v, s in matched.items()}
     if not missing:
-        return Outcome(APPROVED, counted, [])
+        short = _below_floor(requirements, approvals, floor)
+        if short is None:
+            return Outcome(APPROVED, counted, [])
+        missing = [short]
     # Without veto, rejections are recorded but only the quorum or the expiry ends the request.
     return Outcome(PENDING, counted, missing)
+
+
+def _below_floor(requirements: Sequence[Requirement], approvals: Sequence[Vote], floor: Floor) -> Requirement | None:
+    """What the floor still needs once the policy's own requirements are met (None: nothing)."""
+    people = len({vote.approver for vote in approvals})
+    used = {vote.role for vote in approvals}
+    short = max(floor.people - people, floor.roles - len(used), 0)
+    if not short:
+        return None
+    others = frozenset(set().union(*(req.roles for req in requirements)) - used) or frozenset(used)
+    return Requirement(others, short)
 
 
 def eligible_roles(requirements: Sequence[Requirement], holder_roles: Iterable[str]) -> list[str]:
     """The roles (of those a person holds) in which they may decide on a request under these requirements."""
     wanted = set().union(*(req.roles for req in requirements))
     return sorted(set(holder_roles) & wanted)
+
+
+def floor_shortfalls(requirements: Sequence[Requirement], floor: Floor) -> list[str]:
+    """Why requirements (as written, before any vote) fall below a floor; empty when they do not.
+
+    "N roles" means that no set of fewer than N roles can fill every slot: a single role present in
+    every requirement would let people of that one role approve alone."""
+    problems = []
+    if sum(req.count for req in requirements) < floor.people:
+        problems.append(f"the policy must require at least {floor.people} approvals")
+    every_role = sorted(set().union(*(req.roles for req in requirements)))
+    for size in range(1, floor.roles):
+        for subset in combinations(every_role, size):
+            if all(req.roles & set(subset) for req in requirements):
+                problems.append(
+                    f"people of {' and '.join(subset)} alone could approve: at least {floor.roles} roles are required"
+                )
+                return problems
+    return problems
+
+
+# --- who may vote ------------------------------------------------------------------------------
+class Refusal(StrEnum):
+    """Why a vote is refused; the values are the stable error codes the API reports."""
+
+    CLOSED = "approval_request_closed"
+    INVALID_VERDICT = "invalid_approval_request"
+    SEPARATION_OF_DUTIES = "separation_of_duties"
+    NOT_ELIGIBLE = "not_an_eligible_approver"
+    ALREADY_DECIDED = "already_decided"
+    TOTP_NOT_ALLOWED = "totp_not_allowed"
+
+
+@dataclass(frozen=True, slots=True)
+class Rules:
+    """One policy version as the quorum applies it: its own settings, raised to the action's floor."""
+
+    requirements: tuple[Requirement, ...]
+    requester: str
+    exclude_requester: bool
+    veto: bool
+    allow_totp: bool
+    floor: Floor = field(default=NO_FLOOR)
+
+    @classmethod
+    def of(
+        cls,
+        *,
+        requirements: Iterable[Requirement],
+        requester: str,
+        exclude_requester: bool,
+        veto: bool,
+        allow_totp: bool,
+        floor: Floor,
+    ) -> Rules:
+        return cls(
+            requirements=tuple(requirements),
+            requester=requester,
+            exclude_requester=exclude_requester or floor.exclude_requester,
+            veto=veto or floor.veto,
+            allow_totp=allow_totp and not floor.webauthn_only,
+            floor=floor,
+        )
+
+    def outcome(self, votes: Iterable[Vote]) -> Outcome:
+        requester = self.requester if self.exclude_requester else ""
+        return evaluate(self.requirements, votes, requester=requester, veto=self.veto, floor=self.floor)
+
+    def roles_for(self, holder_roles: Iterable[str]) -> list[str]:
+        """The roles in which a person holding ``holder_roles`` may decide (empty: none)."""
+        return eligible_roles(self.requirements, holder_roles)
+
+    def may_decide(self, approver: str, holder_roles: Iterable[str] | None = None) -> bool:
+        """Whether ``approver`` may decide at all (ignoring who already did)."""
+        if self.exclude_requester and approver == self.requester:
+            return False
+        return holder_roles is None or bool(self.roles_for(holder_roles))
+
+
+@dataclass(frozen=True, slots=True)
+class VoteRefused:
+    refusal: Refusal
+    message: str
+
+
+def vote_refusal(
+    rules: Rules,
+    *,
+    approver: str,
+    role: str,
+    verdict: str,
+    decided: Iterable[str],
+    holder_roles: Iterable[str] | None = None,
+    method: str | None = None,
+) -> VoteRefused | None:
+    """Why this vote may not count (None: it may). ``holder_roles`` are the roles the approver holds
+    (the database knows them; the workflow trusts the database and passes None); ``method`` is the
+    step-up method used ("webauthn" or "totp"), when known."""
+    if verdict not in (APPROVE, REJECT):
+        return VoteRefused(Refusal.INVALID_VERDICT, f"the decision is {APPROVE!r} or {REJECT!r}, not {verdict!r}")
+    if rules.exclude_requester and approver == rules.requester:
+        return VoteRefused(Refusal.SEPARATION_OF_DUTIES, "the requester cannot decide on their own request")
+    counted_roles = set().union(*(req.roles for req in rules.requirements))
+    if role not in counted_roles:
+        return VoteRefused(Refusal.NOT_ELIGIBLE, f"role {role!r} does not count for this policy")
+    if holder_roles is not None and role not in set(holder_roles):
+        return VoteRefused(Refusal.NOT_ELIGIBLE, f"you cannot decide as {role!r}: you do not hold that role")
+    if approver in set(decided):
+        return VoteRefused(Refusal.ALREADY_DECIDED, f"{approver} has already decided on this request")
+    if method == "totp" and not rules.allow_totp:
+        return VoteRefused(Refusal.TOTP_NOT_ALLOWED, "this policy accepts only a WebAuthn authenticator")
+    return None

@@ -8,8 +8,8 @@ from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 
 from approvals import quorum
-from approvals.models import ApprovalPolicy, ApprovalRequest, Decision
-from approvals.policies import policy_requirements
+from approvals.models import ApprovalRequest, Decision
+from approvals.policies import policy_rules
 from webapp.roles import user_roles
 
 
@@ -17,48 +17,47 @@ def person_roles(user: Any) -> list[str]:
     return [role.slug for role in user_roles(user)]
 
 
-def decision_roles(policy: ApprovalPolicy, user: Any) -> list[str]:
-    """The roles in which ``user`` may decide under ``policy`` (empty: not an approver for it)."""
-    return quorum.eligible_roles(policy_requirements(policy), person_roles(user))
+def request_rules(request: ApprovalRequest) -> quorum.Rules:
+    """The rules a request is decided under: its policy version, raised to its action's floor."""
+    return policy_rules(request.policy, requester=request.requested_by.get_username())
 
 
-def request_outcome(request: ApprovalRequest) -> quorum.Outcome:
-    votes = [
+def decision_roles(request: ApprovalRequest, user: Any) -> list[str]:
+    """The roles in which ``user`` may decide on ``request`` (empty: not an approver for it)."""
+    rules = request_rules(request)
+    if not rules.may_decide(user.get_username()):
+        return []
+    return rules.roles_for(person_roles(user))
+
+
+def request_votes(request: ApprovalRequest) -> list[quorum.Vote]:
+    return [
         quorum.Vote(d.approver.get_username(), d.role, d.verdict)
         for d in request.decisions.select_related("approver").order_by("decided_at")
     ]
-    requester = request.requested_by.get_username() if request.policy.exclude_requester else ""
-    return quorum.evaluate(
-        policy_requirements(request.policy), votes, requester=requester, veto=request.policy.veto_on_reject
-    )
+
+
+def request_outcome(request: ApprovalRequest) -> quorum.Outcome:
+    return request_rules(request).outcome(request_votes(request))
 
 
 def requests_awaiting(user: Any) -> QuerySet[ApprovalRequest]:
     """Pending requests this person may still decide, most urgent first."""
-    roles = set(person_roles(user))
+    roles = person_roles(user)
     pending = (
         ApprovalRequest.objects.filter(status=ApprovalRequest.Status.PENDING)
         .exclude(decisions__approver=user)
         .select_related("policy", "requested_by")
         .order_by("expires_at")
     )
-    ids = [
-        r.id
-        for r in pending
-        if (not r.policy.exclude_requester or r.requested_by_id != user.pk)
-        and quorum.eligible_roles(policy_requirements(r.policy), roles)
-    ]
+    ids = [r.id for r in pending if request_rules(r).may_decide(user.get_username(), roles)]
     return ApprovalRequest.objects.filter(id__in=ids).select_related("policy", "requested_by").order_by("expires_at")
 
 
 def eligible_approvers(request: ApprovalRequest, *, extra_roles: tuple[str, ...] = ()) -> list[Any]:
     """People who may still decide (or hold ``extra_roles``, e.g. the escalation role)."""
-    requirements = policy_requirements(request.policy)
-    wanted = set().union(*(req.roles for req in requirements)) | set(extra_roles)
+    rules = request_rules(request)
+    wanted = set().union(*(req.roles for req in rules.requirements)) | set(extra_roles)
     decided = set(Decision.objects.filter(request=request).values_list("approver_id", flat=True))
     users = get_user_model().objects.filter(groups__name__in=wanted, is_active=True).distinct()
-    return [
-        u
-        for u in users
-        if u.pk not in decided and (not request.policy.exclude_requester or u.pk != request.requested_by_id)
-    ]
+    return [u for u in users if u.pk not in decided and rules.may_decide(u.get_username())]

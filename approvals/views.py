@@ -9,13 +9,15 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from approvals.actions import FACTOR_RECOVERY
 from approvals.errors import RequestNotFound
-from approvals.models import ApprovalRequest, TotpDevice, WebAuthnCredential
+from approvals.models import ApprovalRequest, FactorChange, TotpDevice, WebAuthnCredential
 from approvals.presenters import request_detail
 from approvals.selectors import requests_awaiting
-from approvals.services import decisions, stepup
+from approvals.services import decisions, factors
 from webapp.api.actors import actor_from_request
 from webapp.errors import DomainError
 from webapp.permissions import require_any
@@ -71,6 +73,7 @@ def approval_decide_with_totp(request: HttpRequest, request_id: UUID) -> HttpRes
         )
         decisions.approval_decide(
             challenge_id=challenge.id,
+            request_id=request_id,
             approver=request.user,
             actor=actor_from_request(request),
             totp=request.POST.get("totp", ""),
@@ -84,24 +87,80 @@ def approval_decide_with_totp(request: HttpRequest, request_id: UUID) -> HttpRes
     return redirect("approval-page", request_id=request_id)
 
 
+def _proven_change(request: HttpRequest) -> FactorChange | None:
+    """The factor change this session proved and has not used yet (None: prove first)."""
+    change_id = request.session.get(factors.SESSION_KEY)
+    if not change_id:
+        return None
+    return FactorChange.objects.filter(
+        id=change_id,
+        user=_person(request),
+        proven_at__isnull=False,
+        consumed_at__isnull=True,
+        expires_at__gt=timezone.now(),
+    ).first()
+
+
+def _security_step(request: HttpRequest, step: str, context: dict[str, object]) -> bool:
+    """Carry out one posted step of the page; True when the page should reload (redirect)."""
+    user, actor = _person(request), actor_from_request(request)
+    if step in ("prove-totp", "prove-password"):
+        begun, _ = factors.factor_change_begin(user=user)
+        factors.factor_change_prove(
+            change_id=begun.id,
+            user=user,
+            actor=actor,
+            totp=request.POST.get("code") if step == "prove-totp" else None,
+            password=request.POST.get("password") if step == "prove-password" else None,
+        )
+        request.session[factors.SESSION_KEY] = str(begun.id)
+        messages.success(request, "Confirmed: you may now add or replace a factor (for 10 minutes).")
+        return True
+    if step == "recovery":
+        opened = factors.factor_recovery_request(
+            user=user, password=request.POST.get("password", ""), reason=request.POST.get("reason", ""), actor=actor
+        )
+        messages.success(request, f"Recovery requested ({opened.id}): two approvers must agree; you are told by mail.")
+        return True
+    change = _proven_change(request)
+    change_id = change.id if change else None
+    if step == "totp-begin":
+        secret, uri, svg = factors.totp_setup_begin(user=user, change_id=change_id)
+        context.update({"totp_secret": secret, "totp_uri": uri, "totp_qr": svg})
+        return False
+    if step == "totp-confirm":
+        factors.totp_setup_confirm(user=user, change_id=change_id, code=request.POST.get("code", ""), actor=actor)
+        request.session.pop(factors.SESSION_KEY, None)
+        messages.success(request, "TOTP is set up.")
+        return True
+    return False
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def account_security(request: HttpRequest) -> HttpResponse:
+    """Second factors: see them; prove it is you (a factor, or the password with none); then add or
+    replace one; or, having lost them all, ask for a recovery."""
+    user = _person(request)
     context: dict[str, object] = {
-        "credentials": WebAuthnCredential.objects.filter(user=_person(request)).order_by("created_at")
+        "credentials": WebAuthnCredential.objects.filter(user=user).order_by("created_at"),
     }
     if request.method == "POST":
         try:
-            if request.POST.get("step") == "totp-begin":
-                secret, uri, svg = stepup.totp_setup_begin(user=request.user)
-                context.update({"totp_secret": secret, "totp_uri": uri, "totp_qr": svg})
-            elif request.POST.get("step") == "totp-confirm":
-                stepup.totp_setup_confirm(
-                    user=request.user, code=request.POST.get("code", ""), actor=actor_from_request(request)
-                )
-                messages.success(request, "TOTP is set up.")
+            if _security_step(request, request.POST.get("step", ""), context):
                 return redirect("account-security")
         except DomainError as exc:
             messages.error(request, f"{exc.message} ({exc.code})")
-    context["totp_confirmed"] = TotpDevice.objects.filter(user=_person(request), confirmed_at__isnull=False).exists()
+    change = _proven_change(request)
+    context.update(
+        {
+            "totp_confirmed": TotpDevice.objects.filter(user=user, confirmed_at__isnull=False).exists(),
+            "has_factor": factors.user_has_factor(user),
+            "accepts": factors.accepted_proofs(user),
+            "change": change,
+            "recovery_pending": ApprovalRequest.objects.filter(
+                action=FACTOR_RECOVERY, status=ApprovalRequest.Status.PENDING, subject_id=user.get_username()
+            ).first(),
+        }
+    )
     return render(request, "approvals/security.html", context)

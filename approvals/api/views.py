@@ -17,8 +17,8 @@ from rest_framework.views import APIView
 from approvals.errors import RequestNotFound
 from approvals.models import ApprovalRequest
 from approvals.presenters import request_detail, request_summary
-from approvals.selectors import requests_awaiting
-from approvals.services import decisions, requests, stepup
+from approvals.selectors import request_rules, requests_awaiting
+from approvals.services import decisions, factors, requests
 from webapp.api.actors import actor_from_request
 from webapp.api.schema import results_of
 
@@ -153,7 +153,7 @@ class ApprovalChallengeApi(APIView):
                 "document": challenge.document,
                 "document_hash": challenge.document_hash,
                 "webauthn_options": json.loads(options) if options else None,
-                "totp_allowed": challenge.request.policy.allow_totp,
+                "totp_allowed": request_rules(challenge.request).allow_totp,
                 "expires_at": challenge.expires_at,
             }
         )
@@ -179,13 +179,12 @@ class ApprovalDecideApi(APIView):
         data = serializer.validated_data
         decision = decisions.approval_decide(
             challenge_id=data["challenge_id"],
+            request_id=request_id,
             approver=request.user,
             actor=actor_from_request(request),
             webauthn=data.get("webauthn"),
             totp=data.get("totp"),
         )
-        if str(decision.request_id) != str(request_id):
-            raise RequestNotFound("the challenge belongs to another request")
         decision.request.refresh_from_db()
         return Response(request_detail(decision.request, viewer=request.user))
 
@@ -214,23 +213,82 @@ class ApprovalCancelApi(APIView):
         return Response(request_summary(cancelled))
 
 
-# --- step-up registration --------------------------------------------------------------------------
-class WebAuthnBeginApi(APIView):
+# --- second factors: prove, then enrol (approvals.services.factors) ---------------------------------
+class FactorChangeBeginApi(APIView):
     permission_classes = [PersonOnly]
 
     @extend_schema(
-        summary="Options for registering a WebAuthn authenticator",
+        summary="Start adding or replacing a second factor: what proves it is you (and WebAuthn options)",
         request=None,
         responses={200: OpenApiTypes.OBJECT},
     )
     def post(self, request: Request) -> Response:
-        return Response(json.loads(stepup.webauthn_registration_begin(user=request.user)))
+        change, options = factors.factor_change_begin(user=request.user)
+        return Response(
+            {
+                "change_id": change.id,
+                "accepts": factors.accepted_proofs(request.user),
+                "webauthn_options": json.loads(options) if options else None,
+                "expires_at": change.expires_at,
+            }
+        )
+
+
+class FactorChangeProveApi(APIView):
+    permission_classes = [PersonOnly]
+
+    class ProveInput(serializers.Serializer[Any]):
+        change_id = serializers.UUIDField()
+        webauthn = serializers.DictField(required=False)
+        totp = serializers.RegexField(r"^\d{6}$", required=False)
+        password = serializers.CharField(max_length=4096, required=False, trim_whitespace=False)
+
+    @extend_schema(
+        summary="Prove it is you: an existing factor (WebAuthn assertion or TOTP), or the password when you have none",
+        request=ProveInput,
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    def post(self, request: Request) -> Response:
+        serializer = self.ProveInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        change = factors.factor_change_prove(
+            change_id=data["change_id"],
+            user=request.user,
+            actor=actor_from_request(request),
+            webauthn=data.get("webauthn"),
+            totp=data.get("totp"),
+            password=data.get("password"),
+        )
+        request.session[factors.SESSION_KEY] = str(change.id)
+        return Response({"change_id": change.id, "proof": change.proof, "expires_at": change.expires_at})
+
+
+class WebAuthnBeginApi(APIView):
+    permission_classes = [PersonOnly]
+
+    class BeginInput(serializers.Serializer[Any]):
+        change_id = serializers.UUIDField()
+
+    @extend_schema(
+        summary="Options for registering a WebAuthn authenticator (needs a proven factor change)",
+        request=BeginInput,
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    def post(self, request: Request) -> Response:
+        serializer = self.BeginInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        options = factors.webauthn_registration_begin(
+            user=request.user, change_id=serializer.validated_data["change_id"]
+        )
+        return Response(json.loads(options))
 
 
 class WebAuthnFinishApi(APIView):
     permission_classes = [PersonOnly]
 
     class FinishInput(serializers.Serializer[Any]):
+        change_id = serializers.UUIDField()
         credential = serializers.DictField()
         name = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
 
@@ -240,10 +298,36 @@ class WebAuthnFinishApi(APIView):
     def post(self, request: Request) -> Response:
         serializer = self.FinishInput(data=request.data)
         serializer.is_valid(raise_exception=True)
-        stored = stepup.webauthn_registration_finish(
+        stored = factors.webauthn_registration_finish(
             user=request.user,
+            change_id=serializer.validated_data["change_id"],
             credential=serializer.validated_data["credential"],
             name=serializer.validated_data["name"],
             actor=actor_from_request(request),
         )
+        request.session.pop(factors.SESSION_KEY, None)
         return Response({"id": stored.pk, "name": stored.name}, status=status.HTTP_201_CREATED)
+
+
+class FactorRecoveryApi(APIView):
+    permission_classes = [PersonOnly]
+
+    class RecoveryInput(serializers.Serializer[Any]):
+        password = serializers.CharField(max_length=4096, trim_whitespace=False)
+        reason = serializers.CharField(max_length=4000)
+
+    @extend_schema(
+        summary="Lost every factor: ask (with your password) that they be revoked; two approvers decide",
+        request=RecoveryInput,
+        responses={201: Summary},
+    )
+    def post(self, request: Request) -> Response:
+        serializer = self.RecoveryInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        opened = factors.factor_recovery_request(
+            user=request.user,
+            password=serializer.validated_data["password"],
+            reason=serializer.validated_data["reason"],
+            actor=actor_from_request(request),
+        )
+        return Response(request_summary(opened), status=status.HTTP_201_CREATED)

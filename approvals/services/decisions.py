@@ -19,13 +19,15 @@ from approvals.errors import (
     NotEligible,
     RequestClosed,
     RequestExpired,
+    RequestNotFound,
     SeparationOfDuties,
     StepUpFailed,
     StepUpRequired,
     TotpNotAllowed,
 )
-from approvals.models import ApprovalRequest, Decision, DecisionChallenge
-from approvals.selectors import decision_roles, request_outcome
+from approvals.models import ApprovalRequest, Decision, DecisionChallenge, StepUpAttempt
+from approvals.selectors import person_roles, request_outcome, request_rules
+from approvals.services import throttle
 from approvals.services.effects import approval_apply
 from approvals.services.stepup import totp_verify, webauthn_assertion_options, webauthn_verify
 from audit.actors import Actor
@@ -33,6 +35,7 @@ from audit.chain import canonical_json, timestamp
 from audit.services import audit_record
 from ir_workflows.approvals.types import APPROVAL_DECISION_UPDATE, ApprovalDecisionUpdate
 from ir_workflows.outbox import outbox_update
+from webapp.errors import DomainError
 
 DOCUMENT_VERSION = 1
 
@@ -46,21 +49,45 @@ def webauthn_challenge(document_hash_hex: str) -> bytes:
     return bytes.fromhex(document_hash_hex)
 
 
-def _check_can_decide(request: ApprovalRequest, approver: Any, role: str | None) -> str:
+_REFUSALS: dict[quorum.Refusal, type[DomainError]] = {
+    quorum.Refusal.CLOSED: RequestClosed,
+    quorum.Refusal.INVALID_VERDICT: InvalidApprovalRequest,
+    quorum.Refusal.SEPARATION_OF_DUTIES: SeparationOfDuties,
+    quorum.Refusal.NOT_ELIGIBLE: NotEligible,
+    quorum.Refusal.ALREADY_DECIDED: AlreadyDecided,
+    quorum.Refusal.TOTP_NOT_ALLOWED: TotpNotAllowed,
+}
+
+
+def _check_can_decide(
+    request: ApprovalRequest, approver: Any, role: str | None, verdict: str, method: str | None = None
+) -> str:
+    """The request is open, and the quorum's rules (approvals.quorum.vote_refusal, shared with the
+    workflow's validator) let this person vote in this role; returns the role."""
     if request.status != ApprovalRequest.Status.PENDING:
         raise RequestClosed(f"the request is already {request.status}", status=request.status)
     if request.expires_at <= timezone.now():
         raise RequestExpired("the request has expired; open a new one", expired_at=request.expires_at.isoformat())
-    if request.policy.exclude_requester and request.requested_by_id == approver.pk:
-        raise SeparationOfDuties("the requester cannot decide on their own request")
-    roles = decision_roles(request.policy, approver)
-    if not roles:
+    rules = request_rules(request)
+    held = person_roles(approver)
+    eligible = rules.roles_for(held)
+    if role is None and not eligible and not (rules.exclude_requester and approver.get_username() == rules.requester):
         raise NotEligible("none of your roles counts for this request's policy")
-    chosen = role or roles[0]
-    if chosen not in roles:
-        raise NotEligible(f"you cannot decide as {chosen!r} here; your eligible roles: {', '.join(roles)}")
-    if request.decisions.filter(approver=approver).exists():
-        raise AlreadyDecided("you have already decided on this request")
+    chosen = role or (eligible[0] if eligible else "")
+    refused = quorum.vote_refusal(
+        rules,
+        approver=approver.get_username(),
+        role=chosen,
+        verdict=verdict,
+        decided=request.decisions.values_list("approver__username", flat=True),
+        holder_roles=held,
+        method=method,
+    )
+    if refused is not None:
+        message = refused.message
+        if refused.refusal is quorum.Refusal.NOT_ELIGIBLE and eligible:
+            message = f"{message}; your eligible roles: {', '.join(eligible)}"
+        raise _REFUSALS[refused.refusal](message)
     return chosen
 
 
@@ -73,12 +100,10 @@ def decision_challenge_issue(
         raise InvalidApprovalRequest("the decision is 'approve' or 'reject'")
     if verdict == quorum.REJECT and not reason.strip():
         raise InvalidApprovalRequest("a rejection states its reason")
-    request = ApprovalRequest.objects.select_related("policy").filter(id=request_id).first()
+    request = ApprovalRequest.objects.select_related("policy", "requested_by").filter(id=request_id).first()
     if request is None:
-        from approvals.errors import RequestNotFound
-
         raise RequestNotFound(f"no approval request {request_id}")
-    chosen = _check_can_decide(request, approver, role)
+    chosen = _check_can_decide(request, approver, role, verdict)
     now = timezone.now()
     document = {
         "v": DOCUMENT_VERSION,
@@ -111,20 +136,40 @@ def approval_decide(
     challenge_id: Any,
     approver: Any,
     actor: Actor,
+    request_id: Any = None,
     webauthn: dict[str, Any] | str | None = None,
     totp: str | None = None,
 ) -> Decision:
-    """Record a decision proved by a fresh step-up over its document, then count the quorum."""
-    try:
-        return _decide(challenge_id=challenge_id, approver=approver, actor=actor, webauthn=webauthn, totp=totp)
-    except StepUpFailed as failure:
-        _record_failed_step_up(challenge_id, approver, actor, failure)
-        raise
+    """Record a decision proved by a fresh step-up over its document, then count the quorum.
+
+    ``request_id`` (the request the caller addressed, e.g. the URL's) is checked before anything is
+    verified or written: a challenge of another request is refused and nothing is committed. Each try
+    passes the step-up throttle first (approvals.services.throttle)."""
+    if (
+        request_id is not None
+        and not DecisionChallenge.objects.filter(id=challenge_id, approver=approver, request_id=request_id).exists()
+    ):
+        raise RequestNotFound(f"no decision challenge of yours for approval request {request_id}")
+    with throttle.step_up_try(
+        user=approver,
+        actor=actor,
+        purpose="decision",
+        on_failure=lambda failure: _record_failed_step_up(challenge_id, approver, actor, failure),
+    ) as attempt:
+        return _decide(
+            challenge_id=challenge_id, approver=approver, actor=actor, webauthn=webauthn, totp=totp, attempt=attempt
+        )
 
 
 @transaction.atomic
 def _decide(
-    *, challenge_id: Any, approver: Any, actor: Actor, webauthn: dict[str, Any] | str | None, totp: str | None
+    *,
+    challenge_id: Any,
+    approver: Any,
+    actor: Actor,
+    webauthn: dict[str, Any] | str | None,
+    totp: str | None,
+    attempt: StepUpAttempt,
 ) -> Decision:
     challenge = DecisionChallenge.objects.select_for_update().filter(id=challenge_id, approver=approver).first()
     if challenge is None:
@@ -142,8 +187,10 @@ def _decide(
     document = challenge.document
     if document_hash(document) != challenge.document_hash or document["payload_hash"] != request.payload_hash:
         raise ChallengeInvalid("the request changed since the challenge was issued")
-    role = _check_can_decide(request, approver, document["role"])
-    evidence, credential = _step_up(request, approver, challenge, webauthn, totp)
+    method = "webauthn" if webauthn else "totp" if totp else None
+    role = _check_can_decide(request, approver, document["role"], document["decision"], method)
+    evidence, credential = _step_up(approver, challenge, webauthn, totp)
+    throttle.step_up_attempt_succeeded(attempt)
     challenge.consumed_at = timezone.now()
     challenge.save(update_fields=["consumed_at"])
     decision = Decision.objects.create(
@@ -195,20 +242,18 @@ def _decide(
 
 
 def _step_up(
-    request: ApprovalRequest,
     approver: Any,
     challenge: DecisionChallenge,
     webauthn: dict[str, Any] | str | None,
     totp: str | None,
 ) -> tuple[dict[str, Any], Any]:
+    """The method is already allowed by the rules (``_check_can_decide``); verify the proof."""
     if webauthn:
         credential, evidence = webauthn_verify(
             user=approver, credential=webauthn, challenge=webauthn_challenge(challenge.document_hash)
         )
         return evidence, credential
     if totp:
-        if not request.policy.allow_totp:
-            raise TotpNotAllowed(f"the {request.action} policy accepts only a WebAuthn authenticator")
         evidence = totp_verify(user=approver, code=totp)
         evidence["document_hash"] = challenge.document_hash
         return evidence, None

@@ -8,8 +8,9 @@ from typing import Any
 from uuid import UUID
 
 from approvals import policies
-from approvals.errors import LegalHold
+from approvals.errors import LegalHold, PolicyChanged
 from approvals.models import ApprovalRequest
+from approvals.services.factors import factors_revoke
 from audit.actors import Actor
 from ir_workflows.approvals.types import approval_workflow_id
 from keyvault.errors import LegalHoldActive
@@ -26,6 +27,19 @@ def _standalone(request: ApprovalRequest) -> bool:
 def approval_apply(request: ApprovalRequest, *, actor: Actor) -> dict[str, Any]:
     details: dict[str, Any] = request.payload["details"]
     reference = str(request.id)
+    if request.action == policies.POLICY_CHANGE:
+        current = policies.policy_current(details["policy"])
+        if current.version != details["base_version"]:
+            raise PolicyChanged(
+                f"the {details['policy']} policy moved to version {current.version} since this change was proposed"
+            )
+        published = policies.policy_publish(
+            action=details["policy"], fields=details["fields"], actor=actor, approval=request
+        )
+        return {"policy": published.action, "version": published.version}
+    if request.action == policies.FACTOR_RECOVERY:
+        revoked = factors_revoke(username=details["user"], actor=actor, approval=request)
+        return {"revoked_factors": revoked}
     if request.action == policies.ENCRYPTION_EXCEPTION:
         exception = encryption_exception_create(
             key_id=UUID(details["key"]),

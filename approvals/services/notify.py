@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.core.mail import send_mass_mail
+from django.contrib.auth import get_user_model
+from django.core.mail import send_mail, send_mass_mail
 from django.urls import reverse
+from django.utils import timezone
 
 from approvals.models import ApprovalRequest
 from approvals.selectors import eligible_approvers, request_outcome
@@ -51,3 +53,20 @@ def approval_notice_send(*, request_id: Any, kind: str) -> int:
     subject, body = _message(request, kind)
     messages = [(subject, body, settings.DEFAULT_FROM_EMAIL, [address]) for address in recipients]
     return int(send_mass_mail(messages, fail_silently=False))
+
+
+def factor_notice_send(*, user_id: Any, what: str, source_ip: str) -> int:
+    """Tell a person that their second factors changed (the alarm when it was not them)."""
+    user = get_user_model().objects.filter(pk=user_id).first()
+    if user is None or not user.email:
+        return 0
+    link = settings.SEQUESTER_BASE_URL.rstrip("/") + reverse("account-security")
+    body = (
+        f"{what}.\n\n"
+        f"Account:   {user.get_username()}\n"
+        f"When:      {timezone.now():%Y-%m-%d %H:%M} UTC\n"
+        f"From:      {source_ip}\n\n"
+        f"Your step-up methods: {link}\n\n"
+        "If this was not you, tell your security team at once: someone may hold your session or password.\n"
+    )
+    return int(send_mail("[Sequester] Your second factors changed", body, settings.DEFAULT_FROM_EMAIL, [user.email]))

@@ -6,8 +6,8 @@ from typing import Any
 from uuid import UUID
 
 from approvals import policies
-from approvals.errors import InvalidApprovalRequest, LegalHold
-from approvals.models import ApprovalPolicy
+from approvals.errors import InvalidApprovalRequest, LegalHold, NotEligible
+from approvals.models import ApprovalPolicy, ApprovalRequest
 from keyvault.models import ManagedKey
 from keyvault.policy import SYSTEM, Caller, hidden
 from keyvault.services.lifecycle import key_destruction_check
@@ -59,12 +59,33 @@ def _scoped_grant(payload: dict[str, Any], policy: ApprovalPolicy, caller: Calle
     _positive_int(payload, "operation_budget", int(policy.parameters.get("max_operations", 1_000_000)))
 
 
+def _factor_recovery(payload: dict[str, Any], requested_by: Any) -> tuple[str, str]:
+    from approvals.services.factors import user_has_factor
+
+    if payload != {"user": requested_by.get_username()}:
+        raise InvalidApprovalRequest("a factor recovery is asked by the person themselves: payload {'user': <you>}")
+    if not user_has_factor(requested_by):
+        raise InvalidApprovalRequest("you have no second factor to recover: enrol one with your password")
+    pending = ApprovalRequest.objects.filter(
+        action=policies.FACTOR_RECOVERY, status=ApprovalRequest.Status.PENDING, subject_id=requested_by.get_username()
+    ).exists()
+    if pending:
+        raise InvalidApprovalRequest("a recovery of your factors is already awaiting approval")
+    return "user", requested_by.get_username()
+
+
 def payload_check(
-    action: str, payload: dict[str, Any], policy: ApprovalPolicy, *, requester: Any = None
+    action: str, payload: dict[str, Any], policy: ApprovalPolicy, *, requested_by: Any, by_system: bool = False
 ) -> tuple[str, str]:
-    """Validate ``payload`` for ``action`` as ``requester`` may see the keys it names (None: Sequester
-    itself); return the request's subject (type, id)."""
-    caller = SYSTEM if requester is None else caller_for_user(requester)
+    """Validate ``payload`` for ``action`` (and who may ask for it), the keys it names as ``requested_by``
+    may see them (``by_system``: Sequester itself opens it); return the request's subject (type, id)."""
+    caller = SYSTEM if by_system else caller_for_user(requested_by)
+    if action == policies.POLICY_CHANGE:
+        if not requested_by.has_perm("approvals.change_approvalpolicy"):
+            raise NotEligible("only an administrator of approval policies may propose a policy change")
+        return policies.policy_change_check(payload)
+    if action == policies.FACTOR_RECOVERY:
+        return _factor_recovery(payload, requested_by)
     if action in (policies.ENCRYPTION_EXCEPTION, policies.COMPROMISED_KEY_DECRYPT_ACCESS):
         _scoped_grant(payload, policy, caller)
         return "key", str(payload["key"])

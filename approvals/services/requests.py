@@ -67,7 +67,7 @@ def approval_request_open(
     policy = policy_current(action)
     # The keys named are checked as the requester may see them, unless Sequester itself opens it.
     subject_type, subject_id = payload_check(
-        action, payload, policy, requester=None if actor.type == "system" else requested_by
+        action, payload, policy, requested_by=requested_by, by_system=actor.type == "system"
     )
     now = timezone.now()
     document = {

@@ -39,6 +39,7 @@ from ir_workflows.approvals.types import (
 
 with workflow.unsafe.imports_passed_through():
     from approvals import quorum
+    from approvals.floors import floor_of
 
 CLOSED_STATUSES = {"approved", "rejected", "expired", "cancelled"}
 GATE_NOT_OPEN = "GateNotOpen"
@@ -47,7 +48,7 @@ GATE_NOT_OPEN = "GateNotOpen"
 @dataclass(slots=True)
 class _Gate:
     spec: ApprovalGateSpec
-    requirements: list[quorum.Requirement]
+    rules: quorum.Rules
     votes: list[quorum.Vote] = field(default_factory=list)
     decision_ids: list[str] = field(default_factory=list)
     status: str = quorum.PENDING
@@ -57,8 +58,7 @@ class _Gate:
         return self.status in CLOSED_STATUSES
 
     def outcome(self) -> quorum.Outcome:
-        requester = self.spec.requester if self.spec.exclude_requester else ""
-        return quorum.evaluate(self.requirements, self.votes, requester=requester, veto=self.spec.veto)
+        return self.rules.outcome(self.votes)
 
 
 class ApprovalGates:
@@ -79,14 +79,16 @@ class ApprovalGates:
             )
         if gate.done:
             raise ValueError(f"request {update.request_id} is already {gate.status}")
-        if update.verdict not in (quorum.APPROVE, quorum.REJECT):
-            raise ValueError(f"unknown verdict {update.verdict!r}")
-        if gate.spec.exclude_requester and update.approver == gate.spec.requester:
-            raise ValueError("the requester cannot decide on their own request")
-        if any(vote.approver == update.approver for vote in gate.votes):
-            raise ValueError(f"{update.approver} has already decided")
-        if update.role not in set().union(*(req.roles for req in gate.requirements)):
-            raise ValueError(f"role {update.role!r} does not count for this policy")
+        # The same rule as the database service (approvals.quorum.vote_refusal): one place.
+        refused = quorum.vote_refusal(
+            gate.rules,
+            approver=update.approver,
+            role=update.role,
+            verdict=update.verdict,
+            decided=[vote.approver for vote in gate.votes],
+        )
+        if refused is not None:
+            raise ValueError(f"{refused.refusal.value}: {refused.message}")
 
     def _on_decision(self, update: ApprovalDecisionUpdate) -> str:
         gate = self._gates[update.request_id]
@@ -131,7 +133,15 @@ class ApprovalGates:
         """Start listening for a request's decisions (before anything can deliver one)."""
         if spec.request_id not in self._gates:
             requirements = quorum.requirements_from({"roles": r.roles, "count": r.count} for r in spec.requirements)
-            self._gates[spec.request_id] = _Gate(spec=spec, requirements=requirements)
+            rules = quorum.Rules.of(
+                requirements=requirements,
+                requester=spec.requester,
+                exclude_requester=spec.exclude_requester,
+                veto=spec.veto,
+                allow_totp=True,  # the method was checked where the decision was signed
+                floor=floor_of(spec.action),
+            )
+            self._gates[spec.request_id] = _Gate(spec=spec, rules=rules)
 
     async def wait(self, spec: ApprovalGateSpec) -> ApprovalGateResult:
         self.open(spec)

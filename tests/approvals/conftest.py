@@ -11,11 +11,13 @@ import pytest
 from django.contrib.auth.models import User
 
 from approvals import policies
-from approvals.models import ApprovalRequest, Decision, TotpDevice
-from approvals.services import decisions, requests, stepup
+from approvals.models import ApprovalRequest, Decision, FactorChange, TotpDevice
+from approvals.services import decisions, factors, requests
+from approvals.services.policy_changes import policy_change_propose
 from audit.actors import Actor
 from keyvault.services import lifecycle
 from keyvault.states import KeyState
+from tests.conftest import PASSWORD
 from tests.keyvault.conftest import SYSTEM, make_key
 from tests.webauthn_soft import SoftAuthenticator
 from webapp import roles
@@ -26,21 +28,40 @@ def actor(user: User) -> Actor:
     return Actor.for_user(user)
 
 
-def register(user: User) -> SoftAuthenticator:
-    authenticator = SoftAuthenticator()
-    options = stepup.webauthn_registration_begin(user=user)
-    stepup.webauthn_registration_finish(
-        user=user, credential=authenticator.register(options), name="soft", actor=actor(user)
+# The soft authenticators registered by ``register`` (by user): proving a later change signs with them.
+_registered: dict[tuple[int, str], SoftAuthenticator] = {}
+
+
+def prove(user: User, *, authenticator: SoftAuthenticator | None = None) -> FactorChange:
+    """A proven factor change, as the person would make it: with their authenticator, or the password."""
+    change, options = factors.factor_change_begin(user=user)
+    if not factors.user_has_factor(user):
+        return factors.factor_change_prove(change_id=change.id, user=user, actor=actor(user), password=PASSWORD)
+    authenticator = authenticator or _registered[(user.pk, user.username)]
+    assert options is not None
+    return factors.factor_change_prove(
+        change_id=change.id, user=user, actor=actor(user), webauthn=authenticator.sign(options)
     )
+
+
+def register(user: User) -> SoftAuthenticator:
+    change = prove(user)
+    authenticator = SoftAuthenticator()
+    options = factors.webauthn_registration_begin(user=user, change_id=change.id)
+    factors.webauthn_registration_finish(
+        user=user, change_id=change.id, credential=authenticator.register(options), name="soft", actor=actor(user)
+    )
+    _registered[(user.pk, user.username)] = authenticator
     return authenticator
 
 
 def setup_totp(user: User) -> pyotp.TOTP:
-    secret, _, _ = stepup.totp_setup_begin(user=user)
+    change = prove(user)
+    secret, _, _ = factors.totp_setup_begin(user=user, change_id=change.id)
     totp = pyotp.TOTP(secret)
+    factors.totp_setup_confirm(user=user, change_id=change.id, code=totp.now(), actor=actor(user))
     device = TotpDevice.objects.get(user=user)
     assert unseal("totp", bytes(device.secret_sealed), context=str(user.pk).encode()).decode() == secret
-    stepup.totp_setup_confirm(user=user, code=totp.now(), actor=actor(user))
     return totp
 
 
@@ -101,6 +122,24 @@ def open_request(action: str, requester: User, payload: dict[str, Any], *, incid
     )
 
 
+def policy_admin() -> User:
+    admin, _ = User.objects.get_or_create(username="policy-admin", defaults={"is_staff": True, "is_superuser": True})
+    return admin
+
+
+def change_policy(
+    action: str, fields: dict[str, Any], people: dict[str, User], authenticators: dict[str, SoftAuthenticator]
+) -> ApprovalRequest:
+    """Propose a policy change as an administrator and have it approved (a CISO and a security lead)."""
+    admin = policy_admin()
+    request = policy_change_propose(action=action, fields=fields, reason="tests", proposed_by=admin, actor=actor(admin))
+    decide(people[roles.CISO], request, authenticator=authenticators[roles.CISO])
+    decide(people[roles.SECURITY_LEAD], request, authenticator=authenticators[roles.SECURITY_LEAD])
+    request.refresh_from_db()
+    assert request.status == "approved", request.status
+    return request
+
+
 def grant_payload(key: Any, principal: str = "p-commander") -> dict[str, Any]:
     return {"key": str(key.id), "principal": principal, "purpose": "forensics", "valid_hours": 2, "operation_budget": 5}
 
@@ -111,4 +150,14 @@ def suspended_key(alias: str = "suspect") -> Any:
     return key
 
 
-__all__ = ["decide", "grant_payload", "open_request", "policies", "setup_totp", "suspended_key", "timedelta"]
+__all__ = [
+    "change_policy",
+    "decide",
+    "grant_payload",
+    "open_request",
+    "policies",
+    "prove",
+    "setup_totp",
+    "suspended_key",
+    "timedelta",
+]

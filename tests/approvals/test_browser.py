@@ -41,6 +41,9 @@ def test_register_then_approve_with_the_virtual_authenticator(live_server, setti
         _sign_in(page, base, lead.username)
 
         page.goto(f"{base}/account/security/")
+        # No factor yet: the first one needs the password re-entered.
+        page.fill("#id_prove_password", PASSWORD)
+        page.click("#id_prove_password ~ button")
         page.fill("#id_name", "virtual key")
         page.click("#register-webauthn")
         page.wait_for_selector("text=virtual key — registered")
@@ -51,6 +54,14 @@ def test_register_then_approve_with_the_virtual_authenticator(live_server, setti
         page.click("#sign-webauthn")
         page.wait_for_selector("text=No decision yet.", state="detached")
         page.wait_for_selector("td >> text=webauthn")
+
+        # A second factor needs the first one: confirm with the authenticator, then TOTP may be set up.
+        page.goto(f"{base}/account/security/")
+        assert page.locator("#id_prove_password").count() == 0  # the password alone no longer does
+        page.click("#confirm-webauthn")
+        page.wait_for_selector("text=Add or replace a method")
+        page.click("text=Set up TOTP")
+        page.wait_for_selector("text=Scan this code")
 
     # (The ORM is used outside the browser block: Playwright's sync API runs an event loop in this thread.)
     assert WebAuthnCredential.objects.filter(user=lead).count() == 1

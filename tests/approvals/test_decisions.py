@@ -34,7 +34,15 @@ from keyvault.models import DecryptGrant, EncryptionException, ManagedKey
 from keyvault.services import gate
 from keyvault.states import KeyState
 from keyvault.types import Principal, UseContext
-from tests.approvals.conftest import actor, decide, grant_payload, open_request, setup_totp, suspended_key
+from tests.approvals.conftest import (
+    actor,
+    change_policy,
+    decide,
+    grant_payload,
+    open_request,
+    setup_totp,
+    suspended_key,
+)
 from tests.keyvault.conftest import AAD, PLAINTEXT, make_key
 from webapp import roles
 
@@ -273,10 +281,8 @@ def test_destruction_is_refused_under_legal_hold(people, authenticators):
 
 def test_policy_versions_stick_to_their_requests(people, authenticators):
     request = open_request(policies.CONFIRM_COMPROMISE, people[roles.COMMANDER], {"keys": [str(suspended_key().id)]})
-    policies.policy_publish(
-        action=policies.CONFIRM_COMPROMISE,
-        fields={"requirements": [{"roles": ["ciso"], "count": 1}]},
-        actor="tests",
+    change_policy(
+        policies.CONFIRM_COMPROMISE, {"requirements": [{"roles": ["ciso"], "count": 1}]}, people, authenticators
     )
     assert policies.policy_current(policies.CONFIRM_COMPROMISE).version == 2
     decide(people[roles.SECURITY_LEAD], request, authenticator=authenticators[roles.SECURITY_LEAD])

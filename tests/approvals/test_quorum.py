@@ -9,13 +9,18 @@ from hypothesis import strategies as st
 from approvals.quorum import (
     APPROVE,
     APPROVED,
+    DUAL_CONTROL,
     PENDING,
     REJECT,
     REJECTED,
+    Refusal,
     Requirement,
+    Rules,
     Vote,
     evaluate,
+    floor_shortfalls,
     requirements_from,
+    vote_refusal,
 )
 
 LEAD_AND_CUSTODIAN = requirements_from([{"roles": ["lead"], "count": 1}, {"roles": ["custodian"], "count": 1}])
@@ -111,3 +116,77 @@ def test_one_more_approval_never_undoes_an_approval(requirements, votes, extra):
     if before.status == APPROVED:
         assert after.status == APPROVED
     assert sum(m.count for m in after.missing) <= sum(m.count for m in before.missing)
+
+
+# --- floors and who may vote (the rules the service and the workflow share) ------------------------
+def test_a_floor_is_applied_when_counting_whatever_the_policy_says():
+    one_custodian = requirements_from([{"roles": ["custodian"], "count": 1}])
+    votes = [Vote("a", "custodian", APPROVE)]
+    assert evaluate(one_custodian, votes, requester="req").status == APPROVED
+    floored = evaluate(one_custodian, votes, requester="req", floor=DUAL_CONTROL)
+    assert floored.status == PENDING
+    assert floored.missing[0].count == 1
+    # A second person in the same role is still one role short.
+    votes.append(Vote("b", "custodian", APPROVE))
+    assert evaluate(one_custodian, votes, requester="req", floor=DUAL_CONTROL).status == PENDING
+    votes.append(Vote("c", "ciso", APPROVE))
+    assert evaluate(one_custodian, votes, requester="req", floor=DUAL_CONTROL).status == APPROVED
+
+
+@pytest.mark.parametrize(
+    ("requirements", "below"),
+    [
+        ([{"roles": ["custodian"], "count": 1}], True),
+        ([{"roles": ["custodian"], "count": 2}], True),  # two people, one role
+        ([{"roles": ["lead", "ciso"], "count": 2}], True),  # two leads would do
+        ([{"roles": ["lead", "ciso"], "count": 1}, {"roles": ["ciso", "custodian"], "count": 1}], True),  # 2 CISOs
+        ([{"roles": ["lead"], "count": 1}, {"roles": ["ciso"], "count": 1}], False),
+        ([{"roles": ["lead", "ciso"], "count": 1}, {"roles": ["custodian"], "count": 1}], False),
+    ],
+)
+def test_floor_shortfalls_of_written_requirements(requirements, below):
+    assert bool(floor_shortfalls(requirements_from(requirements), DUAL_CONTROL)) is below
+
+
+def test_rules_raise_a_weak_policy_to_its_floor():
+    rules = Rules.of(
+        requirements=LEAD_AND_CUSTODIAN,
+        requester="req",
+        exclude_requester=False,
+        veto=False,
+        allow_totp=True,
+        floor=DUAL_CONTROL,
+    )
+    assert (rules.exclude_requester, rules.veto, rules.allow_totp) == (True, True, False)
+    assert not rules.may_decide("req", ["lead"])
+    assert rules.may_decide("a", ["lead"])
+    assert not rules.may_decide("a", ["auditor"])
+
+
+@pytest.mark.parametrize(
+    ("vote", "decided", "held", "method", "expected"),
+    [
+        (("a", "lead", APPROVE), [], ["lead"], "webauthn", None),
+        (("req", "lead", APPROVE), [], ["lead"], "webauthn", Refusal.SEPARATION_OF_DUTIES),
+        (("a", "ciso", APPROVE), [], ["ciso"], "webauthn", Refusal.NOT_ELIGIBLE),  # role does not count
+        (("a", "custodian", APPROVE), [], ["lead"], "webauthn", Refusal.NOT_ELIGIBLE),  # role not held
+        (("a", "lead", APPROVE), ["a"], ["lead"], "webauthn", Refusal.ALREADY_DECIDED),
+        (("a", "lead", "maybe"), [], ["lead"], "webauthn", Refusal.INVALID_VERDICT),
+        (("a", "lead", APPROVE), [], ["lead"], "totp", Refusal.TOTP_NOT_ALLOWED),
+        (("a", "custodian", APPROVE), [], None, None, None),  # the workflow trusts the database on roles
+    ],
+)
+def test_vote_refusal(vote, decided, held, method, expected):
+    rules = Rules.of(
+        requirements=LEAD_AND_CUSTODIAN,
+        requester="req",
+        exclude_requester=True,
+        veto=True,
+        allow_totp=True,
+        floor=DUAL_CONTROL,
+    )
+    approver, role, verdict = vote
+    refused = vote_refusal(
+        rules, approver=approver, role=role, verdict=verdict, decided=decided, holder_roles=held, method=method
+    )
+    assert (refused.refusal if refused else None) == expected

@@ -12,6 +12,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import Worker
 
+from approvals.floors import floor_of
 from ir_workflows.approvals.types import (
     APPROVAL_DECISION_UPDATE,
     EXPIRE_APPROVAL_ACTIVITY,
@@ -73,7 +74,7 @@ class Fakes:
                 request_id=f"{request.action}-{request.round}",
                 action=request.action,
                 requester="sequester",
-                requirements=[RequirementSpec(["security_lead"], 1)],
+                requirements=_requirements(request.action),
                 veto=True,
                 exclude_requester=True,
                 opened_at=opened.isoformat(),
@@ -198,9 +199,20 @@ async def _pending(handle, action: str, timeout: float = 20.0) -> str:
         await asyncio.sleep(0.05)
 
 
+def _requirements(action: str) -> list[RequirementSpec]:
+    """One security lead; for a floored action (two people in two roles), a CISO as well."""
+    if floor_of(action).roles > 1:
+        return [RequirementSpec(["security_lead"], 1), RequirementSpec(["ciso"], 1)]
+    return [RequirementSpec(["security_lead"], 1)]
+
+
 async def _decide(handle, request_id: str, verdict: str = "approve") -> str:
-    update = ApprovalDecisionUpdate(request_id, str(uuid.uuid4()), "lead", "security_lead", verdict)
-    return str(await handle.execute_update(APPROVAL_DECISION_UPDATE, update, id=update.decision_id))
+    voters = [("lead", "security_lead"), ("chief", "ciso")][: len(_requirements(request_id.rsplit("-", 1)[0]))]
+    result = ""
+    for approver, role in voters if verdict == "approve" else voters[:1]:
+        update = ApprovalDecisionUpdate(request_id, str(uuid.uuid4()), approver, role, verdict)
+        result = str(await handle.execute_update(APPROVAL_DECISION_UPDATE, update, id=update.decision_id))
+    return result
 
 
 async def _advance(handle, action: str, choice: str = "") -> None:

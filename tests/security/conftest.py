@@ -9,7 +9,7 @@ import pytest
 from django.contrib.auth.models import User
 from rest_framework.test import APIClient
 
-from tests.approvals.conftest import authenticators, people  # noqa: F401 - shared fixtures
+from tests.approvals.conftest import authenticators, compromised_key, people  # noqa: F401 - shared fixtures
 from tests.incidents.conftest import detector  # noqa: F401 - shared fixture
 from webapp import roles
 from webapp.services.api_tokens import api_token_issue

@@ -6,6 +6,7 @@ Redis, the Temporal dev server on 127.0.0.1:7233); ``production.py`` removes the
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import django_stubs_ext
@@ -47,6 +48,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "axes",
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -72,6 +74,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: turns a sign-in refused by django-axes (too many failures) into the lockout page (429).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "webapp.urls"
@@ -130,6 +134,27 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+AUTHENTICATION_BACKENDS = [
+    # First: refuses any sign-in (site or admin) while the account or the address is locked out.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Brute-force limits on sign-in and admin sign-in (django-axes, failures kept in the database):
+# N failures for one username, or from one address, lock further sign-ins for the cool-off period.
+AXES_FAILURE_LIMIT = env_int("SEQUESTER_SIGN_IN_FAILURE_LIMIT", 5, minimum=1, maximum=100)
+AXES_COOLOFF_TIME = timedelta(seconds=env_int("SEQUESTER_SIGN_IN_LOCKOUT_SECONDS", 900, minimum=60))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False  # hammering a locked account does not extend its lock
+AXES_CLIENT_IP_CALLABLE = "webapp.api.actors.client_ip"
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_VERBOSE = False
+# Step-up (WebAuthn assertions, TOTP codes, passwords re-entered): approvals.services.throttle.
+SEQUESTER_STEP_UP_FAILURE_LIMIT = env_int("SEQUESTER_STEP_UP_FAILURE_LIMIT", 5, minimum=1, maximum=100)
+SEQUESTER_STEP_UP_ADDRESS_FAILURE_LIMIT = env_int(
+    "SEQUESTER_STEP_UP_ADDRESS_FAILURE_LIMIT", 20, minimum=1, maximum=1000
+)
+SEQUESTER_STEP_UP_LOCKOUT_SECONDS = env_int("SEQUESTER_STEP_UP_LOCKOUT_SECONDS", 900, minimum=60)
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
