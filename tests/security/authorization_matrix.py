@@ -119,6 +119,9 @@ MATRIX: tuple[Route, ...] = (
     route("api/v1/approvals/<uuid:request_id>/challenge", POST=SIGNED_IN_PEOPLE, note="people only; policy decides"),
     route("api/v1/approvals/<uuid:request_id>/decide", POST=SIGNED_IN_PEOPLE, note="people only; policy decides"),
     route("api/v1/approvals/<uuid:request_id>/cancel", POST=APPROVALS_API, note="then only the requester"),
+    route("api/v1/stepup/factor-change/begin", POST=SIGNED_IN_PEOPLE, note="proven with the existing factor"),
+    route("api/v1/stepup/factor-change/prove", POST=SIGNED_IN_PEOPLE),
+    route("api/v1/stepup/recovery", POST=SIGNED_IN_PEOPLE, note="the password and an admin-approved recovery"),
     route("api/v1/stepup/webauthn/begin", POST=SIGNED_IN_PEOPLE),
     route("api/v1/stepup/webauthn/finish", POST=SIGNED_IN_PEOPLE),
     # --- signals and incidents ----------------------------------------------------------------------
