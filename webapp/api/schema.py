@@ -4,7 +4,7 @@ declared on every operation, with the one error body of ``webapp.api.errors``.
 - 401 and 403 wherever a caller must authenticate (all but the public operations);
 - 400 ``malformed_request`` / ``invalid_input`` and 404 everywhere (a path, a query, a body);
 - 405 never (DRF answers it before the operation);
-- 409, 413 and 415 where a request body is taken;
+- 409, 413, 415 and 429 (throttling, step-up lockout) where a request body is taken;
 - an operation's own ``responses`` (e.g. 410, 422) are kept and never overwritten.
 """
 
@@ -36,8 +36,9 @@ ERROR_DESCRIPTIONS = {
     "409": "Conflicts with the current state",
     "413": "Request body too large (payload_too_large)",
     "415": "Unsupported media type",
+    "429": "Too many attempts (step_up_locked, throttled): retry after retry_after seconds",
 }
-BODY_ERRORS = ("409", "413", "415")
+BODY_ERRORS = ("409", "413", "415", "429")
 
 
 class SequesterAutoSchema(AutoSchema):
