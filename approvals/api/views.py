@@ -74,6 +74,7 @@ class ApprovalListApi(APIView):
     @extend_schema(
         summary="Requests awaiting my decision, most urgent first (?scope=mine: the ones I asked for)",
         responses=results_of(Summary, "ApprovalList"),
+        operation_id="approvals_list",
     )
     def get(self, request: Request) -> Response:
         if request.query_params.get("scope") == "mine":

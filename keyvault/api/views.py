@@ -118,6 +118,7 @@ class KeyListCreateApi(APIView):
     @extend_schema(
         summary="The active inventory (never suspended, compromised or destroyed keys)",
         responses=results_of(KeyOutput, "KeyList"),
+        operation_id="keys_list",
     )
     def get(self, request: Request) -> Response:
         state = request.query_params.get("state")
@@ -163,6 +164,7 @@ class KeyQuarantineApi(APIView):
     @extend_schema(
         summary="Suspended and compromised keys (incident-response roles only)",
         responses=results_of(KeyOutput, "QuarantinedKeyList"),
+        operation_id="keys_quarantine_list",
     )
     def get(self, request: Request) -> Response:
         return Response({"results": KeyOutput(selectors.keys_quarantine()[:1000], many=True).data})  # type: ignore[arg-type]
