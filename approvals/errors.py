@@ -103,3 +103,10 @@ class StepUpLocked(DomainError):
 class FactorRequired(DomainError):
     code = "factor_required"
     http_status = 403
+
+
+class NoEligibleApprover(DomainError):
+    """Nobody but the requester (or nobody at all) holds the roles the policy needs: it could never be decided."""
+
+    code = "no_eligible_approver"
+    http_status = 409

@@ -20,17 +20,20 @@ from approvals.models import ApprovalPolicy, ApprovalRequest
 from approvals.quorum import Requirement, requirements_from
 from audit.actors import Actor
 from audit.services import audit_record
-from webapp.roles import CISO, KEY_CUSTODIAN, LEGAL_DPO, ROLES, SECURITY_LEAD
+from webapp.roles import CISO, COMMANDER, KEY_CUSTODIAN, LEGAL_DPO, ROLES, SECURITY_LEAD
 
 HOUR = 3600
 __all__ = [
     "CLOSE_INCIDENT",
     "COMPROMISED_KEY_DECRYPT_ACCESS",
     "CONFIRM_COMPROMISE",
+    "CONTROL_ATTESTATION",
     "ENCRYPTION_EXCEPTION",
     "FACTOR_RECOVERY",
     "KEY_DESTRUCTION",
+    "PLAYBOOK_PUBLISH",
     "POLICY_CHANGE",
+    "POST_INCIDENT_REVIEW",
     "REGULATORY_FILING_SIGNOFF",
     "RESTORE_FALSE_POSITIVE",
 ]
@@ -39,10 +42,13 @@ from approvals.actions import (  # noqa: E402 - re-exported: callers name action
     CLOSE_INCIDENT,
     COMPROMISED_KEY_DECRYPT_ACCESS,
     CONFIRM_COMPROMISE,
+    CONTROL_ATTESTATION,
     ENCRYPTION_EXCEPTION,
     FACTOR_RECOVERY,
     KEY_DESTRUCTION,
+    PLAYBOOK_PUBLISH,
     POLICY_CHANGE,
+    POST_INCIDENT_REVIEW,
     REGULATORY_FILING_SIGNOFF,
     RESTORE_FALSE_POSITIVE,
 )
@@ -128,6 +134,34 @@ DEFAULT_POLICIES: dict[str, dict[str, Any]] = {
         "expires_after_seconds": 24 * HOUR,
         "reminder_after_seconds": [4 * HOUR],
         "escalate_after_seconds": 12 * HOUR,
+        "escalation_role": CISO,
+        "allow_totp": False,
+    },
+    # Evaluating the control (issue 12): each is two distinct people in two roles, the requester excluded.
+    PLAYBOOK_PUBLISH: {
+        "description": "Publish a version of the incident-response playbook (the controlled procedure)",
+        "requirements": [{"roles": [SECURITY_LEAD], "count": 1}, {"roles": [CISO], "count": 1}],
+        "expires_after_seconds": 7 * 24 * HOUR,
+        "reminder_after_seconds": [24 * HOUR, 72 * HOUR],
+        "escalate_after_seconds": 5 * 24 * HOUR,
+        "escalation_role": CISO,
+        "allow_totp": False,
+    },
+    POST_INCIDENT_REVIEW: {
+        "description": "Sign off an incident's post-incident review (commander and security lead)",
+        "requirements": [{"roles": [COMMANDER], "count": 1}, {"roles": [SECURITY_LEAD], "count": 1}],
+        "expires_after_seconds": 7 * 24 * HOUR,
+        "reminder_after_seconds": [24 * HOUR, 72 * HOUR],
+        "escalate_after_seconds": 5 * 24 * HOUR,
+        "escalation_role": CISO,
+        "allow_totp": True,
+    },
+    CONTROL_ATTESTATION: {
+        "description": "Attest a period's report of the key-compromise control (the control owner signs)",
+        "requirements": [{"roles": [CISO], "count": 1}, {"roles": [SECURITY_LEAD, LEGAL_DPO], "count": 1}],
+        "expires_after_seconds": 14 * 24 * HOUR,
+        "reminder_after_seconds": [48 * HOUR, 7 * 24 * HOUR],
+        "escalate_after_seconds": 10 * 24 * HOUR,
         "escalation_role": CISO,
         "allow_totp": False,
     },

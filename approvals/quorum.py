@@ -279,3 +279,23 @@ def vote_refusal(
     if method == "totp" and not rules.allow_totp:
         return VoteRefused(Refusal.TOTP_NOT_ALLOWED, "this policy accepts only a WebAuthn authenticator")
     return None
+
+
+def quorum_possible(requirements: Sequence[Requirement], holders: dict[str, set[str]]) -> bool:
+    """Whether these people (name -> roles they hold) could fill every slot, one slot each: if not, a
+    request under these requirements could never be decided."""
+    slots = _slots(requirements)
+    person_of_slot: dict[int, str] = {}
+
+    def augment(person: str, seen: set[int]) -> bool:
+        for s, (_, roles) in enumerate(slots):
+            if roles & holders[person] and s not in seen:
+                seen.add(s)
+                if s not in person_of_slot or augment(person_of_slot[s], seen):
+                    person_of_slot[s] = person
+                    return True
+        return False
+
+    for person in sorted(holders):
+        augment(person, set())
+    return len(person_of_slot) == len(slots)

@@ -61,3 +61,16 @@ def eligible_approvers(request: ApprovalRequest, *, extra_roles: tuple[str, ...]
     decided = set(Decision.objects.filter(request=request).values_list("approver_id", flat=True))
     users = get_user_model().objects.filter(groups__name__in=wanted, is_active=True).distinct()
     return [u for u in users if u.pk not in decided and rules.may_decide(u.get_username())]
+
+
+def request_decidable(action: str, requester: Any) -> bool:
+    """Whether a request for ``action`` opened now by ``requester`` could reach its quorum: enough active
+    people other than the requester (when the policy, raised to its floor, excludes them) hold the roles
+    it needs."""
+    from approvals.policies import policy_current, policy_rules
+
+    rules = policy_rules(policy_current(action), requester=requester.get_username())
+    wanted = set().union(*(req.roles for req in rules.requirements))
+    users = get_user_model().objects.filter(groups__name__in=wanted, is_active=True).distinct()
+    holders = {u.get_username(): set(person_roles(u)) for u in users if rules.may_decide(u.get_username())}
+    return quorum.quorum_possible(rules.requirements, holders)

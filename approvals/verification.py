@@ -9,11 +9,8 @@ import json
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from webauthn import verify_authentication_response
-from webauthn.helpers.exceptions import WebAuthnException
 
 from approvals.models import Decision
-from approvals.services.stepup import b64url, b64url_decode
 from audit.chain import canonical_json
 
 
@@ -31,6 +28,12 @@ class DecisionCheck:
 
 
 def decision_verify(decision: Decision) -> DecisionCheck:
+    # WebAuthn is imported here, when a decision is verified, not by every process that loads this module.
+    from webauthn import verify_authentication_response
+    from webauthn.helpers.exceptions import WebAuthnException
+
+    from approvals.services.stepup import b64url, b64url_decode
+
     report = DecisionCheck(str(decision.id))
     document = decision.document
     digest = hashlib.sha256(canonical_json(document)).hexdigest()

@@ -34,6 +34,7 @@ class BundleScope:
 
     incident: str = ""
     key_ids: frozenset[str] = field(default_factory=frozenset)
+    from_seq: int = 0  # the whole chain from the checkpoint before this event on (a period's report)
 
     @property
     def whole_chain(self) -> bool:
@@ -76,6 +77,9 @@ def _range(scope: BundleScope) -> BundleRange:
     if head is None:
         raise NothingToExport("the audit trail is empty")
     if scope.whole_chain:
+        before = checkpoint_before(scope.from_seq) if scope.from_seq > 1 else None
+        if before is not None:
+            return BundleRange(before.seq, before.head_hash, head.seq)
         return BundleRange(0, GENESIS_HASH, head.seq)
     seqs = AuditEvent.objects.filter(scope.filter()).order_by("seq").values_list("seq", flat=True)
     first, last = seqs.first(), seqs.last()
@@ -117,7 +121,9 @@ def audit_bundle_write(*, out: IO[str], scope: BundleScope, actor: Actor, purpos
         "format": BUNDLE_FORMAT,
         "exported_at": timestamp(timezone.now()),
         "exported_by": actor.name,
-        "scope": {"incident": scope.incident} if scope.incident else {"chain": "all"},
+        "scope": {"incident": scope.incident}
+        if scope.incident
+        else ({"chain": "from", "from_seq": str(scope.from_seq)} if scope.from_seq else {"chain": "all"}),
         "hashing": "hash = SHA-256(prev_hash || SHA-256(canonical JSON of the content)), see offline_verifier.py",
         "start": {"seq": run.start_seq, "hash": run.start_hash},
         "checkpoints": [checkpoint_document(c) for c in checkpoints],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import functools
+from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -48,3 +49,37 @@ def signing_key_id() -> str:
 
 def sign(statement: bytes) -> str:
     return base64.b64encode(signing_key().sign(statement)).decode()
+
+
+def published_public_keys() -> list[bytes]:
+    """Every checkpoint key of this deployment: the current one, then those earlier checkpoints were
+    signed with (rotation keeps them verifiable). What ``/.well-known/sequester-audit-key.json`` lists."""
+    return [base64.b64decode(entry["public_key"]) for entry in published_key_entries()]
+
+
+def published_key_entries() -> list[dict[str, Any]]:
+    from django.db.models import Count, Max, Min
+
+    from audit.models import AuditCheckpoint
+
+    current = {"key_id": signing_key_id(), "public_key": public_key_b64(), "current": True}
+    entries = [current]
+    used = (
+        AuditCheckpoint.objects.values("key_id", "public_key")
+        .annotate(first=Min("created_at"), last=Max("created_at"), checkpoints=Count("id"))
+        .order_by("-last")
+    )
+    for row in used:
+        if row["key_id"] == current["key_id"]:
+            current |= {"first_checkpoint": row["first"].isoformat(), "last_checkpoint": row["last"].isoformat()}
+            continue
+        entries.append(
+            {
+                "key_id": row["key_id"],
+                "public_key": row["public_key"],
+                "current": False,
+                "first_checkpoint": row["first"].isoformat(),
+                "last_checkpoint": row["last"].isoformat(),
+            }
+        )
+    return entries

@@ -18,3 +18,10 @@ class CaseFileNotReady(DomainError):
 class SigningNotConfigured(DomainError):
     code = "case_file_signing_not_configured"
     http_status = 503
+
+
+class TimestampUnavailable(DomainError):
+    """A TSA is configured and did not answer: a case file is not signed without the timestamp promised."""
+
+    code = "timestamp_unavailable"
+    http_status = 503

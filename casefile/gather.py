@@ -11,6 +11,7 @@ from approvals.models import ApprovalRequest, Decision
 from approvals.verification import decision_verify
 from audit.models import AuditEvent
 from incidents.models import Incident, IncidentKey, RewrapProgress, Signal
+from incidents.services.detection import DetectorRecord, detection_config_at
 from keyvault.models import DecryptGrant, EncryptionException, KeyVersion, ManagedKey
 
 # Key-use events the gate writes (one per use, or one per batch with a count).
@@ -33,6 +34,7 @@ STATE_ACTIONS = (
     "key.restricted",
     "key.restriction_drift",
     "key.replaced",
+    "key.retired",
     "key.rotated",
 )
 TIMELINE_ACTIONS = (
@@ -75,6 +77,7 @@ class KeyRecord:
     restricted_at: datetime | None
     replacement: str
     history: list[AuditEvent]
+    retired: str = ""  # the reason, when retired without a replacement
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +136,7 @@ class Section:
     rows: list[list[str]]
     evidence: list[dict[str, Any]] = field(default_factory=list)
     note: str = ""
+    text: str = ""  # a pre-formatted block (the procedure in force, as an appendix)
 
 
 SectionProvider = Callable[[Incident], Section | None]
@@ -140,7 +144,8 @@ _PROVIDERS: dict[str, SectionProvider] = {}
 
 
 def section_provider_register(slot: str, provider: SectionProvider) -> None:
-    """Apps register what they add to a case file (``notifications``, ``obligations``)."""
+    """Apps register what they add to a case file (``notifications``, ``obligations``, ``review``…); a
+    slot named ``appendix:…`` is laid out after the audit events."""
     _PROVIDERS[slot] = provider
 
 
@@ -160,6 +165,7 @@ class CaseData:
     timeline_total: int
     event_count: int
     sections: dict[str, Section | None]
+    detection: list[DetectorRecord] = field(default_factory=list)  # webhook sources when it opened
 
     @property
     def root_keys(self) -> list[KeyRecord]:
@@ -198,6 +204,7 @@ def _keys(incident: Incident) -> list[KeyRecord]:
                 restricted_at=key.restricted_at,
                 replacement=key.replaced_by.alias if key.replaced_by else "",
                 history=history.get(str(key.id), []),
+                retired=key.retired_reason if key.retired_at else "",
             )
         )
     return records
@@ -286,4 +293,5 @@ def case_data(incident: Incident, *, generated_by: str, now: datetime) -> CaseDa
         timeline_total=timeline_events.count(),
         event_count=0,
         sections={slot: provider(incident) for slot, provider in _PROVIDERS.items()},
+        detection=detection_config_at(incident.opened_at),
     )

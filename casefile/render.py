@@ -4,6 +4,7 @@ makes WeasyPrint slow and hungry — so 10,000 events lay out in seconds."""
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import re
@@ -12,9 +13,10 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import pydyf  # type: ignore[import-untyped]
 from django.template.loader import render_to_string
-from weasyprint import HTML, Attachment
 
+from audit.offline_verifier import key_id
 from casefile.checklist import ChecklistItem
 from casefile.gather import CaseData, Section, UseRecord
 
@@ -155,6 +157,8 @@ def _summary(data: CaseData, checklist: list[ChecklistItem]) -> list[str]:
 
 
 def _sections(data: CaseData) -> list[tuple[str, Section]]:
+    """The known slots first (each said to be empty when nothing was recorded), then the other apps'
+    sections in the order they registered; appendices (``appendix:…``) are laid out at the end."""
     shown = []
     for slot, title in SECTION_SLOTS.items():
         section = data.sections.get(slot)
@@ -162,7 +166,14 @@ def _sections(data: CaseData) -> list[tuple[str, Section]]:
             what = title.lower()
             section = Section(title, [], [], note=f"No {what} recorded for this incident.")
         shown.append((slot, section))
+    for slot, section in data.sections.items():
+        if slot not in SECTION_SLOTS and section is not None and not slot.startswith("appendix:"):
+            shown.append((slot, section))
     return shown
+
+
+def _appendices(data: CaseData) -> list[Section]:
+    return [s for slot, s in data.sections.items() if slot.startswith("appendix:") and s is not None]
 
 
 def case_html(
@@ -174,7 +185,9 @@ def case_html(
     picture: str,
     signer: str,
     audit_public_key: str,
+    signing: dict[str, str] | None = None,
 ) -> str:
+    """``signing``: the certificate's SHA-256 fingerprint and what the signing time rests on (cover page)."""
     appendix = _blocks(events, {k.id: k.alias for k in data.keys})
     approvals = [
         asdict(a) | {"payload_json": json.dumps(a.payload, indent=1, sort_keys=True, ensure_ascii=False)[:4000]}
@@ -189,10 +202,13 @@ def case_html(
             "generated_by": data.generated_by,
             "signer": signer,
             "audit_public_key": audit_public_key,
+            "audit_key_id": key_id(base64.b64decode(audit_public_key)),
+            "signing": signing or {},
             "summary": _summary(data, checklist),
             "timeline": data.timeline,
             "timeline_total": data.timeline_total,
             "signals": data.signals,
+            "detection": data.detection,
             "keys": data.keys[:KEYS_SHOWN],
             "keys_truncated": max(0, len(data.keys) - KEYS_SHOWN),
             "keys_with_history": [k for k in data.keys[:KEYS_SHOWN] if k.history],
@@ -200,6 +216,8 @@ def case_html(
             "picture": picture,
             "approvals": approvals,
             "sections": _sections(data),
+            "appendices": _appendices(data),
+            "exercise": data.incident.exercise,
             "use_groups": (use_groups := _use_groups(data.uses))[:GROUPS_SHOWN],
             "use_groups_total": len(use_groups),
             "uses_shown": data.uses[:USES_SHOWN],
@@ -261,6 +279,18 @@ def expected_pages(events: int) -> int:
     return 8 + events // 100
 
 
+def _one_af_entry_per_attachment(document: Any, pdf: Any) -> None:
+    """WeasyPrint lists each attachment twice in the catalogue's /AF (from the name tree, then from
+    the file specifications): keep each once, in order."""
+    entries = pdf.catalog.get("AF")
+    if entries:
+        unique: list[Any] = []
+        for entry in entries:
+            if entry not in unique:
+                unique.append(entry)
+        pdf.catalog["AF"] = pydyf.Array(unique)
+
+
 def case_pdf(
     html: str,
     *,
@@ -270,12 +300,16 @@ def case_pdf(
     span: tuple[int, int] = (30, 85),
 ) -> RenderedCase:
     """PDF/A-3b with each attachment (name → (content, description)) embedded as associated data."""
+    from weasyprint import HTML, Attachment  # heavy (Pango, fonts): imported by the process that renders
+
     with _page_progress(progress, pages_hint, span):
-        document = HTML(string=html).render(pdf_variant="pdf/a-3b")
+        document = HTML(string=html).render(pdf_variant="pdf/a-3b", pdf_tags=True)
     if progress is not None:
         progress(span[1], f"writing {len(document.pages)} pages")
     pdf = document.write_pdf(
         pdf_variant="pdf/a-3b",
+        pdf_tags=True,  # tagged (structure tree, /MarkInfo): PDF/A-3b and tags, not a PDF/UA claim
+        finisher=_one_af_entry_per_attachment,
         attachments=[
             Attachment(string=content, name=name, description=description, relationship="Data")
             for name, (content, description) in attachments.items()

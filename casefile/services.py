@@ -19,13 +19,14 @@ from audit.bundles import audit_bundle_write
 from audit.offline_verifier import BUNDLE_ATTACHMENT, verify_bundle
 from audit.services import audit_record
 from audit.signing import public_key_b64, public_key_raw
+from casefile.certificates import casefile_certificates
 from casefile.checklist import checklist
 from casefile.errors import CaseFileNotFound, CaseFileNotReady
 from casefile.gather import CaseData, UseRecord, case_data
 from casefile.models import CaseFileDocument, CaseFileExport
 from casefile.picture import blast_radius_svg
 from casefile.render import Progress, case_html, case_pdf, expected_pages
-from casefile.signing import sign_pdf, signer_subject
+from casefile.signing import sign_pdf, signer_subject, signing_time_statement
 from incidents.models import Incident
 from incidents.services.incidents import incident_get
 from incidents.services.scopes import incident_audit_scope
@@ -101,6 +102,10 @@ def _evidence(data: CaseData, items: list[Any]) -> bytes:
         "approvals": [asdict(a) for a in data.approvals],
         "uses": [{name: getattr(u, name) for name in USE_FIELDS} for u in data.uses],  # flat: no deep copies
         "sections": {slot: asdict(section) for slot, section in data.sections.items() if section is not None},
+        "detection": {
+            "at": data.incident.opened_at.isoformat(),
+            "webhook_sources": [asdict(d) for d in data.detection],
+        },
         "checklist": [asdict(item) | {"tone": item.tone} for item in items],
     }
     return json.dumps(document, default=_json_default, sort_keys=True, separators=(",", ":")).encode()
@@ -142,6 +147,7 @@ def casefile_build(incident: Incident, *, actor: Actor, progress: Progress) -> t
         picture=blast_radius_svg([k.id for k in data.root_keys], data.incident.blast_radius or {}),
         signer=signer_subject(),
         audit_public_key=public_key_b64(),
+        signing={"fingerprint": casefile_certificates()[0].fingerprint, "time": signing_time_statement()},
     )
     rendered = case_pdf(
         html,

@@ -1,22 +1,29 @@
-"""Sign a case file (PAdES baseline, pyHanko) with the deployment's certificate and key."""
+"""Sign a case file (PAdES, pyHanko) with the deployment's certificate and key, timestamped by the
+configured RFC 3161 authority; check one with the offline verifier's code."""
 
 from __future__ import annotations
 
 import functools
 import io
-from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from django.conf import settings
-from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
-from pyhanko.sign import fields, signers
 
-from casefile.errors import SigningNotConfigured
+from audit.offline_verifier import SignatureResult, pdf_signature_check, read_certificates
+from casefile.certificates import casefile_trust_anchors, tsa_trust_anchors
+from casefile.errors import SigningNotConfigured, TimestampUnavailable
+
+if TYPE_CHECKING:  # pyHanko is imported by the process that signs or verifies, not at start-up
+    from pyhanko.sign import signers
+    from pyhanko.sign.timestamps import HTTPTimeStamper
 
 FIELD_NAME = "SequesterCaseFile"
 
 
 @functools.cache
 def _signer(cert_file: str, key_file: str, password: str | None) -> signers.SimpleSigner:
+    from pyhanko.sign import signers
+
     passphrase = password.encode() if password else None
     signer: signers.SimpleSigner | None = signers.SimpleSigner.load(  # type: ignore[no-untyped-call]
         key_file, cert_file, key_passphrase=passphrase
@@ -38,8 +45,36 @@ def signer_subject() -> str:
     return str(certificate.subject.human_friendly) if certificate is not None else ""
 
 
+def _timestamper() -> HTTPTimeStamper | None:
+    from pyhanko.sign.timestamps import HTTPTimeStamper
+
+    url = settings.SEQUESTER_TSA_URL
+    return HTTPTimeStamper(url, timeout=settings.SEQUESTER_TSA_TIMEOUT_SECONDS) if url else None
+
+
+def signing_time_statement() -> str:
+    """What the cover page says of the signing time: an RFC 3161 timestamp, or the signer's claim."""
+    if settings.SEQUESTER_TSA_URL:
+        return (
+            "The signature carries an RFC 3161 timestamp from the time-stamping authority "
+            f"{settings.SEQUESTER_TSA_URL} (PAdES B-T): the signing time is the authority's, not only ours."
+        )
+    return (
+        "No time-stamping authority is configured: the signing time in the signature is the signer's claim "
+        "(PAdES baseline B), not proven by a third party."
+    )
+
+
 def sign_pdf(pdf: bytes, *, reason: str) -> bytes:
-    """An incremental update that adds the signature: the PDF/A document underneath is unchanged."""
+    """An incremental update that adds the signature — with an RFC 3161 timestamp when a TSA is
+    configured (PAdES B-T) — leaving the PDF/A document underneath unchanged. The signing step names
+    itself the producer in the Info dictionary and the XMP metadata alike (PDF/A wants them to agree)."""
+    from pyhanko.pdf_utils import generic
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.pdf_utils.metadata.model import VENDOR
+    from pyhanko.sign import fields, signers
+    from pyhanko.sign.timestamps import TimestampRequestError
+
     metadata = signers.PdfSignatureMetadata(
         field_name=FIELD_NAME,
         md_algorithm="sha256",
@@ -48,64 +83,25 @@ def sign_pdf(pdf: bytes, *, reason: str) -> bytes:
         subfilter=fields.SigSeedSubFilter.PADES,
     )
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
-    signed: io.BytesIO = signers.sign_pdf(writer, metadata, signer=casefile_signer())
+    if "/Info" in writer.trailer:
+        info = writer.trailer["/Info"]
+        info["/Producer"] = generic.TextStringObject(VENDOR)  # pyHanko writes VENDOR into the XMP
+        writer.update_container(info)
+    try:
+        signed: io.BytesIO = signers.sign_pdf(writer, metadata, signer=casefile_signer(), timestamper=_timestamper())
+    except TimestampRequestError as exc:
+        raise TimestampUnavailable(
+            f"the time-stamping authority {settings.SEQUESTER_TSA_URL} did not answer: {exc.__cause__ or exc}"
+        ) from exc
     return signed.getvalue()
 
 
-@dataclass(frozen=True, slots=True)
-class SignatureReport:
-    """What a PAdES validator says of a case file's signature."""
-
-    signed: bool
-    intact: bool
-    trusted: bool
-    whole_file: bool
-    signer: str
-    signed_at: str
-    problem: str = ""
-
-    @property
-    def ok(self) -> bool:
-        return self.signed and self.intact and self.trusted and self.whole_file
-
-
-def signature_check(pdf: bytes, *, trust_cert_file: str | None = None) -> SignatureReport:
-    """Validate the case-file signature against a trust root (default: the deployment's certificate).
-    ``whole_file``: no byte was added after the signature (the signed revision is the last)."""
-    from asn1crypto import pem, x509  # type: ignore[import-untyped]
-    from pyhanko.pdf_utils.misc import PdfReadError
-    from pyhanko.pdf_utils.reader import PdfFileReader
-    from pyhanko.sign.validation import validate_pdf_signature
-    from pyhanko_certvalidator import ValidationContext
-
-    unsigned = SignatureReport(False, False, False, False, "", "", "")
-    try:
-        signatures = PdfFileReader(io.BytesIO(pdf)).embedded_signatures
-    except (PdfReadError, ValueError, KeyError) as exc:
-        return replace(unsigned, problem=f"not a readable PDF: {exc}")
-    mine = [s for s in signatures if s.field_name == FIELD_NAME]
-    if not mine:
-        return replace(unsigned, problem=f"no {FIELD_NAME} signature")
-    trust = trust_cert_file or settings.SEQUESTER_CASEFILE_CERT_FILE
-    if not trust:
-        raise SigningNotConfigured("no trust root: pass one or set SEQUESTER_CASEFILE_CERT_FILE")
-    with open(trust, "rb") as handle:
-        raw = handle.read()
-    root = x509.Certificate.load(pem.unarmor(raw)[2] if pem.detect(raw) else raw)
-    status = validate_pdf_signature(mine[0], ValidationContext(trust_roots=[root], allow_fetching=False))
-    whole = status.coverage is not None and status.coverage.name == "ENTIRE_FILE"
-    report = SignatureReport(
-        signed=True,
-        intact=bool(status.intact),
-        trusted=bool(status.trusted),
-        whole_file=whole,
-        signer=str(status.signing_cert.subject.human_friendly) if status.signing_cert else "",
-        signed_at=status.signer_reported_dt.isoformat() if status.signer_reported_dt else "",
-    )
-    if not report.intact:
-        return replace(report, problem="the signed bytes were changed")
-    if not report.trusted:
-        return replace(report, problem="the signer's certificate does not chain to the trust root")
-    if not whole:
-        return replace(report, problem="bytes were added after the signature")
-    return report
+def signature_check(pdf: bytes, *, trust_cert_file: str | None = None) -> SignatureResult:
+    """The case-file signature, checked by the offline verifier's own code against the published
+    certificates (current and previous), or against ``trust_cert_file``."""
+    if trust_cert_file:
+        with open(trust_cert_file, "rb") as handle:
+            trust = read_certificates(handle.read())
+    else:
+        trust = casefile_trust_anchors()
+    return pdf_signature_check(pdf, trust=trust, tsa_trust=tsa_trust_anchors())

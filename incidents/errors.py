@@ -58,3 +58,18 @@ class SourceNotOwned(DomainError):
 class SourceClaimConflict(DomainError):
     code = "source_claim_conflict"
     http_status = 409
+
+
+class ClosureBlocked(DomainError):
+    """Closing refused: open items (review, acknowledgements, obligations, sign-offs, rewrap) are
+    neither done nor waived with a reason."""
+
+    code = "closure_open_items"
+    http_status = 409
+
+
+class ExerciseMismatch(DomainError):
+    """An exercise touches only canary keys made for it; a real incident never holds them."""
+
+    code = "exercise_key_mismatch"
+    http_status = 409

@@ -58,6 +58,10 @@ class Incident(models.Model):
     blast_radius = models.JSONField(default=dict, blank=True)
     workflow_id = models.CharField(max_length=64)
     attention = models.TextField(blank=True, help_text="Set when a step needs the commander (stalled, failing)")
+    exercise = models.BooleanField(default=False, help_text="A drill on canary keys: never a real compromise")
+    closure_request = models.JSONField(
+        default=dict, blank=True, help_text="The commander's latest closure request: choice, open items, waivers"
+    )
 
     class Meta:
         ordering = ["-opened_at"]
@@ -141,6 +145,7 @@ class WebhookSource(models.Model):
 
     name = models.SlugField(max_length=64, unique=True)
     kind = models.CharField(max_length=10, choices=Kind.choices)
+    owner = models.CharField(max_length=200, blank=True, help_text="Who runs this detector (team or person)")
     secret_sealed = models.BinaryField()
     active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)

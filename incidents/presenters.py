@@ -45,6 +45,7 @@ def incident_keys(incident: Incident, limit: int = 500) -> list[dict[str, Any]]:
             "via": link.via,
             "restricted": link.key.restricted_at is not None,
             "replacement": str(link.key.replaced_by_id) if link.key.replaced_by_id else None,
+            "retired": link.key.retired_reason if link.key.retired_at else "",
             "ai_category": link.key.ai_category,
         }
         for link in links[:limit]

@@ -17,6 +17,7 @@ from incidents.errors import IncidentNotFound
 from incidents.models import Incident, Severity
 from incidents.presenters import STEPS, incident_detail
 from incidents.services import incidents as services
+from incidents.services.closure import closure_by_check
 from incidents.services.signals import signal_receive
 from keyvault.selectors import keys_inventory
 from webapp.api.actors import actor_from_request
@@ -67,6 +68,10 @@ def incident_page(request: HttpRequest, reference: str) -> HttpResponse:
     context = _page_context(request, reference)
     if context["can_command"]:
         context["inventory"] = keys_inventory(state="active")[:300]
+        incident = context["incident"]
+        assert isinstance(incident, Incident)
+        if incident.status == Incident.Status.OPEN and incident.step == Incident.Step.CLOSE:
+            context["closure"] = closure_by_check(incident)
     return render(request, "incidents/page.html", context)
 
 
@@ -140,11 +145,23 @@ def incident_action(request: HttpRequest, reference: str, action: str) -> HttpRe
                 actor=actor,
                 reason=request.POST.get("reason", ""),
             )
+        elif action == "retire":
+            services.incident_key_retire(
+                reference=reference,
+                key_id=uuid.UUID(request.POST.get("key", "")),
+                actor=actor,
+                reason=request.POST.get("reason", ""),
+            )
         elif action == "note":
             services.incident_add_note(reference=reference, text=request.POST.get("text", ""), actor=actor)
         elif action in ("request_close", "retry"):
+            waivers = {
+                name.removeprefix("waiver_"): request.POST.get(name, "")
+                for name in request.POST
+                if name.startswith("waiver_") and request.POST.get(name, "").strip()
+            }
             services.incident_advance(
-                reference=reference, action=action, choice=request.POST.get("choice", ""), actor=actor
+                reference=reference, action=action, choice=request.POST.get("choice", ""), actor=actor, waivers=waivers
             )
         else:
             raise Http404("no such action")

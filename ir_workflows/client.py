@@ -17,6 +17,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from temporalio.client import Client
 from temporalio.converter import DataConverter
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
 from ir_workflows.codec import EncryptionCodec
 
@@ -56,12 +57,21 @@ def data_converter() -> DataConverter:
     return dataclasses.replace(DataConverter.default, payload_codec=payload_codec())
 
 
-async def temporal_client(*, address: str | None = None, namespace: str | None = None) -> Client:
+async def temporal_client(
+    *, address: str | None = None, namespace: str | None = None, runtime: Runtime | None = None
+) -> Client:
     return await Client.connect(
         address or settings.TEMPORAL_ADDRESS,
         namespace=namespace or settings.TEMPORAL_NAMESPACE,
         data_converter=data_converter(),
+        runtime=runtime,
     )
+
+
+def metrics_runtime(bind_address: str) -> Runtime:
+    """A Temporal runtime whose SDK metrics (task slots, polls, latencies, …) Prometheus scrapes at
+    ``http://<bind_address>/metrics`` (the worker's own metrics, beside the web's ``/metrics``)."""
+    return Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=bind_address)))
 
 
 T = TypeVar("T")

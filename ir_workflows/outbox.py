@@ -13,20 +13,18 @@ from __future__ import annotations
 
 from dataclasses import asdict, is_dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from django.conf import settings
 from django.db import transaction
 from django.dispatch import Signal
 from django.utils import timezone
-from temporalio.client import Client, WorkflowUpdateFailedError
-from temporalio.common import WorkflowIDReusePolicy
-from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
-from temporalio.service import RPCError, RPCStatusCode
 
-from ir_workflows.client import shared_client
 from ir_workflows.models import TemporalOutbox
+
+if TYPE_CHECKING:  # the Temporal SDK is imported only by delivery: every process enqueues, few deliver
+    from temporalio.client import Client
 
 log = structlog.get_logger(__name__)
 
@@ -40,7 +38,7 @@ TRANSIENT_REJECTIONS = {"GateNotOpen"}
 PARENT_CLOSED = {"IncidentClosed"}
 
 # RPC failures that retrying cannot fix: the workflow does not exist or has completed.
-_PERMANENT = {RPCStatusCode.NOT_FOUND, RPCStatusCode.INVALID_ARGUMENT, RPCStatusCode.FAILED_PRECONDITION}
+PERMANENT_RPC_STATUSES = ("NOT_FOUND", "INVALID_ARGUMENT", "FAILED_PRECONDITION")
 
 
 class DeliveryRetry(Exception):
@@ -114,6 +112,9 @@ def outbox_start_child(
 
 
 async def _start(client: Client, entry: TemporalOutbox) -> dict[str, Any]:
+    from temporalio.common import WorkflowIDReusePolicy
+    from temporalio.exceptions import WorkflowAlreadyStartedError
+
     try:
         await client.start_workflow(
             entry.workflow_type,
@@ -148,6 +149,12 @@ def _start_pending(workflow_id: str) -> bool:
 
 def _send_child(entry: TemporalOutbox) -> Any:
     """A child start: through its running parent, or standalone when the parent is not running."""
+    from temporalio.client import WorkflowUpdateFailedError
+    from temporalio.exceptions import ApplicationError
+    from temporalio.service import RPCError, RPCStatusCode
+
+    from ir_workflows.client import shared_client
+
     if entry.parent_workflow_id:
         try:
             return shared_client.run(lambda client: _send(client, entry))
@@ -171,6 +178,12 @@ def _send_child(entry: TemporalOutbox) -> Any:
 
 def outbox_deliver(outbox_id: int) -> bool:
     """Deliver one entry. True when done (delivered or given up), raises DeliveryRetry otherwise."""
+    from temporalio.client import WorkflowUpdateFailedError
+    from temporalio.exceptions import ApplicationError
+    from temporalio.service import RPCError, RPCStatusCode
+
+    from ir_workflows.client import shared_client
+
     with transaction.atomic():
         entry = TemporalOutbox.objects.select_for_update().filter(pk=outbox_id).first()
         if entry is None or entry.delivered_at or entry.gave_up_at:
@@ -192,7 +205,7 @@ def outbox_deliver(outbox_id: int) -> bool:
         if overtook and _start_pending(entry.workflow_id):  # an update overtook its workflow's start
             _note_error(entry, f"{entry.workflow_id} is not started yet")
             raise DeliveryRetry(f"waiting for the start of {entry.workflow_id}") from exc
-        if exc.status in _PERMANENT:
+        if exc.status.name in PERMANENT_RPC_STATUSES:
             return _give_up(entry, f"{exc.status.name}: {exc.message}")
         _note_error(entry, f"{exc.status.name}: {exc.message}")
         raise DeliveryRetry(str(exc)) from exc

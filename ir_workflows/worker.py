@@ -12,6 +12,8 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from ir_workflows.approvals.activities import expire_approval_request, send_approval_notice
 from ir_workflows.approvals.workflows import ApprovalRequestWorkflow
+from ir_workflows.drills.activities import DRILL_ACTIVITIES
+from ir_workflows.drills.workflows import ScheduledDrillWorkflow
 from ir_workflows.incident.activities import PLAYBOOK_ACTIVITIES
 from ir_workflows.incident.workflows import (
     KeyCompromiseIncidentWorkflow,
@@ -33,6 +35,7 @@ WORKFLOWS: Sequence[type] = (
     KeyRestrictionWorkflow,
     ObligationClockWorkflow,
     PartyNotificationWorkflow,
+    ScheduledDrillWorkflow,
 )
 ACTIVITIES: Sequence[Callable[..., Any]] = (
     record_stack_probe,
@@ -41,6 +44,7 @@ ACTIVITIES: Sequence[Callable[..., Any]] = (
     *PLAYBOOK_ACTIVITIES,
     *REGULATORY_ACTIVITIES,
     *NOTIFICATION_ACTIVITIES,
+    *DRILL_ACTIVITIES,
 )
 
 ACTIVITY_THREADS = 16
@@ -54,9 +58,11 @@ SANDBOX = SandboxRestrictions.default.with_passthrough_modules(
     "ir_workflows.retry",
     "ir_workflows.approvals.types",
     "ir_workflows.incident.types",
+    "ir_workflows.incident.procedure",
     "ir_workflows.regulatory.types",
     "ir_workflows.notifications.types",
     "ir_workflows.smoke.types",
+    "ir_workflows.drills.types",
 )
 
 

@@ -82,6 +82,7 @@ class ManagedKey(models.Model):
     external_ref = models.CharField(
         max_length=300, blank=True, db_index=True, help_text="The key's name elsewhere (KMS ARN, Vault path)"
     )
+    exercise = models.BooleanField(default=False, help_text="A canary key made for a drill: never production data")
 
     created_at = models.DateTimeField(auto_now_add=True)
     activated_at = models.DateTimeField(null=True, blank=True)
@@ -91,6 +92,11 @@ class ManagedKey(models.Model):
     deactivated_at = models.DateTimeField(null=True, blank=True)
     destroyed_at = models.DateTimeField(null=True, blank=True)
     restricted_at = models.DateTimeField(null=True, blank=True, help_text="Backend set to decrypt-only")
+    retired_at = models.DateTimeField(
+        null=True, blank=True, help_text="Retired without a replacement (a compromised key's other ending)"
+    )
+    retired_reason = models.TextField(blank=True, help_text="Why no replacement: required to retire")
+    retired_by = models.CharField(max_length=150, blank=True)
     state_changed_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -30,3 +30,18 @@ PURPOSE_PREFIX = {"initial": "", "reminder": "Reminder: ", "escalation": "ESCALA
 
 def audience_of(role: str) -> str:
     return AUDIENCE_OF_ROLE[role]
+
+
+# The messages of an incident: the first notice, then follow-ups on later state changes.
+KEY_STATUS = "key_status"
+FOLLOW_UPS: dict[str, str] = {
+    "restricted": "Follow-up {reference}: more keys restricted to decrypt-only",
+    "replaced": "Follow-up {reference}: replacement keys in place",
+    "closed": "Follow-up {reference}: the incident is closed",
+}
+
+
+def message_label(message: str) -> str:
+    """``key_status`` → first notice; ``closed`` / ``replaced:ab12…`` → follow-up: closed."""
+    kind = message.split(":", 1)[0]
+    return "first notice" if kind == KEY_STATUS else f"follow-up: {kind}"

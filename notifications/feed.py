@@ -35,7 +35,7 @@ def feed_statement(feed: dict[str, Any]) -> bytes:
 
 def key_status_feed() -> SignedFeed:
     keys = (
-        ManagedKey.objects.filter(state__in=[s.value for s in LISTED_STATES])
+        ManagedKey.objects.filter(state__in=[s.value for s in LISTED_STATES], exercise=False)  # drills stay home
         .prefetch_related("versions", "replaced_by__versions")
         .order_by("state_changed_at", "id")
     )

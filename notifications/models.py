@@ -41,6 +41,9 @@ class Party(models.Model):
     systems = models.ManyToManyField("keyvault.System", blank=True, related_name="parties")
     data_assets = models.ManyToManyField("keyvault.DataAsset", blank=True, related_name="parties")
     every_incident = models.BooleanField(default=False, help_text="Told of every incident, whatever it touches")
+    exercise_recipient = models.BooleanField(
+        default=False, help_text="Takes part in drills: the only parties an exercise notifies"
+    )
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL, blank=True, related_name="notification_parties", help_text="Inbox readers"
     )
@@ -164,6 +167,10 @@ class Delivery(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
+    body = models.TextField(
+        blank=True, help_text="As sent (the ack token replaced by its hash): what the party was told"
+    )
+    body_sha256 = models.CharField(max_length=64, blank=True, help_text="SHA-256 of ``body`` (also on the audit trail)")
 
     class Meta:
         ordering = ["notification", "created_at"]

@@ -16,7 +16,10 @@ def incident_radius(incident: Incident) -> BlastRadius:
 
 
 def parties_for_incident(incident: Incident, radius: BlastRadius | None = None) -> list[Party]:
-    """Active parties related to a key, system or data asset in the blast radius, or told of every incident."""
+    """Active parties related to a key, system or data asset in the blast radius, or told of every incident.
+    An exercise tells the parties marked as exercise recipients, and nobody else."""
+    if incident.exercise:
+        return list(Party.objects.filter(active=True, exercise_recipient=True).order_by("name"))
     radius = radius or incident_radius(incident)
     related = (
         Q(every_incident=True)

@@ -24,6 +24,7 @@ from notifications.services.messages import (
     notifications_draft,
     notifications_may_approve,
 )
+from notifications.services.regulators import held_for_signoff
 from webapp.api.actors import actor_from_request, client_ip
 from webapp.permissions import require_any
 
@@ -81,10 +82,12 @@ def incident_notifications(request: HttpRequest, reference: str) -> HttpResponse
     require_any(request, VIEW)
     incident = _incident_or_404(reference)
     notifications = list(notifications_of(incident))
+    held = {n.pk for n in notifications if held_for_signoff(n)}
     context = {
         "incident": incident,
         "previews": [notification_preview(n) for n in notifications],
-        "drafts": sum(1 for n in notifications if n.status == "draft"),
+        "drafts": sum(1 for n in notifications if n.status == "draft" and n.pk not in held),
+        "held": held,
         "can_approve": notifications_may_approve(incident, request.user),
         "can_draft": request.user.has_perm(RESPOND),
     }

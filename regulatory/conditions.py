@@ -11,10 +11,14 @@ _MISSING = object()
 
 
 def fact_value(facts: dict[str, Any], path: str) -> Any:
-    """The value at a dotted path; a decision (``decisions.x``) yields its ``value``."""
+    """The value at a dotted path; a decision (``decisions.x``) yields its ``value``. A state missing
+    from counts given per state has none of the people (0); anything else missing is unknown."""
     current: Any = facts
-    for part in path.split("."):
+    parts = path.split(".")
+    for index, part in enumerate(parts):
         if not isinstance(current, dict) or part not in current:
+            if index > 0 and parts[index - 1] == "subjects_by_state" and isinstance(current, dict):
+                return 0
             return _MISSING
         current = current[part]
     if path.startswith("decisions.") and isinstance(current, dict):
@@ -79,11 +83,17 @@ def condition_eval(condition: Condition, facts: dict[str, Any]) -> bool | None:
     value = fact_value(facts, condition.fact)
     if value is _MISSING or value is None:
         if condition.operator == "present":
-            return not condition.operand
+            # not recorded is not "did not happen": undecided when the rule needs it to have happened
+            return None if condition.operand else True
         if condition.default is None:
             return None
         value = condition.default
     return _test(condition.operator, value, condition.operand)
+
+
+def unknown_facts(condition: Condition, facts: dict[str, Any]) -> list[str]:
+    """The facts of a condition that are not recorded (what would decide it)."""
+    return [name for name in condition.facts() if fact_value(facts, name) in (_MISSING, None)]
 
 
 def shown(condition: Condition, facts: dict[str, Any]) -> str:

@@ -3,6 +3,7 @@ file's obligations section, the navigation."""
 
 from __future__ import annotations
 
+from django.db import transaction
 from django.utils import timezone
 
 from audit.actors import Actor
@@ -26,7 +27,11 @@ def regulatory_step(incident: Incident) -> str:
     required = [o for o in assessment.obligations["obligations"] if o["status"] == "required"]
     timed = sorted((o for o in required if o["due_utc"]), key=lambda o: o["due_utc"])
     awaiting = sum(1 for o in assessment.obligations["obligations"] if o["status"] == "awaiting_trigger")
-    line = f"assessment v{assessment.version}: {len(required)} required obligation(s), {awaiting} awaiting a trigger"
+    provisional = sum(1 for o in required if o.get("provisional"))
+    line = (
+        f"assessment v{assessment.version}: {len(required)} required obligation(s) ({provisional} provisional, "
+        f"decisions pending), {awaiting} awaiting a trigger"
+    )
     if timed:
         line += f"; first due {timed[0]['id']} at {timed[0]['due_utc']}"
     return line
@@ -66,7 +71,8 @@ def obligations_section(incident: Incident) -> Section | None:
         rows.append(
             [
                 obligation.rule_id,
-                clock.state.state.replace("_", " "),
+                clock.state.state.replace("_", " ")
+                + (" (provisional)" if obligation.detail.get("provisional") else ""),
                 utc_z(obligation.due_at) or "-",
                 obligation.recipient,
                 f"{filing.channel} {filing.reference} at {utc_z(filing.filed_at)}" if filing else "-",
@@ -87,3 +93,13 @@ def obligations_section(incident: Incident) -> Section | None:
         evidence=evidence,
         note=note,
     )
+
+
+def incident_saved(sender: type[Incident], instance: Incident, created: bool, **_kwargs: object) -> None:
+    """post_save of an incident: a new one is assessed as soon as its transaction commits (its clocks
+    may run already); the periodic sync catches any that this misses."""
+    if created:
+        from regulatory.tasks import assess_incident
+
+        reference = instance.reference
+        transaction.on_commit(lambda: assess_incident.delay(reference))

@@ -15,12 +15,14 @@ from pathlib import Path
 from typing import Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import holidays
+from holidays.registry import EntityLoader
 
 from regulatory.errors import CatalogueInvalid
 from regulatory.types import (
     CONFIDENCES,
     DEADLINE_KINDS,
+    DEFAULT_DECIDER,
+    DEFAULT_RECORDER,
     HARBOUR_KINDS,
     OPERATORS,
     RULE_STATUSES,
@@ -33,6 +35,7 @@ from regulatory.types import (
     Milestone,
     Rule,
     SafeHarbour,
+    Term,
     Variant,
 )
 
@@ -62,6 +65,10 @@ RULE_KEYS = {
     "modifies",
     "modifier_unless",
     "replaces",
+    "trigger_earliest",
+    "trigger_fallback",
+    "filed_event",
+    "data_scope",
 }
 DEADLINE_KEYS = {
     "kind",
@@ -262,6 +269,14 @@ def _rule(raw: Any, source: str, index: int) -> tuple[Rule, bool]:
                 when=_conditions(milestone.get("when"), where, f"{field}.when"),
             )
         )
+    data_scope = raw.get("data_scope")
+    if data_scope is not None and (
+        not isinstance(data_scope, list) or not all(isinstance(c, str) and c for c in data_scope)
+    ):
+        raise where.fail("data_scope", "expected a list of jurisdiction codes (EU, US-CA, …)")
+    for flag in ("trigger_earliest", "trigger_fallback"):
+        if not isinstance(raw.get(flag, False), bool):
+            raise where.fail(flag, "expected true or false")
     modifies = raw.get("modifies", [])
     if not isinstance(modifies, list) or (deadline.kind == "modifier") != bool(modifies):
         raise where.fail("modifies", "a modifier rule (deadline.kind = 'modifier') lists the rules it adjusts")
@@ -289,6 +304,10 @@ def _rule(raw: Any, source: str, index: int) -> tuple[Rule, bool]:
         modifies=tuple(str(item) for item in modifies),
         modifier_unless=_conditions(raw.get("modifier_unless"), where, "modifier_unless"),
         source=source,
+        trigger_earliest=bool(raw.get("trigger_earliest", False)),
+        trigger_fallback=bool(raw.get("trigger_fallback", True)),
+        filed_event=_str(raw, "filed_event", where, required=False),
+        data_scope=None if data_scope is None else tuple(code.upper() for code in data_scope),
     )
     return rule, bool(raw.get("replaces", False))
 
@@ -301,7 +320,8 @@ def _calendar(name: str, raw: Any, source: str) -> CalendarSpec:
     if unknown:
         raise where.fail("calendar", f"unknown key(s) {', '.join(sorted(unknown))}")
     country = str(raw.get("country", ""))
-    if country and country not in holidays.list_supported_countries():
+    # the registry's codes: holidays.list_supported_countries() would import every country's module
+    if country and country not in set(EntityLoader.get_country_codes()):
         raise where.fail("country", f"{country!r} is not a country of the holidays package")
     return CalendarSpec(name=name, country=country, subdiv=str(raw.get("subdiv", "")), base=str(raw.get("base", "")))
 
@@ -315,6 +335,8 @@ def _validate(catalogue: Catalogue) -> None:
         where = _Where(rule.source, rule.id)
         if rule.trigger_event not in catalogue.events:
             raise where.fail("trigger_event", f"{rule.trigger_event!r} is not in the events vocabulary")
+        if rule.filed_event and rule.filed_event not in catalogue.events:
+            raise where.fail("filed_event", f"{rule.filed_event!r} is not in the events vocabulary")
         specs = [rule.deadline, *(v.deadline for v in rule.variants), *(m.deadline for m in rule.milestones)]
         for deadline in specs:
             if deadline.calendar and deadline.calendar not in catalogue.calendars:
@@ -338,6 +360,25 @@ def _validate(catalogue: Catalogue) -> None:
                 raise where.fail("modifies", f"rule {target!r} is not defined")
 
 
+def _term(vocabulary: str, name: str, raw: Any, source: str) -> Term:
+    """A vocabulary entry: its meaning as text, or a table {meaning, decided_by, knowledge}."""
+    where = f"{source}: [{vocabulary}] {name}"
+    default = DEFAULT_RECORDER if vocabulary == "events" else DEFAULT_DECIDER
+    path = name if vocabulary == "facts" else f"{vocabulary}.{name}"
+    if isinstance(raw, str):
+        return Term(path, raw, default)
+    if not isinstance(raw, dict) or not isinstance(raw.get("meaning"), str):
+        raise CatalogueInvalid(f"{where}: the meaning must be text, or a table with meaning = …", source=source)
+    unknown = set(raw) - {"meaning", "decided_by", "knowledge"}
+    if unknown or (vocabulary != "events" and "knowledge" in raw):
+        raise CatalogueInvalid(f"{where}: unknown key(s) {', '.join(sorted(unknown or {'knowledge'}))}", source=source)
+    decided_by = raw.get("decided_by", default)
+    knowledge = raw.get("knowledge", False)
+    if not isinstance(decided_by, str) or not isinstance(knowledge, bool):
+        raise CatalogueInvalid(f"{where}: decided_by is text, knowledge is true or false", source=source)
+    return Term(path, raw["meaning"], decided_by, knowledge)
+
+
 def catalogue_load(extra_dir: Path | None = None, *, builtin_dir: Path = BUILTIN_DIR) -> Catalogue:
     """Read and validate the shipped catalogue plus an operator's directory (if given)."""
     files = sorted(builtin_dir.glob("*.toml"))
@@ -351,20 +392,22 @@ def catalogue_load(extra_dir: Path | None = None, *, builtin_dir: Path = BUILTIN
     holiday_sources: dict[str, str] = {}
     events: dict[str, str] = {}
     decisions: dict[str, str] = {}
+    terms: dict[str, Term] = {}
     for path in files:
         source = path.name if path.parent == builtin_dir else f"{path.parent.name}/{path.name}"
         try:
             document = tomllib.loads(path.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise CatalogueInvalid(f"{source}: not valid TOML: {exc}", source=source) from None
-        unknown = set(document) - {"rule", "calendar", "holiday", "events", "decisions", "description"}
+        unknown = set(document) - {"rule", "calendar", "holiday", "events", "decisions", "facts", "description"}
         if unknown:
             raise CatalogueInvalid(f"{source}: unknown section(s) {', '.join(sorted(unknown))}", source=source)
-        for vocabulary, target in (("events", events), ("decisions", decisions)):
-            for name, meaning in document.get(vocabulary, {}).items():
-                if not isinstance(meaning, str):
-                    raise CatalogueInvalid(f"{source}: [{vocabulary}] {name}: the meaning must be text", source=source)
-                target[name] = meaning
+        for vocabulary, target in (("events", events), ("decisions", decisions), ("facts", None)):
+            for name, raw_term in document.get(vocabulary, {}).items():
+                term = _term(vocabulary, name, raw_term, source)
+                terms[term.name] = term
+                if target is not None:
+                    target[name] = term.meaning
         for name, raw in document.get("calendar", {}).items():
             if name in calendars:
                 raise CatalogueInvalid(
@@ -411,6 +454,7 @@ def catalogue_load(extra_dir: Path | None = None, *, builtin_dir: Path = BUILTIN
         events=events,
         decisions=decisions,
         sources=tuple(str(p.name) for p in files),
+        terms=terms,
     )
     _validate(catalogue)
     return catalogue

@@ -87,3 +87,22 @@ class Filing(models.Model):
     @property
     def on_time(self) -> bool:
         return self.due_at is None or self.filed_at <= self.due_at
+
+
+class OrganisationProfile(models.Model):
+    """One version of the organisation's legal entities: the facts that do not change per incident (roles,
+    sector, registrations, card brands, establishments), which pre-fill every assessment. Never edited:
+    a change publishes the next version (audited); assessments name the version they used."""
+
+    version = models.PositiveIntegerField(unique=True)
+    entities = models.JSONField(help_text="The legal entities (facts schema 'entity'); the first is the principal one")
+    deadline_tz = models.CharField(max_length=64, help_text="The principal location's zone for day-based deadlines")
+    note = models.TextField(blank=True)
+    recorded_by = models.CharField(max_length=150)
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-version"]
+
+    def __str__(self) -> str:
+        return f"organisation profile v{self.version}"

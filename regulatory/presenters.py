@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from regulatory.models import Obligation
 from regulatory.selectors import Clock
 from regulatory.serialize import utc_z
 
@@ -43,6 +44,7 @@ class Bar:
     due: str
     title: str
     colour: str
+    provisional: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +56,12 @@ class Timeline:
     end: str
     width: int = WIDTH
     left: int = LEFT
+
+
+def _title(obligation: Obligation) -> str:
+    trigger = obligation.detail.get("trigger_used") or obligation.trigger_event
+    provisional = " (provisional)" if obligation.detail.get("provisional") else ""
+    return f"{obligation.rule_id}: {trigger} → due {utc_z(obligation.due_at)}{provisional}"
 
 
 def timeline(clocks: list[Clock], now: datetime) -> Timeline | None:
@@ -83,8 +91,9 @@ def timeline(clocks: list[Clock], now: datetime) -> Timeline | None:
                 width=max(x(obligation.due_at) - left, 2.0),
                 y=10 + index * ROW,
                 due=utc_z(obligation.due_at) or "",
-                title=f"{obligation.rule_id}: {obligation.trigger_event} → due {utc_z(obligation.due_at)}",
+                title=_title(obligation),
                 colour=COLOURS.get(clock.state.state, "#6b7280"),
+                provisional=bool(obligation.detail.get("provisional")),
             )
         )
     return Timeline(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from incidents.models import Incident
 from regulatory.clocks import ClockState, clock_state
@@ -65,3 +66,44 @@ def clocks_due_within(*, now: datetime, hours: int = 72) -> list[Clock]:
         .order_by("due_at")
     )
     return [_clock(o, now) for o in obligations]
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    """A fact, decision or event nobody recorded that keeps duties provisional (or waiting), and who
+    records it: the page's "decisions to take"."""
+
+    name: str
+    meaning: str
+    decided_by: str
+    obligations: tuple[str, ...]
+    effects: tuple[str, ...]
+    urgent: bool  # it keeps a required (running) duty provisional; else only later duties wait for it
+
+
+def open_questions(clocks: list[Clock]) -> list[Question]:
+    """What would settle the incident's provisional or waiting duties, most duties first."""
+    found: dict[str, dict[str, Any]] = {}
+    for clock in clocks:
+        obligation = clock.obligation
+        if clock.filing is not None or obligation.status not in ("required", "awaiting_trigger"):
+            continue
+        for pending in obligation.detail.get("pending", []):
+            entry = found.setdefault(
+                pending["name"], {"pending": pending, "obligations": [], "effects": set(), "urgent": False}
+            )
+            entry["obligations"].append(obligation.rule_id)
+            entry["effects"].add(pending["effect"])
+            entry["urgent"] = entry["urgent"] or obligation.status == "required"
+    questions = [
+        Question(
+            name=name,
+            meaning=entry["pending"]["meaning"],
+            decided_by=entry["pending"]["decided_by"],
+            obligations=tuple(entry["obligations"]),
+            effects=tuple(sorted(entry["effects"])),
+            urgent=entry["urgent"],
+        )
+        for name, entry in found.items()
+    ]
+    return sorted(questions, key=lambda q: (not q.urgent, -len(q.obligations), q.name))

@@ -4,10 +4,20 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from regulatory.services.assessments import assessments_sync_open_incidents
+from incidents.models import Incident
+from regulatory.services.assessments import assessment_sync, assessments_sync_open_incidents
 
 
 @shared_task(name="regulatory.sync_awareness")
 def sync_awareness() -> int:
-    """Re-assess open incidents whose awareness time was recorded or corrected; returns how many."""
+    """Assess open incidents not assessed yet, or whose awareness time or organisation profile moved;
+    returns how many."""
     return assessments_sync_open_incidents()
+
+
+@shared_task(name="regulatory.assess_incident")
+def assess_incident(reference: str) -> int | None:
+    """A new incident is assessed at once (its clocks may already run); returns the version, if one."""
+    incident = Incident.objects.filter(reference=reference, status=Incident.Status.OPEN).first()
+    assessment = assessment_sync(incident) if incident is not None else None
+    return assessment.version if assessment is not None else None

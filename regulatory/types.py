@@ -124,6 +124,17 @@ class Rule:
     modifies: tuple[str, ...] = ()  # a modifier rule (DORA weekend relief) names the rules it adjusts
     modifier_unless: tuple[Condition, ...] = ()
     source: str = ""  # the file it came from
+    # The trigger is the earliest recorded knowledge event, the rule's own included (card brands:
+    # "whichever knowledge event is recorded first"), rather than the rule's own event alone.
+    trigger_earliest: bool = False
+    # Whether a missing knowledge-event trigger falls back to the earliest recorded knowledge event.
+    trigger_fallback: bool = True
+    # The event a filing of this obligation records (a follow-up report runs from it); "informed_at"
+    # records when each entity informed by this one was told.
+    filed_event: str = ""
+    # Which data the rule reads when the facts give data blocks: blocks whose jurisdictions meet these
+    # codes (default: the codes of the rule's own ``jurisdictions`` conditions; none: every block).
+    data_scope: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,12 +155,41 @@ class CalendarSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class Term:
+    """One word of the vocabulary: an event, a human decision or a group of facts, and who records it."""
+
+    name: str
+    meaning: str
+    decided_by: str
+    knowledge: bool = False  # events: the organisation knew something (a trigger may fall back to it)
+
+
+DEFAULT_DECIDER = "legal/DPO"
+DEFAULT_RECORDER = "incident commander or legal/DPO"
+
+
+@dataclass(frozen=True, slots=True)
 class Catalogue:
     rules: tuple[Rule, ...]
     calendars: dict[str, CalendarSpec]
     events: dict[str, str]  # trigger-event vocabulary: name -> meaning
     decisions: dict[str, str]  # human decision vocabulary: name -> meaning
     sources: tuple[str, ...] = ()
+    terms: dict[str, Term] = field(default_factory=dict)  # "events.x", "decisions.x", "entity", "data", ...
+
+    def term(self, path: str) -> Term:
+        """The vocabulary entry for a fact path (``decisions.high_risk``, ``entity.roles``: ``entity``)."""
+        if path in self.terms:
+            return self.terms[path]
+        head = path.split(".", 1)[0]
+        if head in self.terms:
+            return self.terms[head]
+        return Term(path, path, DEFAULT_DECIDER)
+
+    @property
+    def knowledge_events(self) -> tuple[str, ...]:
+        """The events that mean the organisation knew, in the documented fallback order."""
+        return tuple(t.name.removeprefix("events.") for t in self.terms.values() if t.knowledge)
 
     def rule(self, rule_id: str) -> Rule:
         for rule in self.rules:

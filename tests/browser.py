@@ -57,3 +57,23 @@ def add_virtual_authenticator(page: Any) -> Any:
         },
     )
     return session
+
+
+def sign_in(page: Any, base: str, username: str, password: str) -> None:
+    """The login form, as a person fills it; waits for the home page."""
+    page.goto(f"{base}/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/")
+
+
+def enrol_first_authenticator(page: Any, base: str, password: str, name: str = "virtual key") -> None:
+    """A person with no factor yet registers the page's virtual authenticator: the first factor needs the
+    password re-entered (a stolen session alone cannot add one)."""
+    page.goto(f"{base}/account/security/")
+    page.fill("#id_prove_password", password)
+    page.click("#id_prove_password ~ button")
+    page.fill("#id_name", name)
+    page.click("#register-webauthn")
+    page.wait_for_selector(f"text={name} — registered")

@@ -13,14 +13,14 @@ from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import redis
 from django.conf import settings
 from django.db import connection
-from temporalio.api.enums.v1 import TaskQueueType
-from temporalio.api.taskqueue.v1 import TaskQueue
-from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
-from temporalio.client import Client
+
+if TYPE_CHECKING:
+    from temporalio.client import Client
 
 UP = "up"
 DOWN = "down"
@@ -71,6 +71,8 @@ def check_redis(timeout: float) -> str:
 
 
 async def _temporal_client(timeout: float) -> Client:
+    from temporalio.client import Client  # the SDK is loaded when health is checked, not at start-up
+
     return await asyncio.wait_for(
         Client.connect(settings.TEMPORAL_ADDRESS, namespace=settings.TEMPORAL_NAMESPACE), timeout
     )
@@ -83,6 +85,10 @@ async def _temporal_server(timeout: float) -> str:
 
 
 async def _temporal_worker(timeout: float) -> str:
+    from temporalio.api.enums.v1 import TaskQueueType
+    from temporalio.api.taskqueue.v1 import TaskQueue
+    from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
+
     client = await _temporal_client(timeout)
     described = await client.workflow_service.describe_task_queue(
         DescribeTaskQueueRequest(

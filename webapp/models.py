@@ -27,6 +27,7 @@ class Capability(models.Model):
             ("view_audit", "Read the audit trail"),
             ("export_case_files", "Export and verify case files"),
             ("use_key_gate", "Encrypt and decrypt through the key gate"),
+            ("own_control", "Own the key-compromise control: playbook, targets, drills, attestation"),
         ]
 
     def __str__(self) -> str:

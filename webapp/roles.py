@@ -30,14 +30,21 @@ ROLES: tuple[Role, ...] = (
     Role(
         COMMANDER,
         "Incident commander",
-        "Drives the playbook: opens and confirms incidents, starts each step.",
-        ("view_incidents", "respond_to_incidents", "command_incidents", "report_signals", "export_case_files"),
+        "Drives the playbook: opens and confirms incidents, starts each step, signs the post-incident review.",
+        (
+            "view_incidents",
+            "respond_to_incidents",
+            "command_incidents",
+            "report_signals",
+            "export_case_files",
+            "decide_approvals",
+        ),
     ),
     Role(
         SECURITY_LEAD,
         "Security lead",
-        "Approves confirmations and restores; reads the audit trail.",
-        ("view_incidents", "respond_to_incidents", "report_signals", "decide_approvals", "view_audit"),
+        "Approves confirmations and restores; reads the audit trail; co-owns the control.",
+        ("view_incidents", "respond_to_incidents", "report_signals", "decide_approvals", "view_audit", "own_control"),
     ),
     Role(
         KEY_CUSTODIAN,
@@ -54,8 +61,15 @@ ROLES: tuple[Role, ...] = (
     Role(
         CISO,
         "CISO",
-        "Senior approver and escalation target.",
-        ("view_incidents", "respond_to_incidents", "decide_approvals", "view_audit", "export_case_files"),
+        "Senior approver and escalation target; owns the key-compromise control.",
+        (
+            "view_incidents",
+            "respond_to_incidents",
+            "decide_approvals",
+            "view_audit",
+            "export_case_files",
+            "own_control",
+        ),
     ),
     Role(
         AUDITOR,

@@ -6,6 +6,7 @@ from django.views.decorators.http import require_http_methods
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from casefile import views as casefile_views
+from evaluation.prometheus import metrics_view
 from notifications import views as notification_views
 from webapp import views
 from webapp.api.views import MeApi
@@ -13,6 +14,7 @@ from webapp.api.views import MeApi
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("metrics", metrics_view, name="metrics"),
     path(
         "login/",
         require_http_methods(["GET", "POST"])(auth_views.LoginView.as_view(redirect_authenticated_user=True)),
@@ -38,7 +40,13 @@ urlpatterns = [
     path("audit/", include("casefile.audit_urls")),
     path("regulatory/", include("regulatory.urls")),
     path("notifications/", include("notifications.urls")),
+    path("", include("evaluation.urls")),
     path(".well-known/sequester-audit-key.json", casefile_views.audit_key, name="audit-key"),
+    path(
+        ".well-known/sequester-casefile-certificate.pem",
+        casefile_views.casefile_certificate,
+        name="casefile-certificate",
+    ),
     path(".well-known/sequester-key-status.json", notification_views.key_status_feed_view, name="key-status-feed"),
 ]
 

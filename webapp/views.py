@@ -9,6 +9,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from webapp.health import HealthReport, stack_health
+from webapp.notices import home_notices
 
 
 def _health_json(report: HealthReport, *, with_detail: bool) -> dict[str, object]:
@@ -33,4 +34,4 @@ def healthz(request: HttpRequest) -> JsonResponse:
 @login_required
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "home.html", {"health": stack_health()})
+    return render(request, "home.html", {"health": stack_health(), "notices": home_notices(request.user)})

@@ -3,6 +3,7 @@ carry out (its own request) are left to that workflow."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 from uuid import UUID
@@ -18,6 +19,16 @@ from keyvault.services import lifecycle
 from keyvault.services.exceptions import encryption_exception_create
 from keyvault.services.grants import decrypt_grant_create
 
+ApprovalEffect = Callable[[ApprovalRequest, Actor], dict[str, Any]]
+_EFFECTS: dict[str, ApprovalEffect] = {}
+
+
+def approval_effect_register(action: str, effect: ApprovalEffect) -> None:
+    """What an approved request of ``action`` does, for actions an upper app owns (the playbook's
+    publication, a review's sign-off, a period's attestation): registered in its ``AppConfig.ready()``.
+    It runs in the transaction that records the final decision."""
+    _EFFECTS[action] = effect
+
 
 def _standalone(request: ApprovalRequest) -> bool:
     """True when no incident workflow waits for this request (it runs in its own request workflow)."""
@@ -25,6 +36,8 @@ def _standalone(request: ApprovalRequest) -> bool:
 
 
 def approval_apply(request: ApprovalRequest, *, actor: Actor) -> dict[str, Any]:
+    if request.action in _EFFECTS:
+        return _EFFECTS[request.action](request, actor)
     details: dict[str, Any] = request.payload["details"]
     reference = str(request.id)
     if request.action == policies.POLICY_CHANGE:

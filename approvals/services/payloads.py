@@ -101,7 +101,21 @@ def payload_check(
             raise InvalidApprovalRequest("only suspended keys can be restored")
         incident = payload.get("incident")
         return ("incident", str(incident)) if incident else ("key", str(keys[0].id))
+    if action == policies.REGULATORY_FILING_SIGNOFF and "notification" in payload:
+        return "notification", _text(payload, "notification")  # a message to a regulator: its exact text
     if action in (policies.CLOSE_INCIDENT, policies.REGULATORY_FILING_SIGNOFF):
         subject = _text(payload, "incident" if action == policies.CLOSE_INCIDENT else "obligation")
         return ("incident" if action == policies.CLOSE_INCIDENT else "obligation"), subject
+    if action in _SUBJECT_FIELD:
+        subject_type = _SUBJECT_FIELD[action]
+        return subject_type, _text(payload, subject_type)
     raise InvalidApprovalRequest(f"no payload rules for action {action!r}")
+
+
+# Actions whose payload names its subject in one text field (the subject type); the services that open
+# these requests build the rest of the payload from their own records.
+_SUBJECT_FIELD = {
+    policies.PLAYBOOK_PUBLISH: "playbook_version",
+    policies.POST_INCIDENT_REVIEW: "review",
+    policies.CONTROL_ATTESTATION: "period_report",
+}

@@ -118,6 +118,30 @@ def approval_request_open(
     return request
 
 
+def approval_refuse_undecidable(
+    *, action: str, requester: Any, actor: Actor, subject_type: str, subject_id: str, incident: str = "", what: str
+) -> None:
+    """Refuse, before it is opened, a request for ``action`` that nobody could decide (only the requester
+    holds the roles, say): it would wait until it expired and block what depends on it meanwhile. The
+    refusal is recorded (call it outside the transaction that would open the request)."""
+    from approvals.errors import NoEligibleApprover
+    from approvals.selectors import request_decidable
+
+    if request_decidable(action, requester):
+        return
+    message = f"nobody but {requester.get_username()} could decide the {action} of {what}: another approver must ask"
+    audit_record(
+        action="approval.refused_undecidable",
+        actor=actor,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        reason=message,
+        incident=incident,
+        data={"action": action, "code": NoEligibleApprover.code},
+    )
+    raise NoEligibleApprover(message)
+
+
 def _notify_opened(request_id: str) -> None:
     from approvals.tasks import notify_request_opened
 

@@ -145,6 +145,12 @@ class NoteInput(serializers.Serializer[Any]):
 class AdvanceInput(serializers.Serializer[Any]):
     action = serializers.ChoiceField(choices=["request_close", "retry"])
     choice = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
+    waivers = serializers.DictField(
+        child=serializers.CharField(max_length=2000, allow_blank=True),
+        required=False,
+        default=dict,
+        help_text="Closure: check name → the reason an open item of that check is waived",
+    )
 
 
 def _valid(serializer_class: type[serializers.Serializer[Any]], request: Request) -> dict[str, Any]:
@@ -219,6 +225,10 @@ class IncidentAdvanceApi(APIView):
     def post(self, request: Request, reference: str) -> Response:
         data = _valid(AdvanceInput, request)
         incident_services.incident_advance(
-            reference=reference, action=data["action"], choice=data["choice"], actor=actor_from_request(request)
+            reference=reference,
+            action=data["action"],
+            choice=data["choice"],
+            actor=actor_from_request(request),
+            waivers=data["waivers"],
         )
         return Response({"ok": True})

@@ -14,8 +14,15 @@ from django.utils import timezone
 
 from audit.actors import Actor
 from audit.services import audit_record
-from incidents.errors import IncidentClosed, IncidentNotFound, InvalidIncidentAction
+from incidents.errors import (
+    ClosureBlocked,
+    ExerciseMismatch,
+    IncidentClosed,
+    IncidentNotFound,
+    InvalidIncidentAction,
+)
 from incidents.models import SEVERITY_RANK, Incident, IncidentCounter, IncidentKey, Severity
+from incidents.services.closure import closure_validate_waivers
 from ir_workflows.incident.types import (
     ADD_KEYS_UPDATE,
     ADD_NOTE_UPDATE,
@@ -31,8 +38,9 @@ from ir_workflows.incident.types import (
     SeverityUpdate,
 )
 from ir_workflows.outbox import outbox_start, outbox_update
+from keyvault.errors import KeyNotFound
 from keyvault.models import ManagedKey
-from keyvault.services.lifecycle import key_suspend
+from keyvault.services.lifecycle import key_retire, key_suspend
 
 SYSTEM_USERNAME = "sequester"
 
@@ -48,11 +56,24 @@ def system_user() -> Any:
     return user
 
 
-def _next_reference(now: datetime) -> str:
+def _next_reference(now: datetime, *, exercise: bool = False) -> str:
+    """INC-YYYY-NNNN; an exercise is EXR-YYYY-NNNN (same sequence), so every page, mail and audit event
+    that names it shows it is a drill."""
     counter, _ = IncidentCounter.objects.select_for_update().get_or_create(year=now.year)
     counter.last += 1
     counter.save(update_fields=["last"])
-    return f"INC-{now.year}-{counter.last:04d}"
+    return f"{'EXR' if exercise else 'INC'}-{now.year}-{counter.last:04d}"
+
+
+def _check_exercise(keys: list[ManagedKey], exercise: bool) -> None:
+    """A drill touches only canary keys made for it; a real incident never takes a canary in."""
+    wrong = [key.alias for key in keys if key.exercise != exercise]
+    if wrong:
+        what = "production keys" if exercise else "canary keys of a drill"
+        raise ExerciseMismatch(
+            f"{'an exercise' if exercise else 'a real incident'} cannot hold {what}: {', '.join(wrong[:5])}",
+            keys=wrong[:50],
+        )
 
 
 def incident_get(reference_or_id: str | UUID, *, lock: bool = False) -> Incident:
@@ -68,10 +89,10 @@ def incident_get(reference_or_id: str | UUID, *, lock: bool = False) -> Incident
     return incident
 
 
-def open_incident_for(keys: list[ManagedKey]) -> Incident | None:
+def open_incident_for(keys: list[ManagedKey], *, exercise: bool = False) -> Incident | None:
     return (
         Incident.objects.select_for_update()
-        .filter(status=Incident.Status.OPEN, incident_keys__key__in=keys)
+        .filter(status=Incident.Status.OPEN, incident_keys__key__in=keys, exercise=exercise)
         .order_by("opened_at")
         .first()
     )
@@ -128,14 +149,18 @@ def incident_open_or_attach(
     commander: Any = None,
     detected_at: datetime | None = None,
     via: str = IncidentKey.Via.SIGNAL,
+    exercise: bool = False,
     attach_to: Incident | None = None,
 ) -> Containment:
     """Contain ``keys`` now (same transaction as the caller's signal) and open an incident for them, or
     attach them to the open incident that already holds one of them (else to ``attach_to``, if it is
-    open). The incident's workflow starts after commit through the outbox (so containment never waits
-    for Temporal)."""
-    existing = open_incident_for(keys)
-    if existing is None and attach_to is not None:
+    open and of the same kind). The incident's workflow starts after commit through the outbox (so
+    containment never waits for Temporal). A real signal naming a drill's canary is still contained
+    (containment is never refused), in an incident of its own."""
+    if exercise:
+        _check_exercise(keys, exercise)
+    existing = open_incident_for(keys, exercise=exercise)
+    if existing is None and attach_to is not None and attach_to.exercise == exercise:
         existing = Incident.objects.select_for_update().filter(id=attach_to.id, status=Incident.Status.OPEN).first()
     if existing is not None:
         suspended, added = _link_and_contain(existing, keys, actor=actor, reason=reason, via=via)
@@ -151,10 +176,11 @@ def incident_open_or_attach(
             )
         return Containment(existing, False, suspended, added)
     now = timezone.now()
-    reference = _next_reference(now)
+    reference = _next_reference(now, exercise=exercise)
     incident_id = uuid.uuid4()
     incident = Incident.objects.create(
         id=incident_id,
+        exercise=exercise,
         reference=reference,
         title=title or f"Compromise of {', '.join(k.alias for k in keys[:3])}{'…' if len(keys) > 3 else ''}",
         severity=severity,
@@ -171,7 +197,8 @@ def incident_open_or_attach(
         subject_id=reference,
         reason=reason,
         incident=reference,
-        data={"keys": [str(k.id) for k in keys], "severity": severity, "contained": len(suspended)},
+        data={"keys": [str(k.id) for k in keys], "severity": severity, "contained": len(suspended)}
+        | ({"exercise": True} if exercise else {}),
     )
     outbox_start(
         workflow_type=INCIDENT_WORKFLOW,
@@ -204,6 +231,8 @@ def incident_add_keys(*, reference: str, key_ids: list[UUID], actor: Actor, reas
     keys = list(ManagedKey.objects.filter(id__in=key_ids))
     if len(keys) != len(set(key_ids)):
         raise InvalidIncidentAction("unknown key id")
+    if incident.exercise:
+        _check_exercise(keys, True)
     _suspended, added = _link_and_contain(incident, keys, actor=actor, reason=reason, via=IncidentKey.Via.COMMANDER)
     if added:
         _tell_workflow(
@@ -282,21 +311,55 @@ def incident_add_note(*, reference: str, text: str, actor: Actor) -> None:
     )
 
 
+def incident_advance(
+    *, reference: str, action: str, choice: str, actor: Actor, waivers: dict[str, str] | None = None
+) -> None:
+    """A manual step: request closure (choice: keep_decrypt_only or destroy), or retry a failed step.
+    Closure is refused (``closure_open_items``) while an open item is neither done nor waived in
+    ``waivers`` (check name → reason); the refusal is recorded with the items (outside the refused
+    transaction, so that it stays). The request records the open items and the waivers, which the
+    ``close_incident`` approval then carries for its approvers to sign."""
+    try:
+        _advance(reference=reference, action=action, choice=choice, actor=actor, waivers=waivers)
+    except ClosureBlocked as refused:
+        audit_record(
+            action="incident.close_refused",
+            actor=actor,
+            subject_type="incident",
+            subject_id=reference,
+            reason=str(refused)[:1500],
+            incident=reference,
+            data={"items": list(refused.details.get("open_items", []))[:50]},
+        )
+        raise
+
+
 @transaction.atomic
-def incident_advance(*, reference: str, action: str, choice: str, actor: Actor) -> None:
-    """A manual step: request closure (choice: keep_decrypt_only or destroy), or retry a failed step."""
+def _advance(*, reference: str, action: str, choice: str, actor: Actor, waivers: dict[str, str] | None) -> None:
     incident = _open(reference)
     if action not in ("request_close", "retry"):
         raise InvalidIncidentAction("advance with request_close or retry")
-    if action == "request_close" and choice not in ("keep_decrypt_only", "destroy"):
-        raise InvalidIncidentAction("closing keeps the keys decrypt-only or destroys them")
+    data: dict[str, Any] = {"choice": choice}
+    if action == "request_close":
+        if choice not in ("keep_decrypt_only", "destroy"):
+            raise InvalidIncidentAction("closing keeps the keys decrypt-only or destroys them")
+        recorded = closure_validate_waivers(incident, waivers)
+        incident.closure_request = {
+            "choice": choice,
+            "by": actor.name,
+            "at": timezone.now().isoformat(),
+            **recorded,
+        }
+        incident.save(update_fields=["closure_request"])
+        data |= recorded
     audit_record(
         action=f"incident.{action}",
         actor=actor,
         subject_type="incident",
         subject_id=incident.reference,
         incident=incident.reference,
-        data={"choice": choice},
+        reason="; ".join(f"{check} waived: {why}" for check, why in data.get("waivers", {}).items()),
+        data=data,
     )
     _tell_workflow(
         incident,
@@ -304,3 +367,13 @@ def incident_advance(*, reference: str, action: str, choice: str, actor: Actor) 
         AdvanceUpdate(action=action, choice=choice, by=actor.name),
         f"advance-{action}-{timezone.now().timestamp()}",
     )
+
+
+@transaction.atomic
+def incident_key_retire(*, reference: str, key_id: UUID, actor: Actor, reason: str) -> ManagedKey:
+    """The commander decides that one of the incident's keys gets no replacement, and says why; the
+    playbook then skips it when it replaces the others (every other compromised key is replaced)."""
+    incident = incident_get(reference)
+    if not IncidentKey.objects.filter(incident=incident, key_id=key_id).exists():
+        raise KeyNotFound(f"key {key_id} is not part of {incident.reference}")
+    return key_retire(key_id=key_id, actor=actor, reason=reason, incident=incident.reference)

@@ -18,6 +18,13 @@ from approvals.services.requests import approval_request_open, gate_spec
 from audit.actors import Actor
 from audit.services import audit_record
 from incidents.models import Incident, IncidentKey, RewrapProgress
+from incidents.services.closure import (
+    closure_approved_request,
+    closure_blockers,
+    closure_open_items,
+    closure_signed_waivers,
+)
+from incidents.services.hooks import change_hooks_run
 from incidents.services.incidents import incident_get, system_user
 from ir_workflows.approvals.types import ApprovalGateSpec
 from keyvault.errors import IllegalTransition
@@ -101,16 +108,26 @@ def incident_open_approval(
     if action in (policies.CONFIRM_COMPROMISE, policies.RESTORE_FALSE_POSITIVE):
         payload: dict[str, Any] = {"keys": keys, "incident": reference}
     elif action == policies.CLOSE_INCIDENT:
-        payload = {"incident": reference, "disposition": disposition, "resolution": incident.resolution}
+        request = incident.closure_request or {}
+        payload = {
+            "incident": reference,
+            "disposition": disposition,
+            "resolution": incident.resolution,
+            # What the approvers sign besides the closure: every item still open and the waiver for it.
+            "open_items": [item.as_dict() for item in closure_open_items(incident)],
+            "waivers": dict(request.get("waivers") or {}),
+        }
     elif action == policies.KEY_DESTRUCTION:
         payload = {"key": keys[0], "all_keys": keys}
     else:
         raise BusinessError(f"the playbook opens no {action} request")
     requester = incident.commander or system_user()
+    if incident.exercise:
+        payload["exercise"] = True
     request = approval_request_open(
         action=action,
         payload=payload,
-        reason=f"{incident.reference}: {incident.title}",
+        reason=f"{incident.reference}: {'[EXERCISE] ' if incident.exercise else ''}{incident.title}",
         requested_by=requester,
         actor=PLAYBOOK,
         incident=reference,
@@ -147,9 +164,9 @@ def incident_attention(*, reference: str, message: str) -> int:
     if not recipients:
         return 0
     link = f"{settings.SEQUESTER_BASE_URL.rstrip('/')}/incidents/{reference}/"
-    return send_mail(
-        f"[Sequester] {reference} needs you", f"{message}\n\n{link}\n", settings.DEFAULT_FROM_EMAIL, recipients
-    )
+    tag = "[Sequester] [EXERCISE]" if incident.exercise else "[Sequester]"
+    body = ("EXERCISE — a drill, not a real compromise.\n\n" if incident.exercise else "") + f"{message}\n\n{link}\n"
+    return send_mail(f"{tag} {reference} needs you", body, settings.DEFAULT_FROM_EMAIL, recipients)
 
 
 def key_mark_compromised(*, reference: str, key_id: str) -> str:
@@ -171,6 +188,8 @@ def key_restrict_verify(*, reference: str, key_id: str) -> tuple[str, bool]:
     if key.key_state in DESTROYED_STATES:
         return str(key.state), True
     report = restriction.key_restriction_confirm(key_id=key.id, actor=PLAYBOOK, incident=reference)
+    if report.verified:
+        change_hooks_run(incident=incident_get(reference), change="restricted")
     return str(key.state), report.verified
 
 
@@ -182,17 +201,18 @@ class RewrapTargetRow:
 
 
 def incident_rewrap_plan(*, reference: str) -> list[RewrapTargetRow]:
-    """A replacement for every compromised key named by a signal or the commander, or holding data to
-    rewrap; the rewrap job's grant (the confirmation quorum stands behind it) for each key with data."""
+    """A replacement for every compromised key of the incident — named by a signal or the commander, or
+    wrapped by one of those (tainted), with data to rewrap or not, AI keys alike — unless the commander
+    retired it without one, with a reason (``lifecycle.key_retire``); the rewrap job's grant (the
+    confirmation quorum stands behind it) for each key with data. No key is left silently unreplaced."""
     incident = incident_get(reference)
     targets = []
+    replaced = False
     for key in _incident_keys(incident):
-        if key.key_state is not S.COMPROMISED:
+        if key.key_state is not S.COMPROMISED or key.retired_at is not None:
             continue
         total = WrappedItem.objects.filter(key=key).count()
-        named = IncidentKey.objects.filter(incident=incident, key=key).exclude(via=IncidentKey.Via.CASCADE).exists()
-        if not (named or total):
-            continue
+        replaced |= key.replaced_by_id is None
         replacement = lifecycle.key_replace(key_id=key.id, actor=PLAYBOOK, reason="replacement", incident=reference)
         if total:
             job = f"{reference}/rewrap/{key.id}"
@@ -209,6 +229,8 @@ def incident_rewrap_plan(*, reference: str) -> list[RewrapTargetRow]:
                 incident=incident, key=key, defaults={"replacement": replacement, "total": total}
             )
         targets.append(RewrapTargetRow(str(key.id), str(replacement.id), total))
+    if replaced:
+        change_hooks_run(incident=incident, change="replaced")
     return targets
 
 
@@ -312,10 +334,19 @@ def incident_destroy_keys(*, reference: str) -> tuple[list[str], list[str]]:
     return destroyed, kept
 
 
+def incident_closure_blockers(*, reference: str, approved: bool) -> list[str]:
+    """The open items that stand in the way of closing (see ``incidents.services.closure``)."""
+    return [f"{item.title} ({item.check})" for item in closure_blockers(incident_get(reference), approved=approved)]
+
+
 @transaction.atomic
 def incident_close(*, reference: str, resolution: str, disposition: str) -> str:
     incident = incident_get(reference, lock=True)
     if incident.status != Incident.Status.CLOSED:
+        blocking = closure_blockers(incident, approved=True)
+        if blocking:  # the rule, once more where the state changes: nothing closes over an open item
+            raise BusinessError("open items neither done nor waived: " + "; ".join(i.title for i in blocking))
+        waivers, _shown = closure_signed_waivers(closure_approved_request(incident))
         incident.status = Incident.Status.CLOSED
         incident.step = Incident.Step.CLOSED
         incident.resolution = resolution or incident.resolution
@@ -328,7 +359,8 @@ def incident_close(*, reference: str, resolution: str, disposition: str) -> str:
             subject_type="incident",
             subject_id=reference,
             incident=reference,
-            data={"resolution": incident.resolution, "disposition": disposition},
+            data={"resolution": incident.resolution, "disposition": disposition, "waivers": waivers},
         )
+        change_hooks_run(incident=incident, change="closed")
     assert incident.closed_at is not None
     return incident.closed_at.isoformat()

@@ -44,17 +44,25 @@ def _existing(sender: Sender, event: CompromiseEvent) -> Signal | None:
 
 
 def signal_receive(
-    *, event: CompromiseEvent, via: str, actor: Actor, commander: Any = None, sender: Sender | None = None
+    *,
+    event: CompromiseEvent,
+    via: str,
+    actor: Actor,
+    commander: Any = None,
+    sender: Sender | None = None,
+    exercise: bool = False,
 ) -> SignalResult:
     """Idempotent by (sender, source, event id): a repeated signal returns the first one's incident.
-    ``sender`` defaults to the actor's principal (the server's own actor owns every source)."""
+    ``sender`` defaults to the actor's principal (the server's own actor owns every source).
+    ``exercise``: a drill's signal, which names only the canary keys made for it and opens an exercise
+    incident."""
     sender = sender or Sender.of_actor(actor)
     source_owner_check(sender=sender, source=event.source)
     previous = _existing(sender, event)
     if previous is not None:
         return _duplicate(previous, event=event, actor=actor)
     try:
-        return _receive(event=event, sender=sender, via=via, actor=actor, commander=commander)
+        return _receive(event=event, sender=sender, via=via, actor=actor, commander=commander, exercise=exercise)
     except IntegrityError:
         # The same event arrived twice at once: the other request stored it first.
         previous = _existing(sender, event)
@@ -88,6 +96,7 @@ def _duplicate(previous: Signal, *, event: CompromiseEvent, actor: Actor) -> Sig
             reason=reason,
             detected_at=event.time,
             attach_to=previous.incident,
+            exercise=previous.incident.exercise,
         )
         audit_record(
             action="signal.duplicate_contained",
@@ -116,13 +125,17 @@ def _duplicate(previous: Signal, *, event: CompromiseEvent, actor: Actor) -> Sig
 
 
 @transaction.atomic
-def _receive(*, event: CompromiseEvent, sender: Sender, via: str, actor: Actor, commander: Any) -> SignalResult:
+def _receive(
+    *, event: CompromiseEvent, sender: Sender, via: str, actor: Actor, commander: Any, exercise: bool
+) -> SignalResult:
     with audit_batch():  # every event of this signal is appended at the end: a short hold on the chain
-        return _contain_and_record(event=event, sender=sender, via=via, actor=actor, commander=commander)
+        return _contain_and_record(
+            event=event, sender=sender, via=via, actor=actor, commander=commander, exercise=exercise
+        )
 
 
 def _contain_and_record(
-    *, event: CompromiseEvent, sender: Sender, via: str, actor: Actor, commander: Any
+    *, event: CompromiseEvent, sender: Sender, via: str, actor: Actor, commander: Any, exercise: bool = False
 ) -> SignalResult:
     keys, unresolved = keys_resolve(event.keys)
     if not keys:
@@ -139,6 +152,7 @@ def _contain_and_record(
         reason=reason,
         commander=commander,
         detected_at=event.time,
+        exercise=exercise,
     )
     # A duplicate (sender, source, event id) fails here; the caller then returns the first signal's result.
     signal = Signal.objects.create(

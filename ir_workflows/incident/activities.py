@@ -17,6 +17,7 @@ from ir_workflows.approvals.types import ApprovalGateSpec
 from ir_workflows.incident.types import (
     ATTENTION_ACTIVITY,
     CLOSE_ACTIVITY,
+    CLOSURE_CHECK_ACTIVITY,
     CONTAIN_ACTIVITY,
     DESTROY_ACTIVITY,
     HOOKS_ACTIVITY,
@@ -31,6 +32,8 @@ from ir_workflows.incident.types import (
     AttentionResult,
     CloseInput,
     CloseResult,
+    ClosureCheckInput,
+    ClosureCheckResult,
     ContainResult,
     DestroyResult,
     HookInput,
@@ -199,6 +202,14 @@ def incident_close(close: CloseInput) -> CloseResult:
     )
 
 
+@activity.defn(name=CLOSURE_CHECK_ACTIVITY)
+@django_activity
+def incident_closure_check(check: ClosureCheckInput) -> ClosureCheckResult:
+    return ClosureCheckResult(
+        blocking=playbook.incident_closure_blockers(reference=check.incident, approved=check.approved)
+    )
+
+
 PLAYBOOK_ACTIVITIES = (
     incident_contain,
     incident_set_step,
@@ -212,4 +223,5 @@ PLAYBOOK_ACTIVITIES = (
     incident_run_hooks,
     incident_destroy_keys,
     incident_close,
+    incident_closure_check,
 )

@@ -27,6 +27,7 @@ RESTORE_ACTIVITY = "incident_restore_keys"
 HOOKS_ACTIVITY = "incident_run_hooks"
 DESTROY_ACTIVITY = "incident_destroy_keys"
 CLOSE_ACTIVITY = "incident_close"
+CLOSURE_CHECK_ACTIVITY = "incident_closure_check"
 
 RESTRICTION_BATCH_SIZE = 500
 RESTRICTION_CONCURRENCY = 50
@@ -176,6 +177,17 @@ class CloseInput:
 @dataclass(frozen=True, slots=True)
 class CloseResult:
     closed_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class ClosureCheckInput:
+    incident: str
+    approved: bool  # False: against the commander's request; True: against the signed close_incident approval
+
+
+@dataclass(frozen=True, slots=True)
+class ClosureCheckResult:
+    blocking: list[str]  # titles of the open items neither done nor waived
 
 
 # --- updates ------------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflow
 from ir_workflows import retry
 from ir_workflows.approvals.gate import ApprovalGates
 from ir_workflows.approvals.types import ApprovalGateSpec
+from ir_workflows.incident import procedure
 from ir_workflows.incident.types import (
     ADD_KEYS_UPDATE,
     ADD_NOTE_UPDATE,
@@ -33,6 +34,7 @@ from ir_workflows.incident.types import (
     ATTENTION_ACTIVITY,
     CHANGE_SEVERITY_UPDATE,
     CLOSE_ACTIVITY,
+    CLOSURE_CHECK_ACTIVITY,
     CONTAIN_ACTIVITY,
     DESTROY_ACTIVITY,
     HOOKS_ACTIVITY,
@@ -58,6 +60,8 @@ from ir_workflows.incident.types import (
     AwarenessUpdate,
     CloseInput,
     CloseResult,
+    ClosureCheckInput,
+    ClosureCheckResult,
     ContainResult,
     DestroyResult,
     HookInput,
@@ -153,7 +157,7 @@ class KeyCompromiseIncidentWorkflow:
         self._ref = incident.incident
         self._gates = ApprovalGates()
         self._lock = asyncio.Lock()
-        self._step = "contain"
+        self._step = procedure.CONTAIN
         self._severity = incident.severity
         self._aware_at = ""
         self._attention = ""
@@ -204,7 +208,7 @@ class KeyCompromiseIncidentWorkflow:
 
     @add_keys.validator
     def _validate_add_keys(self, update: AddKeysUpdate) -> None:
-        if self._step == "closed":
+        if self._step == procedure.CLOSED:
             raise ValueError("the incident is closed")
         if not update.keys:
             raise ValueError("no key to add")
@@ -239,7 +243,7 @@ class KeyCompromiseIncidentWorkflow:
 
     @advance.validator
     def _validate_advance(self, update: AdvanceUpdate) -> None:
-        if self._step == "closed":
+        if self._step == procedure.CLOSED:
             raise ValueError("the incident is closed")
         if update.action not in ("retry", "request_close"):
             raise ValueError("advance with retry or request_close")
@@ -268,7 +272,7 @@ class KeyCompromiseIncidentWorkflow:
 
     @start_obligation_clock.validator
     def _validate_start_obligation_clock(self, start: ClockStart) -> None:
-        if self._step == "closed":  # the caller starts the clock standalone instead
+        if self._step == procedure.CLOSED:  # the caller starts the clock standalone instead
             raise ApplicationError("the incident is closed", type="IncidentClosed")
         if not start.workflow_id:
             raise ApplicationError("a clock needs its workflow id", type="ClockInvalid")
@@ -283,30 +287,30 @@ class KeyCompromiseIncidentWorkflow:
             await self._tell_commander("critical incident opened: keys contained, confirmation requested")
 
         if workflow.patched("confirm-step-with-request-v3"):
-            self._step = "confirm"  # recorded by the activity that opens the request
-            confirmed = await self._approval(policies.CONFIRM_COMPROMISE, keys=self._roots, step="confirm")
+            self._step = procedure.CONFIRM  # recorded by the activity that opens the request
+            confirmed = await self._approval(policies.CONFIRM_COMPROMISE, keys=self._roots, step=procedure.CONFIRM)
         else:
-            await self._set_step("confirm")
+            await self._set_step(procedure.CONFIRM)
             confirmed = await self._approval(policies.CONFIRM_COMPROMISE, keys=self._roots)
         if confirmed != APPROVED:
             return await self._false_positive()
 
         self._resolution = "compromise"
-        await self._set_step("restrict")
+        await self._set_step(procedure.RESTRICT)
         self._restricting = True
         async with self._lock:
             await self._restrict(list(self._keys))
 
-        await self._set_step("rewrap")
+        await self._set_step(procedure.REWRAP)
         plan = await self._act(REWRAP_PLAN_ACTIVITY, IncidentRef(self._ref), RewrapPlan)
         await self._rewrap_all(plan.targets)
 
-        await self._set_step("notify")
-        await self._act(HOOKS_ACTIVITY, HookInput(self._ref, "notify"), HookResult)
-        await self._set_step("regulatory")
-        await self._act(HOOKS_ACTIVITY, HookInput(self._ref, "regulatory"), HookResult)
+        await self._set_step(procedure.NOTIFY)
+        await self._act(HOOKS_ACTIVITY, HookInput(self._ref, procedure.NOTIFY), HookResult)
+        await self._set_step(procedure.REGULATORY)
+        await self._act(HOOKS_ACTIVITY, HookInput(self._ref, procedure.REGULATORY), HookResult)
 
-        await self._set_step("close")
+        await self._set_step(procedure.CLOSE)
         disposition = await self._close_approved()
         if disposition == DESTROY:
             destroy = await self._approval(policies.KEY_DESTRUCTION, keys=self._roots)
@@ -317,31 +321,49 @@ class KeyCompromiseIncidentWorkflow:
         return await self._close(disposition)
 
     async def _false_positive(self) -> IncidentResult:
-        await self._set_step("restore")
+        await self._set_step(procedure.RESTORE)
         restored = await self._approval(policies.RESTORE_FALSE_POSITIVE, keys=self._keys)
         if restored == APPROVED:
             await self._act(RESTORE_ACTIVITY, IncidentRef(self._ref), RestoreResult)
         else:
             await self._tell_commander("restoring the keys was not approved: they stay suspended")
         self._resolution = "false_positive"
-        await self._set_step("close")
+        await self._set_step(procedure.CLOSE)
         await self._close_approved()
         return await self._close(KEEP)
 
     async def _close_approved(self) -> str:
-        """Wait for the commander to ask for closure, then for the close_incident quorum."""
+        """Wait for the commander to ask for closure, then for the close_incident quorum. Open items
+        (review, acknowledgements, obligations, sign-offs, rewrap) must be done or waived: checked
+        against the commander's request before the approval opens, and against the waivers the
+        approvers signed once it is approved (an item that opened meanwhile needs a new request)."""
+        checks = workflow.patched("closure-checks-v1")
         while True:
             await workflow.wait_condition(lambda: bool(self._close_choice))
             choice = self._close_choice
+            if checks and await self._closure_blocked(approved=False):
+                continue
             verdict = await self._approval(policies.CLOSE_INCIDENT, keys=self._roots, disposition=choice)
             if verdict == APPROVED:
+                if checks and await self._closure_blocked(approved=True):
+                    continue
                 return choice
             self._close_choice = ""  # a new request for closure is needed
             await self._tell_commander(f"closing was {verdict}; ask again when ready")
 
+    async def _closure_blocked(self, *, approved: bool) -> bool:
+        check = await self._act(CLOSURE_CHECK_ACTIVITY, ClosureCheckInput(self._ref, approved), ClosureCheckResult)
+        if not check.blocking:
+            return False
+        self._close_choice = ""
+        await self._tell_commander(
+            "closing refused: open items neither done nor waived: " + "; ".join(check.blocking[:10])
+        )
+        return True
+
     async def _close(self, disposition: str) -> IncidentResult:
         await self._act(CLOSE_ACTIVITY, CloseInput(self._ref, self._resolution, disposition), CloseResult)
-        self._step = "closed"
+        self._step = procedure.CLOSED
         await workflow.wait_condition(workflow.all_handlers_finished)
         rewrapped = sum(done for done, _ in self._rewrap.values())
         return IncidentResult(self._ref, self._resolution, len(self._restricted), rewrapped)

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import io
 from typing import Any
 from uuid import UUID
 
 from django.contrib.auth import get_user_model
-from drf_spectacular.utils import extend_schema
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from audit.actors import Actor
 from keyvault import selectors
 from keyvault.api.fields import Base64Field, b64
 from keyvault.api.permissions import (
@@ -27,11 +32,13 @@ from keyvault.api.permissions import (
     CanRewrap,
     CanRotate,
     CanSuspend,
+    any_of,
 )
 from keyvault.errors import InvalidKeyRequest
 from keyvault.models import AiDataCategory, ManagedKey
 from keyvault.policy import Caller
 from keyvault.services import gate, lifecycle
+from keyvault.services.inventory import FORMATS, key_inventory_write
 from keyvault.services.wrapped_items import ItemToRegister, wrapped_items_register
 from keyvault.types import Principal, UseContext, caller_for_user
 from webapp.api.actors import actor_from_request
@@ -70,6 +77,8 @@ class KeyOutput(serializers.Serializer[ManagedKey]):
     deactivated_at = serializers.DateTimeField(allow_null=True)
     destroyed_at = serializers.DateTimeField(allow_null=True)
     restricted_at = serializers.DateTimeField(allow_null=True)
+    retired_at = serializers.DateTimeField(allow_null=True)
+    retired_reason = serializers.CharField()
 
     def get_fingerprint(self, key: ManagedKey) -> str | None:
         current = [v for v in key.versions.all() if v.version == key.current_version]
@@ -272,6 +281,22 @@ class KeyDeactivateApi(APIView):
         data = _reason(request)
         key = lifecycle.key_deactivate(
             key_id=key_id, actor=actor_from_request(request), reason=data["reason"], caller=caller(request)
+        )
+        return _key_response(key)
+
+
+class KeyRetireApi(APIView):
+    permission_classes = [CanCompromise]  # who may declare a key compromised may end its story
+
+    @extend_schema(
+        summary="Retire a compromised key without a replacement, saying why (the playbook then skips it)",
+        request=ReasonInput,
+        responses=KeyOutput,
+    )
+    def post(self, request: Request, key_id: UUID) -> Response:
+        data = _reason(request)
+        key = lifecycle.key_retire(
+            key_id=key_id, actor=actor_from_request(request), reason=data["reason"], incident=data["incident"]
         )
         return _key_response(key)
 
@@ -582,3 +607,36 @@ class KeyWrappedItemsApi(APIView):
             caller=caller(request),
         )
         return Response({"registered": count}, status=status.HTTP_201_CREATED)
+
+
+class _FormatIsTheFileFormat(DefaultContentNegotiation):
+    """``?format=`` names the export's file format here, not a DRF renderer."""
+
+    def select_renderer(self, request: Request, renderers: Any, format_suffix: str | None = None) -> Any:
+        return renderers[0], renderers[0].media_type
+
+
+class KeyInventoryExportApi(APIView):
+    permission_classes = [any_of("webapp.view_audit")]
+    content_negotiation_class = _FormatIsTheFileFormat
+
+    @extend_schema(
+        summary="Export every key with its state (quarantined included, no key material) for sampling",
+        parameters=[OpenApiParameter("format", str, enum=list(FORMATS), default="csv")],
+        responses={(200, "text/csv"): OpenApiTypes.STR, (200, "application/json"): OpenApiTypes.OBJECT},
+    )
+    def get(self, request: Request) -> HttpResponse:
+        chosen = request.query_params.get("format", "csv")
+        if chosen not in FORMATS:
+            raise InvalidKeyRequest(f"unknown format {chosen!r}: use csv or json")
+        return key_inventory_response(chosen, actor_from_request(request))
+
+
+def key_inventory_response(format: str, actor: Actor) -> HttpResponse:
+    """The inventory as a download (the API and the auditor's page both answer with it)."""
+    out = io.StringIO()
+    key_inventory_write(out=out, format=format, actor=actor)
+    content_type = "text/csv; charset=utf-8" if format == "csv" else "application/json"
+    response = HttpResponse(out.getvalue(), content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="key-inventory.{format}"'
+    return response

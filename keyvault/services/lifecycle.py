@@ -199,9 +199,14 @@ def key_create(
     data_asset_ids: Sequence[int] = (),
     system_ids: Sequence[int] = (),
     caller: Caller = SYSTEM,
+    exercise: bool = False,
+    incident: str = "",
 ) -> ManagedKey:
     """A new key (active unless ``activate=False``), wrapped by ``parent_id`` when given: never by a
-    suspended or compromised key (409 ``key_quarantined``; 404 for callers outside incident response)."""
+    suspended or compromised key (409 ``key_quarantined``; 404 for callers outside incident response).
+    ``exercise``: a canary key made for a drill; it never wraps or is wrapped by a production key.
+    ``incident``: the incident it is made for (a replacement): its creation events then belong to that
+    incident's record, in full."""
     if backend not in ManagedKey.Backend.values:
         raise InvalidKeyRequest(f"unknown backend {backend!r}; use one of {', '.join(ManagedKey.Backend.values)}")
     if ai_category not in AiDataCategory.values:
@@ -219,13 +224,21 @@ def key_create(
         if parent.key_state in DESTROYED_STATES:
             raise InvalidKeyRequest("a destroyed key cannot be a parent")
         _manageable(parent, caller, "wrapping a new key with it", role="parent ")
+        if parent.exercise != exercise:
+            raise InvalidKeyRequest("a drill's canary keys and production keys never wrap one another")
     assets = list(DataAsset.objects.filter(id__in=data_asset_ids))
     systems = list(System.objects.filter(id__in=system_ids))
     if len(assets) != len(set(data_asset_ids)) or len(systems) != len(set(system_ids)):
         raise InvalidKeyRequest("unknown data asset or system id")
 
     key = ManagedKey.objects.create(
-        alias=alias, purpose=purpose, backend=backend, ai_category=ai_category, parent=parent, custodian=custodian
+        alias=alias,
+        purpose=purpose,
+        backend=backend,
+        ai_category=ai_category,
+        parent=parent,
+        custodian=custodian,
+        exercise=exercise,
     )
     key.data_assets.set(assets)
     key.systems.set(systems)
@@ -237,10 +250,12 @@ def key_create(
         subject_type="key",
         subject_id=key.id,
         reason=f"created for {purpose}",
-        data={"alias": alias, "backend": backend, "parent": str(parent_id or ""), "ai_category": ai_category},
+        incident=incident,
+        data={"alias": alias, "backend": backend, "parent": str(parent_id or ""), "ai_category": ai_category}
+        | ({"exercise": True} if exercise else {}),
     )
     if activate:
-        _apply(key, S.ACTIVE, operation="activate", actor=actor, reason="activated at creation")
+        _apply(key, S.ACTIVE, operation="activate", actor=actor, reason="activated at creation", incident=incident)
     return key
 
 
@@ -483,6 +498,8 @@ def key_replace(*, key_id: UUID, actor: Actor, reason: str, incident: str = "") 
     (old,) = _locked([key_id])
     if old.replaced_by_id is not None:
         return ManagedKey.objects.get(id=old.replaced_by_id)
+    if old.retired_at is not None:
+        raise IllegalTransition(f"key {old.id} was retired without a replacement: {old.retired_reason}")
     if old.key_state is S.ACTIVE:
         raise IllegalTransition("suspend, deactivate or compromise a key before replacing it")
     parent_id = _healthy_parent(old, actor=actor, incident=incident)
@@ -496,6 +513,8 @@ def key_replace(*, key_id: UUID, actor: Actor, reason: str, incident: str = "") 
         custodian=old.custodian,
         data_asset_ids=list(old.data_assets.values_list("id", flat=True)),
         system_ids=list(old.systems.values_list("id", flat=True)),
+        exercise=old.exercise,
+        incident=incident,
     )
     old.replaced_by = replacement
     old.save(update_fields=["replaced_by"])
@@ -549,3 +568,42 @@ def _healthy_parent(old: ManagedKey, *, actor: Actor, incident: str) -> UUID | N
         "activate or replace that KEK first",
         key=str(old.id),
     )
+
+
+RETIRABLE = frozenset({S.SUSPENDED, S.COMPROMISED, S.DEACTIVATED, S.DESTROYED, S.DESTROYED_COMPROMISED})
+
+
+@transaction.atomic
+def key_retire(*, key_id: UUID, actor: Actor, reason: str, incident: str = "") -> ManagedKey:
+    """The other way a compromised key's story ends: retired without a replacement, with the reason
+    (the model it served is withdrawn, its data deleted, ...). A retired key is never replaced; asked
+    again, this returns the key as it was retired."""
+    reason = _require_reason(reason)
+    (key,) = _locked([key_id])
+    if key.retired_at is not None:
+        return key
+    if key.replaced_by_id is not None:
+        raise IllegalTransition(f"key {key.id} is replaced already: it cannot also be retired without one")
+    stranded = WrappedItem.objects.filter(key=key).count()
+    if stranded:
+        raise IllegalTransition(
+            f"{stranded} wrapped item(s) are still under key {key.id}: they need its replacement (rewrap) before it "
+            "could be retired without one"
+        )
+    if key.key_state not in RETIRABLE:
+        raise IllegalTransition(
+            f"key {key.id} is {key.key_state.label}: only a suspended, compromised, deactivated or destroyed key is "
+            "retired without a replacement"
+        )
+    key.retired_at, key.retired_reason, key.retired_by = timezone.now(), reason, actor.name
+    key.save(update_fields=["retired_at", "retired_reason", "retired_by"])
+    audit_record(
+        action="key.retired",
+        actor=actor,
+        subject_type="key",
+        subject_id=key.id,
+        reason=reason,
+        incident=incident,
+        data={"alias": key.alias, "state": key.state, "replacement": None},
+    )
+    return key

@@ -4,6 +4,8 @@ activity skips what an earlier attempt delivered, and two attempts never send th
 
 from __future__ import annotations
 
+import hashlib
+import json
 import smtplib
 import uuid
 from dataclasses import dataclass
@@ -21,7 +23,7 @@ from audit.services import audit_record
 from notifications.audiences import PURPOSE_PREFIX
 from notifications.errors import NotificationNotFound
 from notifications.models import Channel, Contact, Delivery, Notification
-from notifications.services.acks import ack_token_issue
+from notifications.services.acks import ack_token_issue, token_hash
 from notifications.services.messages import ACK_PLACEHOLDER
 from notifications.transports import TRANSPORTS, Outgoing, TransportError
 from webapp.errors import Conflict
@@ -94,8 +96,10 @@ def _recipients(notification: Notification, purpose: str) -> list[str]:
     return sorted(set(contacts.values_list("email", flat=True)))
 
 
-def _outgoing(notification: Notification, channel: Channel, delivery: Delivery) -> Outgoing:
+def _outgoing(notification: Notification, channel: Channel, delivery: Delivery) -> tuple[Outgoing, str]:
+    """What goes out on ``channel``, and its acknowledgement token ("" for the inbox)."""
     purpose = delivery.purpose
+    token = ""
     if channel.kind == Channel.Kind.INBOX:
         ack_url, expires = INBOX_ACK, None
     else:
@@ -112,6 +116,7 @@ def _outgoing(notification: Notification, channel: Channel, delivery: Delivery) 
         "timestamp": timestamp(timezone.now()),
         "data": {
             "notification": notification.idempotency_key,
+            "message": notification.message,
             "purpose": purpose,
             "sequence": delivery.sequence,
             "subject": subject,
@@ -120,13 +125,25 @@ def _outgoing(notification: Notification, channel: Channel, delivery: Delivery) 
             **notification.facts,
         },
     }
-    return Outgoing(
+    outgoing = Outgoing(
         message_id=delivery.message_id,
         subject=subject,
         body=intro + notification.body.replace(ACK_PLACEHOLDER, ack_url),
         payload=payload,
         recipients=_recipients(notification, purpose),
     )
+    return outgoing, token
+
+
+def as_recorded(outgoing: Outgoing, channel: Channel, token: str) -> str:
+    """The message as the party received it — the email's subject and text, or the webhook's JSON body —
+    with the single-use ack token replaced by its SHA-256 (the token is a credential; its hash is what
+    the database keeps). This text and its digest go on the audit trail and into the case file."""
+    if channel.kind == Channel.Kind.WEBHOOK:
+        text = json.dumps(outgoing.payload, separators=(",", ":"), sort_keys=True)
+    else:
+        text = f"Subject: {outgoing.subject}\n\n{outgoing.body}"
+    return text.replace(token, f"[ack token, SHA-256 {token_hash(token)}]") if token else text
 
 
 def _audit(notification: Notification, delivery: Delivery, action: str, reason: str, **data: object) -> None:
@@ -150,8 +167,9 @@ def _audit(notification: Notification, delivery: Delivery, action: str, reason: 
 
 def _deliver(notification: Notification, channel: Channel, delivery: Delivery) -> str | None:
     """Send one claimed delivery; the error text when it failed."""
+    outgoing, token = _outgoing(notification, channel, delivery)
     try:
-        received = TRANSPORTS[channel.kind].send(channel, _outgoing(notification, channel, delivery))
+        received = TRANSPORTS[channel.kind].send(channel, outgoing)
     except TransportError as exc:
         Delivery.objects.filter(pk=delivery.pk).update(status=Delivery.Status.FAILED, last_error=exc.message[:2000])
         _audit(
@@ -162,8 +180,15 @@ def _deliver(notification: Notification, channel: Channel, delivery: Delivery) -
             permanent=exc.permanent,
         )
         return ("permanent: " if exc.permanent else "") + f"{channel.kind}: {exc.message}"
+    body = as_recorded(outgoing, channel, token)
+    digest = hashlib.sha256(body.encode()).hexdigest()
     Delivery.objects.filter(pk=delivery.pk).update(
-        status=Delivery.Status.SENT, sent_at=timezone.now(), recipients=received, last_error=""
+        status=Delivery.Status.SENT,
+        sent_at=timezone.now(),
+        recipients=received,
+        last_error="",
+        body=body,
+        body_sha256=digest,
     )
     _audit(
         notification,
@@ -171,6 +196,9 @@ def _deliver(notification: Notification, channel: Channel, delivery: Delivery) -
         f"notification.{delivery.purpose}_sent",
         f"{delivery.get_purpose_display().lower()} sent to {notification.party.name} by {channel.kind}",
         recipients=received,
+        message=notification.message,
+        body=body,
+        body_sha256=digest,
     )
     return None
 

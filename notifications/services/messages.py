@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,13 +20,12 @@ from incidents.models import Incident
 from incidents.services.incidents import incident_get
 from keyvault.models import ManagedKey
 from keyvault.services.blast_radius import BlastRadius
-from notifications.audiences import SUBJECTS, audience_of
+from notifications.audiences import FOLLOW_UPS, KEY_STATUS, SUBJECTS, audience_of
 from notifications.errors import NotAllowedToApprove, NothingToApprove
 from notifications.key_status import key_status
 from notifications.models import Notification, Party
 from notifications.selectors import incident_radius, parties_for_incident
 
-KEY_STATUS = "key_status"
 ACK_PLACEHOLDER = "[[ack-link]]"
 PREVIEW_ACK = "(a personal, single-use acknowledgement link is added to each send)"
 APPROVER_PERMISSION = "webapp.command_incidents"
@@ -70,8 +71,13 @@ def incident_facts(
     }
 
 
-def _render(incident: Incident, party: Party, audience: str, facts: dict[str, Any]) -> tuple[str, str]:
+def _render(
+    incident: Incident, party: Party, audience: str, facts: dict[str, Any], *, change: str = ""
+) -> tuple[str, str]:
     context = facts | {
+        "change": change,
+        "internal": audience == "internal",
+        "resolution": incident.get_resolution_display().lower() if incident.resolution else "",
         "party": party.name,
         "role": party.get_role_display(),
         "reference": incident.reference,
@@ -80,12 +86,61 @@ def _render(incident: Incident, party: Party, audience: str, facts: dict[str, An
         "incident_url": _base() + reverse("incident-page", args=[incident.reference]),
         "ack_url": ACK_PLACEHOLDER,
     }
-    body = render_to_string(f"notifications/messages/{audience}.txt", context)
-    return SUBJECTS[audience].format(reference=incident.reference), body
+    if change:
+        body = str(render_to_string("notifications/messages/follow_up.txt", context))
+        subject = FOLLOW_UPS[change].format(reference=incident.reference)
+    else:
+        body = str(render_to_string(f"notifications/messages/{audience}.txt", context))
+        subject = SUBJECTS[audience].format(reference=incident.reference)
+    if incident.exercise:  # a drill says so first, in the subject and the body
+        subject, body = (
+            f"[EXERCISE] {subject}",
+            f"EXERCISE: this is a drill on canary keys, not a real compromise.\n\n{body}",
+        )
+    return subject, body
 
 
 def _first_send_approved(incident: Incident) -> bool:
     return Notification.objects.filter(incident=incident, approved_at__isnull=False).exists()
+
+
+def _draft(
+    incident: Incident,
+    party: Party,
+    *,
+    message: str,
+    audience: str,
+    content: tuple[str, str, dict[str, Any]],
+    actor: Actor,
+    reason: str,
+    change: str = "",
+) -> Notification | None:
+    """One message to one party, once (None when it exists already), its drafting on the audit trail."""
+    subject, body, facts = content
+    notification, new = Notification.objects.get_or_create(
+        idempotency_key=f"{incident.reference}:{party.pk}:{message}",
+        defaults={
+            "incident": incident,
+            "party": party,
+            "message": message,
+            "audience": audience,
+            "subject": subject,
+            "body": body,
+            "facts": facts,
+        },
+    )
+    if not new:
+        return None
+    audit_record(
+        action="notification.drafted",
+        actor=actor,
+        subject_type="notification",
+        subject_id=notification.idempotency_key,
+        reason=reason,
+        incident=incident.reference,
+        data={"party": party.name, "role": party.role, "audience": audience} | ({"change": change} if change else {}),
+    )
+    return notification
 
 
 @transaction.atomic
@@ -97,41 +152,24 @@ def notifications_draft(*, reference: str, actor: Actor, message: str = KEY_STAT
     created: list[Notification] = []
     radius = incident_radius(incident)
     told = set(Notification.objects.filter(incident=incident, message=message).values_list("party_id", flat=True))
-    keys = list(
-        ManagedKey.objects.filter(id__in=incident.incident_keys.values_list("key_id", flat=True))
-        .prefetch_related("versions", "replaced_by__versions")
-        .order_by("alias", "id")
-    )
+    keys = _incident_keys(incident)
     for party in parties_for_incident(incident, radius):
         if party.pk in told:
             continue
         audience = audience_of(party.role)
         facts = incident_facts(incident, party, audience, radius=radius, keys=keys)
         subject, body = _render(incident, party, audience, facts)
-        notification, new = Notification.objects.get_or_create(
-            idempotency_key=f"{incident.reference}:{party.pk}:{message}",
-            defaults={
-                "incident": incident,
-                "party": party,
-                "message": message,
-                "audience": audience,
-                "subject": subject,
-                "body": body,
-                "facts": facts,
-            },
-        )
-        if not new:
-            continue
-        created.append(notification)
-        audit_record(
-            action="notification.drafted",
+        drafted = _draft(
+            incident,
+            party,
+            message=message,
+            audience=audience,
+            content=(subject, body, facts),
             actor=actor,
-            subject_type="notification",
-            subject_id=notification.idempotency_key,
             reason=f"{party.name} ({party.get_role_display()}) selected by the blast radius",
-            incident=incident.reference,
-            data={"party": party.name, "role": party.role, "audience": audience},
         )
+        if drafted is not None:
+            created.append(drafted)
     if approved_before and created:
         _approve(incident, created, approver="(first send approved earlier)", actor=actor)
     return created
@@ -169,11 +207,28 @@ def notifications_may_approve(incident: Incident, user: Any) -> bool:
     return bool(user.is_authenticated and (incident.commander_id == user.pk or user.has_perm(APPROVER_PERMISSION)))
 
 
-def _approve(incident: Incident, drafts: list[Notification], *, approver: str, actor: Actor) -> None:
+def _approve(incident: Incident, drafts: list[Notification], *, approver: str, actor: Actor) -> list[Notification]:
+    """Send the drafts, except a regulator's message without a legal sign-off of its text: nobody mails a
+    regulator in one click (notifications/services/regulators.py). Returns those sent."""
     from ir_workflows.notifications.types import NOTIFICATION_WORKFLOW, NotificationInput, notification_workflow_id
     from ir_workflows.outbox import outbox_start
+    from notifications.services.regulators import held_for_signoff
 
     now = timezone.now()
+    held = [n for n in drafts if held_for_signoff(n)]
+    for notification in held:
+        audit_record(
+            action="notification.held",
+            actor=actor,
+            subject_type="notification",
+            subject_id=notification.idempotency_key,
+            reason=f"a message to a regulator ({notification.party.name}) waits for legal sign-off of its text",
+            incident=incident.reference,
+            data={"party": notification.party.name, "audience": notification.audience},
+        )
+    drafts = [n for n in drafts if n not in held]
+    if not drafts:
+        return []
     for notification in drafts:
         notification.status = Notification.Status.APPROVED
         notification.approved_by, notification.approved_at = approver, now
@@ -199,6 +254,7 @@ def _approve(incident: Incident, drafts: list[Notification], *, approver: str, a
         incident=incident.reference,
         data={"approved_by": approver, "notifications": [n.idempotency_key for n in drafts]},
     )
+    return drafts
 
 
 @transaction.atomic
@@ -214,5 +270,73 @@ def notifications_approve(*, reference: str, user: Any, actor: Actor) -> list[No
     )
     if not drafts:
         raise NothingToApprove(f"{incident.reference} has no draft notification")
-    _approve(incident, drafts, approver=user.get_username(), actor=actor)
-    return drafts
+    sent = _approve(incident, drafts, approver=user.get_username(), actor=actor)
+    if not sent:
+        raise NothingToApprove(
+            f"{incident.reference}: only messages to regulators are waiting, and each needs legal sign-off of its text"
+        )
+    return sent
+
+
+def _incident_keys(incident: Incident) -> list[ManagedKey]:
+    return list(
+        ManagedKey.objects.filter(id__in=incident.incident_keys.values_list("key_id", flat=True))
+        .prefetch_related("versions", "replaced_by__versions")
+        .order_by("alias", "id")
+    )
+
+
+def _states_digest(keys: list[ManagedKey]) -> str:
+    states = [[str(k.id), k.state, bool(k.restricted_at), str(k.replaced_by_id or "")] for k in keys]
+    return hashlib.sha256(json.dumps(states).encode()).hexdigest()[:12]
+
+
+@transaction.atomic
+def notifications_follow_up(incident: Incident, change: str) -> str:
+    """A later state change (restricted, replaced, closed): every party whose first notice went out gets
+    a follow-up on the same channels, acknowledged like the first (its own workflow, SLA, reminders and
+    escalation). First notices still awaiting the commander's approval are brought up to date instead.
+    Idempotent: the same change of the same key states is one message per party."""
+    told = list(
+        Notification.objects.select_for_update(of=("self",))
+        .filter(incident=incident, message=KEY_STATUS)
+        .exclude(status=Notification.Status.CANCELLED)
+        .select_related("party")
+    )
+    if not told:
+        return ""
+    radius, keys = incident_radius(incident), _incident_keys(incident)
+    redrafted = 0
+    for notification in [n for n in told if n.status == Notification.Status.DRAFT]:
+        facts = incident_facts(incident, notification.party, notification.audience, radius=radius, keys=keys)
+        subject, body = _render(incident, notification.party, notification.audience, facts)
+        if body != notification.body or facts != notification.facts:
+            notification.subject, notification.body, notification.facts = subject, body, facts
+            notification.save(update_fields=["subject", "body", "facts"])
+            redrafted += 1
+    message = change if change == "closed" else f"{change}:{_states_digest(keys)}"
+    created = []
+    for first in [n for n in told if n.status != Notification.Status.DRAFT and n.party.active]:
+        party = first.party
+        facts = incident_facts(incident, party, first.audience, radius=radius, keys=keys) | {"change": change}
+        subject, body = _render(incident, party, first.audience, facts, change=change)
+        drafted = _draft(
+            incident,
+            party,
+            message=message,
+            audience=first.audience,
+            content=(subject, body, facts),
+            actor=SYSTEM,
+            reason=f"follow-up ({change}) to {party.name}, told of the incident before",
+            change=change,
+        )
+        if drafted is not None:
+            created.append(drafted)
+    if created:
+        _approve(incident, created, approver="(follow-up of an approved first notice)", actor=SYSTEM)
+    done = []
+    if created:
+        done.append(f"{len(created)} follow-up notice(s) sent ({change})")
+    if redrafted:
+        done.append(f"{redrafted} first notice(s) awaiting approval brought up to date ({change})")
+    return "; ".join(done)

@@ -17,17 +17,19 @@ from rest_framework.views import APIView
 from incidents.services.incidents import incident_get
 from keyvault.api.permissions import any_of
 from regulatory.errors import FilingInvalid
-from regulatory.models import Assessment, Obligation
+from regulatory.models import Assessment, Obligation, OrganisationProfile
 from regulatory.selectors import Clock, incident_clocks
 from regulatory.serialize import utc_z
 from regulatory.services.assessments import assessment_prefill, assessment_record
 from regulatory.services.catalogue import obligations_compute, obligations_document
 from regulatory.services.filings import filing_record, filing_signoff_request
+from regulatory.services.profile import profile_current, profile_publish
 from webapp.api.actors import actor_from_request
 
 CanView = any_of("webapp.view_incidents")
 CanAssess = any_of("webapp.sign_filings", "webapp.command_incidents")
 CanFile = any_of("webapp.sign_filings")
+CanEditProfile = any_of("regulatory.add_organisationprofile")
 
 
 def clock_json(clock: Clock) -> dict[str, Any]:
@@ -209,3 +211,51 @@ class FilingApi(APIView):
             {"filing": str(filing.id), "on_time": filing.on_time, "signoff": str(filing.signoff_id)},
             status=status.HTTP_201_CREATED,
         )
+
+
+class ProfileApi(APIView):
+    """The organisation profile: read by anyone who sees incidents; published (a new version) by its editors."""
+
+    permission_classes = [CanView]
+
+    class ProfileInput(serializers.Serializer[Any]):
+        entities = serializers.ListField(child=serializers.DictField(), allow_empty=False)
+        deadline_tz = serializers.CharField()
+        note = serializers.CharField(required=False, allow_blank=True, default="")
+
+    @extend_schema(summary="The current organisation profile", responses=OpenApiTypes.OBJECT, operation_id="profile")
+    def get(self, request: Request) -> Response:
+        current = profile_current()
+        if current is None:
+            return Response({"version": None, "entities": [], "deadline_tz": None})
+        return Response(_profile_json(current))
+
+    @extend_schema(
+        summary="Publish the next version of the organisation profile (validated with the facts schema, audited)",
+        request=ProfileInput,
+        responses={201: OpenApiTypes.OBJECT},
+        operation_id="profile_publish",
+    )
+    def post(self, request: Request) -> Response:
+        if not CanEditProfile().has_permission(request, self):
+            self.permission_denied(request)
+        data = self.ProfileInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        published = profile_publish(
+            entities=data.validated_data["entities"],
+            deadline_tz=data.validated_data["deadline_tz"],
+            actor=actor_from_request(request),
+            note=data.validated_data["note"],
+        )
+        return Response(_profile_json(published), status=status.HTTP_201_CREATED)
+
+
+def _profile_json(profile: OrganisationProfile) -> dict[str, Any]:
+    return {
+        "version": profile.version,
+        "entities": profile.entities,
+        "deadline_tz": profile.deadline_tz,
+        "note": profile.note,
+        "recorded_by": profile.recorded_by,
+        "recorded_at": utc_z(profile.recorded_at),
+    }

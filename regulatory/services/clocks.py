@@ -141,9 +141,10 @@ def clock_notice_send(*, incident: str, rule_id: str, kind: str, fraction: float
     if not recipients:
         return 0
     link = settings.SEQUESTER_BASE_URL.rstrip("/") + reverse("regulatory-incident", args=[incident])
-    subject = f"[Sequester] {rule_id} ({incident}): {label}"
+    drill = obligation.incident.exercise
+    subject = f"[Sequester]{' [EXERCISE]' if drill else ''} {rule_id} ({incident}): {label}"
     body = (
-        f"{label}.\n\n"
+        ("EXERCISE: a drill's clock, computed but never filed.\n\n" if drill else "") + f"{label}.\n\n"
         f"Obligation: {rule_id} ({obligation.regime})\n"
         f"Recipient:  {obligation.recipient}\n"
         f"Due:        {utc_z(due)} ({obligation.detail.get('due_local') or '-'})\n"

@@ -11,12 +11,14 @@ from django.utils import timezone
 
 from approvals.models import ApprovalRequest
 from approvals.policies import REGULATORY_FILING_SIGNOFF
-from approvals.services.requests import approval_request_open
+from approvals.selectors import request_decidable
+from approvals.services.requests import approval_refuse_undecidable, approval_request_open
 from audit.actors import Actor
 from audit.services import audit_record
 from regulatory.errors import FilingInvalid
 from regulatory.models import Filing, Obligation
 from regulatory.serialize import utc_z
+from regulatory.services.assessments import assessment_after_filing
 from regulatory.services.clocks import clock_filed
 
 
@@ -24,10 +26,35 @@ def obligation_subject(obligation: Obligation) -> str:
     return f"{obligation.incident.reference}/{obligation.rule_id}"
 
 
+def signoff_possible(user: Any) -> bool:
+    """Whether a sign-off this person asks for could be decided (the page offers it only then)."""
+    return request_decidable(REGULATORY_FILING_SIGNOFF, user)
+
+
+def _never_for_an_exercise(obligation: Obligation) -> None:
+    if obligation.incident.exercise:
+        raise FilingInvalid(
+            f"{obligation.rule_id} belongs to an exercise ({obligation.incident.reference}): its clocks are computed "
+            "to score the drill, and nothing is ever filed"
+        )
+
+
 def filing_signoff_request(*, obligation: Obligation, user: Any, actor: Actor, reason: str) -> ApprovalRequest:
-    """Ask legal/DPO to sign off the filing of ``obligation`` (one approver of the legal_dpo role)."""
+    """Ask legal/DPO to sign off the filing of ``obligation`` (one approver of the legal_dpo role, with
+    step-up). Refused, and the refusal recorded, when nobody could decide it (the only legal approver
+    asking, say): a request that can never be decided would only block the incident's closure."""
+    _never_for_an_exercise(obligation)
     if obligation.status != "required":
         raise FilingInvalid(f"{obligation.rule_id} is {obligation.status}: there is nothing to file")
+    approval_refuse_undecidable(
+        action=REGULATORY_FILING_SIGNOFF,
+        requester=user,
+        actor=actor,
+        subject_type="obligation",
+        subject_id=obligation_subject(obligation),
+        incident=obligation.incident.reference,
+        what=obligation.rule_id,
+    )
     return approval_request_open(
         action=REGULATORY_FILING_SIGNOFF,
         payload={
@@ -64,6 +91,7 @@ def filing_record(
     late_reason: str = "",
 ) -> Filing:
     """Record that the obligation was filed. Needs an approved sign-off; a late filing needs its reason."""
+    _never_for_an_exercise(obligation)
     if obligation.status != "required":
         raise FilingInvalid(f"{obligation.rule_id} is {obligation.status}: there is nothing to file")
     if filed_at > timezone.now():
@@ -108,4 +136,5 @@ def filing_record(
             "attachments": filing.attachments,
         },
     )
+    assessment_after_filing(obligation)
     return filing

@@ -8,6 +8,8 @@ from django import template
 from django.utils import timezone
 
 from incidents.models import Incident
+from regulatory.forms import fact_field_id
+from regulatory.models import Assessment
 from regulatory.presenters import countdown
 from regulatory.selectors import incident_clocks
 
@@ -23,9 +25,25 @@ def regulatory_panel(incident: Incident) -> dict[str, Any]:
     return {
         "incident": incident,
         "clocks": [{"clock": c, "countdown": countdown(c.state.seconds_left)} for c in clocks],
+        "assessed": Assessment.objects.filter(incident=incident).exists(),
     }
 
 
 @register.filter
 def state_label(value: str) -> str:
     return value.replace("_", " ")
+
+
+@register.filter
+def fact_field(name: str) -> str:
+    """``decisions.high_risk`` → the id of the facts form's field for it."""
+    return fact_field_id(name)
+
+
+DECISIVE = ("not required:", "not in force", "exempt:", "awaiting trigger:")
+
+
+@register.filter
+def decisive(reasons: list[str]) -> str:
+    """The reason that settled an obligation's status (what the page shows first)."""
+    return next((r for r in reasons if r.startswith(DECISIVE)), reasons[-1] if reasons else "")

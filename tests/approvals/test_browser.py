@@ -12,7 +12,7 @@ from django.test import Client
 from approvals import policies
 from approvals.models import ApprovalRequest, Decision, WebAuthnCredential
 from tests.approvals.conftest import open_request, suspended_key
-from tests.browser import add_virtual_authenticator, browser_page
+from tests.browser import add_virtual_authenticator, browser_page, enrol_first_authenticator, sign_in
 from tests.conftest import PASSWORD
 from webapp import roles
 
@@ -20,11 +20,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(trans
 
 
 def _sign_in(page, base: str, username: str) -> None:
-    page.goto(f"{base}/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/")
+    sign_in(page, base, username, PASSWORD)
 
 
 def test_register_then_approve_with_the_virtual_authenticator(live_server, settings, people, capsys):
@@ -40,13 +36,7 @@ def test_register_then_approve_with_the_virtual_authenticator(live_server, setti
         page.on("request", lambda r: posted.append(r.post_data or "") if r.url.endswith("/decide") else None)
         _sign_in(page, base, lead.username)
 
-        page.goto(f"{base}/account/security/")
-        # No factor yet: the first one needs the password re-entered.
-        page.fill("#id_prove_password", PASSWORD)
-        page.click("#id_prove_password ~ button")
-        page.fill("#id_name", "virtual key")
-        page.click("#register-webauthn")
-        page.wait_for_selector("text=virtual key — registered")
+        enrol_first_authenticator(page, base, PASSWORD)  # no factor yet: the password re-entered
 
         page.goto(f"{base}/approvals/{request.id}/")
         assert page.inner_text("#payload-hash") == request.payload_hash

@@ -15,8 +15,9 @@ from audit.services import EventDraft, audit_record_many
 from incidents.cloudevents import parse
 from incidents.models import Incident
 from incidents.services import playbook
+from incidents.services.closure import closure_open_items
 from incidents.services.hooks import step_hooks_run
-from incidents.services.incidents import incident_get
+from incidents.services.incidents import incident_advance, incident_get
 from incidents.services.signals import signal_receive
 from keyvault.models import DataAsset, System
 from keyvault.services import gate, lifecycle
@@ -127,6 +128,15 @@ def run_case(people: dict[str, User], authenticators: dict[str, SoftAuthenticato
     playbook.incident_set_step(reference=reference, step="close")
     incident.resolution = "compromise"
     incident.save(update_fields=["resolution"])
+    # What is still open (no review, parties not acknowledged, obligations not filed) is waived, with reasons.
+    open_checks = {item.check for item in closure_open_items(incident)}
+    incident_advance(
+        reference=reference,
+        action="request_close",
+        choice="keep_decrypt_only",
+        actor=Actor.for_user(people["commander"]),
+        waivers={check: f"scenario: {check} left open on purpose" for check in open_checks},
+    )
     spec = playbook.incident_open_approval(
         reference=reference,
         action=policies.CLOSE_INCIDENT,

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pikepdf
 import pytest
 from asn1crypto import pem, x509  # type: ignore[import-untyped]
 from django.conf import settings
@@ -55,7 +56,9 @@ def rendered(closed_case):
 
 
 def _text(pdf: bytes) -> str:
-    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+    # A font subset with many glyphs (the procedure appendix) is embedded with two-byte codes, which pypdf
+    # extracts with NULs between the characters: drop them.
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages).replace("\x00", "")
 
 
 def _trust_root():
@@ -142,14 +145,45 @@ def test_the_offline_verifier_checks_the_pdf_itself(rendered, tmp_path):
     alone = tmp_path / "auditor"
     alone.mkdir()
     shutil.copy(VERIFIER, alone / "offline_verifier.py")
+    command = [sys.executable, "-I", str(alone / "offline_verifier.py"), str(path), "--public-key", public_key_b64()]
     result = subprocess.run(
-        [sys.executable, "-I", str(alone / "offline_verifier.py"), str(path), "--public-key", public_key_b64()],
+        [*command, "--certificate", str(settings.SEQUESTER_CASEFILE_CERT_FILE)],
         capture_output=True,
         text=True,
         timeout=60,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "VERIFIED" in result.stdout
+    assert result.stdout.splitlines()[-1] == "VERIFIED"
+    unchecked = subprocess.run(command, capture_output=True, text=True, timeout=60)  # no certificate given
+    assert unchecked.returncode == 1
+    assert "NOT VERIFIED" in unchecked.stdout
+
+
+def test_the_verifier_runs_from_a_checkout_too(rendered, tmp_path):
+    """``python audit/offline_verifier.py``: the script's directory comes first on sys.path, so no module
+    beside it may shadow a standard one (``audit/types.py`` once did, and the verifier crashed)."""
+    _, pdf, _, _, _ = rendered
+    path = tmp_path / "case.pdf"
+    path.write_bytes(pdf)
+    beside = {p.stem for p in VERIFIER.parent.glob("*.py")} | {p.name for p in VERIFIER.parent.iterdir() if p.is_dir()}
+    assert not beside & set(sys.stdlib_module_names), beside & set(sys.stdlib_module_names)
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(VERIFIER),
+            str(path),
+            "--public-key",
+            public_key_b64(),
+            "--certificate",
+            str(settings.SEQUESTER_CASEFILE_CERT_FILE),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.splitlines()[-1] == "VERIFIED"
 
 
 def test_casefile_verify_checks_the_signature_and_the_bundle(rendered, tmp_path):
@@ -158,7 +192,7 @@ def test_casefile_verify_checks_the_signature_and_the_bundle(rendered, tmp_path)
     good.write_bytes(pdf)
     out = io.StringIO()
     call_command("casefile_verify", str(good), stdout=out)
-    assert "signature: valid" in out.getvalue()
+    assert "[ok] signature: intact, covers the whole file" in out.getvalue()
     assert out.getvalue().rstrip().endswith("VERIFIED")
 
     appended = tmp_path / "appended.pdf"
@@ -167,13 +201,42 @@ def test_casefile_verify_checks_the_signature_and_the_bundle(rendered, tmp_path)
     assert report.intact
     assert not report.whole_file
     assert not report.ok
-    assert report.problem == "bytes were added after the signature"
+    assert report.problem == "bytes were added after the signature: the signature does not cover the whole file"
 
     stranger = tmp_path / "stranger.crt"
     generated_signing_certificate(tmp_path / "other", "Someone else")
     shutil.copy(tmp_path / "other" / "casefile-signing.crt", stranger)
     assert signature_check(pdf, trust_cert_file=str(stranger)).problem == (
-        "the signer's certificate does not chain to the trust root"
+        "the signer's certificate does not chain to the given trust anchor(s) (--certificate)"
     )
     with pytest.raises(CommandError, match="NOT VERIFIED"):
         call_command("casefile_verify", str(good), "--trust", str(stranger), stdout=io.StringIO())
+
+
+def test_the_signed_file_stays_pdf_a_3b_info_and_xmp_agree_and_each_attachment_is_listed_once(rendered):
+    """Checked on the signed file, after pyHanko's incremental update: PDF/A wants every Info entry to
+    have an equal XMP property; ``/AF`` lists each associated file once; the document is tagged."""
+    _, pdf, _, _, _ = rendered
+    with pikepdf.open(io.BytesIO(pdf)) as document:
+        info = {str(k): str(v) for k, v in document.docinfo.items()}
+        with document.open_metadata(set_pikepdf_as_editor=False, update_docinfo=False) as xmp:
+            assert xmp["pdfaid:part"] == "3"
+            assert xmp["pdfaid:conformance"] == "B"
+            equivalents = {
+                "/Producer": xmp.get("pdf:Producer"),
+                "/Title": xmp.get("dc:title"),
+                "/Creator": xmp.get("xmp:CreatorTool"),
+                "/Subject": xmp.get("dc:description"),
+                "/Author": ", ".join(xmp.get("dc:creator") or []),
+            }
+        for entry, value in info.items():
+            if entry in equivalents:
+                assert equivalents[entry] == value, (entry, value, equivalents[entry])
+        assert not {"/ModDate", "/CreationDate"} & set(info) or "xmp:ModifyDate" in str(xmp)
+        af = [spec.objgen for spec in document.Root.AF]
+        assert len(af) == len(set(af)) == 2
+        assert sorted(str(document.get_object(o).UF) for o in af) == ["audit-bundle.json", "evidence.json"]
+        assert all(str(document.get_object(o).AFRelationship) == "/Data" for o in af)
+        assert "/StructTreeRoot" in document.Root
+        assert bool(document.Root.MarkInfo.Marked)
+        assert str(document.Root.Lang) == "en"

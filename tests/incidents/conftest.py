@@ -56,5 +56,5 @@ def signed_now(secret: bytes, body: bytes, timestamp: int | None = None) -> str:
     return f"t={moment},v1={mac}"
 
 
-from tests.approvals.conftest import authenticators, people  # noqa: E402, F401 - shared fixtures
+from tests.approvals.conftest import authenticators, compromised_key, people  # noqa: E402, F401 - shared fixtures
 from tests.keyvault.conftest import app, gate_user  # noqa: E402, F401 - fixtures shared with key custody tests

@@ -54,7 +54,9 @@ def test_commander_actions_reach_the_workflow_through_the_outbox(commander, inci
     assert commander.post(f"{base}/notes", {"text": "called the vendor"}, format="json").status_code == 201
     assert (
         commander.post(
-            f"{base}/advance", {"action": "request_close", "choice": "keep_decrypt_only"}, format="json"
+            f"{base}/advance",
+            {"action": "request_close", "choice": "keep_decrypt_only", "waivers": {"review": "held after closure"}},
+            format="json",
         ).status_code
         == 200
     )

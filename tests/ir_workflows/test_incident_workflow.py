@@ -38,8 +38,12 @@ KEYS = ["k1", "k2"]
 class Fakes:
     """Fake activities that record what the playbook asked for."""
 
-    def __init__(self, *, rewrap_crashes: int = 0, fail_hooks: int = 0) -> None:
+    def __init__(
+        self, *, rewrap_crashes: int = 0, fail_hooks: int = 0, closure_blocks: list[list[str]] | None = None
+    ) -> None:
         self.calls: list[tuple[str, Any]] = []
+        self.closure_blocks = list(closure_blocks or [])
+        self.request_ids: set[str] = set()  # answered in turn by the closure check, then []
         self.now: datetime | None = None
         self.rewrap_crashes = rewrap_crashes
         self.fail_hooks = fail_hooks
@@ -70,8 +74,12 @@ class Fakes:
             if request.step:
                 fakes.record("step-with-request", request.step)
             opened = activity.info().scheduled_time
+            request_id = f"{request.action}-{request.round}"
+            while request_id in fakes.request_ids:  # a later request for the same action: a new id
+                request_id += "+"
+            fakes.request_ids.add(request_id)
             return ApprovalGateSpec(
-                request_id=f"{request.action}-{request.round}",
+                request_id=request_id,
                 action=request.action,
                 requester="sequester",
                 requirements=_requirements(request.action),
@@ -141,6 +149,12 @@ class Fakes:
             fakes.record("close", (close_input.resolution, close_input.disposition))
             return t.CloseResult(closed_at="now")
 
+        @activity.defn(name=t.CLOSURE_CHECK_ACTIVITY)
+        async def closure_check(check: t.ClosureCheckInput) -> t.ClosureCheckResult:
+            blocking = fakes.closure_blocks.pop(0) if fakes.closure_blocks else []
+            fakes.record("closure_check", (check.approved, blocking))
+            return t.ClosureCheckResult(blocking=blocking)
+
         @activity.defn(name=EXPIRE_APPROVAL_ACTIVITY)
         async def expire(expire_input: ExpireApprovalInput) -> ExpireApprovalResult:
             fakes.record("expire", expire_input.request_id)
@@ -164,6 +178,7 @@ class Fakes:
             hooks,
             destroy,
             close,
+            closure_check,
             expire,
             notice,
         ]
@@ -319,11 +334,11 @@ async def _wait_step(handle, step: str, timeout: float = 30.0) -> None:
         await asyncio.sleep(0.05)
 
 
-async def _wait_attention(handle, timeout: float = 30.0):
+async def _wait_attention(handle, containing: str = "", timeout: float = 30.0):
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
         status = await handle.query(KeyCompromiseIncidentWorkflow.status)
-        if status.attention:
+        if status.attention and containing in status.attention:
             return status
         assert asyncio.get_running_loop().time() < deadline, "no attention raised"
         await asyncio.sleep(0.05)
@@ -331,3 +346,28 @@ async def _wait_attention(handle, timeout: float = 30.0):
 
 def _utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+async def test_closure_with_an_unwaived_open_item_is_refused_then_asked_again(time_skipping_env):
+    """The check before the approval refuses (the commander is told, no close_incident request opens);
+    after the approval an item that opened meanwhile refuses again; the third request closes."""
+    fakes = Fakes(closure_blocks=[["review not signed off (review)"], [], ["ack missing (acknowledgements)"]])
+    worker, start = await _run(time_skipping_env, fakes)
+    async with worker:
+        handle = await start
+        await _decide(handle, await _pending(handle, "confirm_compromise"))
+        await _wait_step(handle, "close")
+        await _advance(handle, "request_close", "keep_decrypt_only")
+        status = await _wait_attention(handle)
+        assert "review not signed off" in status.attention
+        assert not [a for a in status.approvals if a.request_id.startswith("close_incident")]
+        await _advance(handle, "request_close", "keep_decrypt_only")
+        await _decide(handle, await _pending(handle, "close_incident"))
+        await _wait_attention(handle, "ack missing")
+        await _advance(handle, "request_close", "keep_decrypt_only")
+        await _decide(handle, await _pending(handle, "close_incident-1+"))
+        result = await handle.result()
+    assert result.resolution == "compromise"
+    checks = [value for name, value in fakes.calls if name == "closure_check"]
+    assert [approved for approved, _ in checks] == [False, False, True, False, True]
+    assert [v for n, v in fakes.calls if n == "close"] == [("compromise", "keep_decrypt_only")]

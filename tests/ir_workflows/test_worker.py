@@ -9,6 +9,7 @@ from temporalio import activity, workflow
 
 from ir_workflows import worker
 from ir_workflows.approvals import types as approval_types
+from ir_workflows.drills import types as drill_types
 from ir_workflows.incident import types as incident_types
 from ir_workflows.notifications import types as notification_types
 from ir_workflows.regulatory import types as regulatory_types
@@ -28,14 +29,14 @@ def test_every_named_workflow_and_activity_is_registered_once():
     activities = [activity._Definition.must_from_callable(fn).name for fn in worker.ACTIVITIES]
     assert len(workflows) == len(set(workflows))
     assert len(activities) == len(set(activities))
-    modules = (smoke_types, approval_types, incident_types, regulatory_types, notification_types)
+    modules = (smoke_types, approval_types, incident_types, regulatory_types, notification_types, drill_types)
     assert set(workflows) == set().union(*(_names(m, "_WORKFLOW") for m in modules))
     assert set(activities) == set().union(*(_names(m, "_ACTIVITY") for m in modules))
 
 
 def test_workflow_modules_do_not_import_django():
     root = Path(worker.__file__).parent
-    forbidden = {"django", "webapp", "keyvault", "incidents", "audit", "regulatory", "notifications"}
+    forbidden = {"django", "webapp", "keyvault", "incidents", "audit", "regulatory", "notifications", "evaluation"}
     for path in [*root.rglob("workflows.py"), *root.rglob("gate.py")]:
         tree = ast.parse(path.read_text())
         for node in ast.walk(tree):

@@ -72,7 +72,7 @@ def test_the_case_file_section(case, commander, smtp):
     section = _PROVIDERS["notifications"](case.incident)
     assert section is not None
     assert [row[0] for row in section.rows] == ["Acme HSM", "Beta AI Customer", "Shop Apps"]
-    assert section.rows[0][4] == "email, webhook"
+    assert section.rows[0][5] == "email, webhook"
     assert section.evidence[0]["deliveries"][0]["status"] == "sent"
 
 

@@ -19,6 +19,7 @@ from regulatory.facts import facts_parse
 from regulatory.loader import catalogue_load
 from regulatory.serialize import obligation_json
 from regulatory.services.assessments import assessment_prefill
+from regulatory.services.profile import ENTITY_NOTHING
 from regulatory.types import Catalogue
 from tests.approvals.conftest import authenticators, people  # noqa: F401 - shared fixtures
 
@@ -54,35 +55,67 @@ def assess(catalogue: Catalogue) -> Callable[..., dict[str, dict[str, Any]]]:
     return run
 
 
-@pytest.fixture
-def incident(db: None) -> Incident:
-    system = System.objects.create(name="patient-portal")
-    records = DataAsset.objects.create(
-        name="patient-records",
+def make_incident(
+    *,
+    reference: str,
+    asset: str,
+    categories: list[str],
+    records: int,
+    jurisdictions: list[str],
+    alias: str,
+    workflow_id: str = "",
+) -> Incident:
+    """An incident on a compromised key protecting one encrypted data asset, detected 3 h and known 2 h ago."""
+    system = System.objects.create(name=f"{asset}-system")
+    data = DataAsset.objects.create(
+        name=asset,
         system=system,
-        data_categories=["phi", "personal_data"],
-        record_count=800,
-        jurisdictions=["US-NY"],
+        data_categories=categories,
+        record_count=records,
+        jurisdictions=jurisdictions,
         encrypted=True,
     )
-    key = lifecycle.key_create(actor=SYSTEM, alias="records-kek", purpose="tests", data_asset_ids=[records.id])
+    key = lifecycle.key_create(actor=SYSTEM, alias=alias, purpose="tests", data_asset_ids=[data.id])
     lifecycle.key_suspend(key_ids=[key.id], actor=SYSTEM, reason="leak")
     lifecycle.key_compromise(key_id=key.id, actor=SYSTEM, reason="confirmed")
     now = timezone.now()
     found = Incident.objects.create(
-        reference="INC-2026-9001",
-        title="records key leaked",
+        reference=reference,
+        title=f"{alias} leaked",
         detected_at=now - timedelta(hours=3),
         aware_at=now - timedelta(hours=2),
-        workflow_id="wf-9001",
+        workflow_id=workflow_id,
     )
     IncidentKey.objects.create(incident=found, key=key, via=IncidentKey.Via.SIGNAL)
     return found
 
 
+@pytest.fixture
+def incident(db: None) -> Incident:
+    return make_incident(
+        reference="INC-2026-9001",
+        asset="patient-records",
+        categories=["phi", "personal_data"],
+        records=800,
+        jurisdictions=["US-NY"],
+        alias="records-kek",
+        workflow_id="wf-9001",
+    )
+
+
+# Every entity fact stated as "no": only the facts a test sets decide (a fact left out would make its
+# duties provisional).
+NOTHING = ENTITY_NOTHING
+
+
+def entity(**facts: Any) -> dict[str, Any]:
+    """A complete entity profile: every fact "no" unless given."""
+    return {**NOTHING, **facts}
+
+
 def hipaa_facts(incident: Incident) -> dict[str, Any]:
     facts = assessment_prefill(incident)
     facts["deadline_tz"] = "America/New_York"
-    facts["entity"] = {"hipaa": "covered_entity"}
+    facts["entity"] = entity(hipaa="covered_entity", roles=["controller"], establishments=["US"])
     facts["events"]["discovered_at"] = facts["events"]["aware_at"]
     return facts

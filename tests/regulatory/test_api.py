@@ -81,3 +81,25 @@ def test_an_auditor_reads_but_does_not_assess(incident, make_user):
     assert denied.status_code == 403
     outsider = api(make_user("nobody"))
     assert outsider.get(f"/api/v1/incidents/{incident.reference}/obligations").status_code == 403
+
+
+def test_profile_over_the_api(client, make_user, django_user_model):
+    from regulatory.models import OrganisationProfile
+
+    legal = make_user("legal", roles.LEGAL_DPO)
+    client.force_login(legal)
+    assert client.get("/api/v1/regulatory/profile").json()["version"] is None
+    body = {"entities": [{"id": "acme", "name": "Acme", "roles": ["controller"]}], "deadline_tz": "Europe/Paris"}
+    assert client.post("/api/v1/regulatory/profile", body, content_type="application/json").status_code == 403
+    admin = django_user_model.objects.create_superuser("root", password="x")
+    client.force_login(admin)
+    bad = client.post(
+        "/api/v1/regulatory/profile",
+        {**body, "entities": [{"id": "acme", "name": "Acme", "nis2": "huge"}]},
+        content_type="application/json",
+    )
+    assert (bad.status_code, bad.json()["code"]) == (400, "facts_invalid")
+    created = client.post("/api/v1/regulatory/profile", body, content_type="application/json")
+    assert created.status_code == 201
+    assert created.json()["version"] == 1
+    assert OrganisationProfile.objects.get().recorded_by == "root"

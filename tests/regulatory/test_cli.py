@@ -25,9 +25,12 @@ def run(path: str) -> tuple[dict[str, Any], str]:
 
 @pytest.mark.parametrize("example", sorted(EXAMPLES.glob("regulatory-*.json")), ids=lambda p: p.name)
 def test_documented_examples_assess(example):
+    from regulatory.services.catalogue import catalogue_get
+
     document, _ = run(str(example))
     obligations = document["obligations"]
-    assert len(obligations) == 55
+    entities = 1 + len(json.loads(example.read_text()).get("entities", []))
+    assert len(obligations) == len(catalogue_get().rules) * entities
     for obligation in obligations:
         assert {"id", "status", "due_utc", "trigger_event", "rule", "citation", "confidence", "reasons"} <= set(
             obligation
@@ -45,6 +48,18 @@ def test_eu_example(tmp_path):
     assert by_id["EU-GDPR-33"]["due_local"] == "2026-03-30T15:30:00+02:00"
     assert by_id["EU-GDPR-34"]["status"] == "required"
     assert by_id["EU-GDPR-34"]["due_utc"] is None
+    assert by_id["EU-GDPR-33"]["provisional"] is False  # the profile is complete and the risk decided
+
+
+def test_chain_example():
+    """docs/examples/regulatory-chain-blocks.json: a business associate, its covered entity told ten days
+    later, and a group company in Germany, each reading the data blocks that are theirs."""
+    document, _ = run(str(EXAMPLES / "regulatory-chain-blocks.json"))
+    by_id = {o["id"]: o for o in document["obligations"]}
+    assert by_id["US-HIPAA-410"]["due_utc"] == "2026-03-17T03:59:59Z"
+    assert by_id["US-HIPAA-404@st-mary"]["due_utc"] == "2026-03-27T03:59:59Z"
+    assert by_id["EU-GDPR-33@acme-eu"]["due_utc"] == "2026-01-18T15:00:00Z"
+    assert by_id["EU-GDPR-33@st-mary"]["status"] == "not_required"  # no EU data of its own
 
 
 def test_stdin(monkeypatch):

@@ -6,43 +6,41 @@ from tests.regulatory.conftest import decision, merge
 from tests.regulatory.test_rules import DORA, KEY_LOST, US_STATE, ev
 
 
-def test_texas_attorney_general_milestone_from_250_residents(assess):
+def test_texas_attorney_general_from_250_residents(assess):
+    """Tex. Bus. & Com. Code 521.053(i): the AG's notice is its own obligation, 30 days, 250+ Texans."""
     facts = merge(US_STATE, {"deadline_tz": "America/Chicago", "data": {"subjects_by_state": {"US-TX": 250}}})
-    texas = assess(merge(facts, ev(determined_at="2026-04-01T12:00:00Z")))["US-TX-521.053"]
-    assert texas["due_utc"] == "2026-06-01T04:59:59Z"
-    [attorney_general] = texas["milestones"]
-    assert attorney_general["due_utc"] == "2026-05-02T04:59:59Z"  # 1 May 2026 23:59:59 CDT
+    result = assess(merge(facts, ev(determined_at="2026-04-01T12:00:00Z")))
+    assert result["US-TX-521.053"]["due_utc"] == "2026-06-01T04:59:59Z"
+    assert result["US-TX-521.053-AG"]["status"] == "required"
+    assert result["US-TX-521.053-AG"]["due_utc"] == "2026-05-02T04:59:59Z"  # 1 May 2026 23:59:59 CDT
     smaller = merge(US_STATE, {"deadline_tz": "America/Chicago", "data": {"subjects_by_state": {"US-TX": 249}}})
-    assert assess(merge(smaller, ev(determined_at="2026-04-01T12:00:00Z")))["US-TX-521.053"]["milestones"] == []
+    result = assess(merge(smaller, ev(determined_at="2026-04-01T12:00:00Z")))
+    assert result["US-TX-521.053-AG"]["status"] == "not_required"
 
 
 def test_california_attorney_general_copy_waits_for_consumer_notice(assess):
+    """Cal. Civ. Code 1798.82(f): 15 days after notifying consumers; not a knowledge event, no fallback."""
     facts = merge(US_STATE, {"data": {"subjects_by_state": {"US-CA": 501}}})
-    waiting = assess(merge(facts, ev(discovered_at="2026-02-10T18:00:00Z")))["US-CA-1798.82"]
-    assert waiting["milestones"] == [
-        {
-            "label": "Attorney General sample copy (more than 500 California residents)",
-            "trigger_event": "consumers_notified_at",
-            "due_utc": None,
-            "due_local": None,
-            "explanation": "awaiting consumers_notified_at",
-        }
-    ]
+    waiting = assess(merge(facts, ev(discovered_at="2026-02-10T18:00:00Z")))["US-CA-1798.82-AG"]
+    assert (waiting["status"], waiting["due_utc"]) == ("awaiting_trigger", None)
+    assert "events.consumers_notified_at" in [p["name"] for p in waiting["pending"]]
     notified = assess(
         merge(facts, ev(discovered_at="2026-02-10T18:00:00Z", consumers_notified_at="2026-03-01T20:00:00Z"))
     )
     # consumers notified 1 Mar 2026 (PST) -> 16 Mar 2026 23:59:59 PDT
-    assert notified["US-CA-1798.82"]["milestones"][0]["due_utc"] == "2026-03-17T06:59:59Z"
+    assert notified["US-CA-1798.82-AG"]["due_utc"] == "2026-03-17T06:59:59Z"
 
 
 def test_vermont_attorney_general_14_business_days(assess):
+    """9 V.S.A. 2435(b)(3): the AG's preliminary notice, 14 business days on Vermont's calendar."""
     facts = merge(US_STATE, {"deadline_tz": "America/New_York", "jurisdictions": ["US-VT"]})
-    vermont = assess(merge(facts, ev(discovered_at="2026-11-02T15:00:00Z")))["US-VT-2435"]
+    vermont = assess(merge(facts, ev(discovered_at="2026-11-02T15:00:00Z")))["US-VT-2435-AG"]
     # Mon 2 Nov 2026 excluded; skips Veterans Day (11 Nov) -> Mon 23 Nov 2026 23:59:59 EST
-    assert vermont["milestones"][0]["due_utc"] == "2026-11-24T04:59:59Z"
+    assert vermont["due_utc"] == "2026-11-24T04:59:59Z"
 
 
 def test_lgpd_complement_anchored_on_the_submission(assess):
+    """Res. CD/ANPD 15/2024 Art 6: the complement runs 20 business days from the communication."""
     facts = {
         "deadline_tz": "America/Sao_Paulo",
         "jurisdictions": ["BR"],
@@ -51,7 +49,7 @@ def test_lgpd_complement_anchored_on_the_submission(assess):
         **KEY_LOST,
         "events": {"aware_at": "2026-04-17T15:00:00Z", "lgpd_communication_submitted_at": "2026-04-22T15:00:00Z"},
     }
-    [complement] = assess(facts)["BR-LGPD-48"]["milestones"]
+    complement = assess(facts)["BR-LGPD-48-COMP"]
     # Wed 22 Apr 2026 excluded; 20 business days skipping 1 May (Labour Day) -> Thu 21 May 2026 23:59:59 BRT
     assert complement["due_utc"] == "2026-05-22T02:59:59Z"
 
@@ -151,6 +149,37 @@ def test_in_force_without_a_trigger_uses_as_of(assess):
     assert assess(facts, as_of=datetime(2027, 6, 1, tzinfo=UTC))["IN-DPDP-R7"]["status"] == "awaiting_trigger"
 
 
+def test_milestones_of_an_operator_rule_carry_their_status(catalogue):
+    """A milestone is counted from its own event, undated while that is not recorded, and provisional
+    while a condition on it is not decided (operator rules may still use milestones)."""
+    from dataclasses import replace as dc_replace
+
+    from regulatory.engine import obligations_assess
+    from regulatory.facts import facts_parse
+    from regulatory.types import Condition, DeadlineSpec, Milestone
+
+    rule = dc_replace(
+        catalogue.rule("US-TX-521.053"),
+        milestones=(
+            Milestone("follow-up", DeadlineSpec(kind="calendar_days", value=10), "consumers_notified_at"),
+            Milestone(
+                "large breach",
+                DeadlineSpec(kind="no_fixed_period"),
+                when=(Condition("many people", "data.subjects_total", "gte", 1000),),
+            ),
+        ),
+    )
+    operator = dc_replace(catalogue, rules=(rule,))
+    facts = merge(US_STATE, {"deadline_tz": "America/Chicago", "jurisdictions": ["US-TX"]})
+    [texas] = obligations_assess(
+        facts_parse(merge(facts, ev(determined_at="2026-04-01T12:00:00Z")), operator), operator
+    )
+    follow_up, large = texas.milestones
+    assert (follow_up.status, follow_up.due_utc) == ("awaiting_trigger", None)
+    assert large.status == "required"
+    assert [p.name for p in large.pending] == ["data.subjects_total"]
+
+
 def test_every_obligation_has_the_contract_fields(assess):
     result = assess(merge(DORA, ev(aware_at="2026-03-27T10:00:00Z")))
     for obligation in result.values():
@@ -166,5 +195,5 @@ def test_a_kept_harbour_exempts_before_any_risk_decision(assess):
         merge(DORA, {"encryption": {"encrypted": True, "key_compromised": False}}), ev(aware_at="2026-03-27T10:00:00Z")
     )
     assert assess(facts)["EU-GDPR-34"]["status"] == "exempt"
-    lost = merge(DORA, ev(aware_at="2026-03-27T10:00:00Z"))
-    assert assess(lost)["EU-GDPR-34"]["status"] == "awaiting_trigger"
+    lost = assess(merge(DORA, ev(aware_at="2026-03-27T10:00:00Z")))["EU-GDPR-34"]
+    assert (lost["status"], lost["provisional"]) == ("required", True)  # high risk not decided: provisional

@@ -38,7 +38,8 @@ CAPABILITY_HOLDERS: dict[str, frozenset[str]] = {
     "respond_to_incidents": frozenset({CMD, LEAD, CUSTODIAN, CISO}),
     "command_incidents": frozenset({CMD}),
     "report_signals": frozenset({CMD, LEAD, SERVICE}),
-    "decide_approvals": frozenset({LEAD, CUSTODIAN, LEGAL, CISO}),
+    "decide_approvals": frozenset({CMD, LEAD, CUSTODIAN, LEGAL, CISO}),
+    "own_control": frozenset({LEAD, CISO}),
     "custody_keys": frozenset({CUSTODIAN}),
     "sign_filings": frozenset({LEGAL}),
     "view_audit": frozenset({LEAD, CISO, AUDITOR}),
@@ -64,6 +65,10 @@ INVENTORY = GATE | CUSTODY | RESPOND | _["view_audit"]  # keyvault.api.permissio
 APPROVALS_API = VIEW_INCIDENTS | GATE  # approvals.api.views.CanUseApprovals
 ASSESS = SIGN_FILINGS | COMMAND
 CODEC_DECODE = RESPOND | _["view_audit"]
+VIEW_AUDIT = _["view_audit"]
+OWN_CONTROL = _["own_control"]
+READ_CONTROL = VIEW_INCIDENTS | VIEW_AUDIT  # the playbook, drills, targets
+REPORTS = VIEW_AUDIT | EXPORT
 STAFF = frozenset({"admin"})  # Django admin: is_staff only (no role is staff; a superuser is the control)
 
 
@@ -83,6 +88,9 @@ def route(pattern: str, note: str = "", params: dict[str, str] | None = None, **
 # permission but the gate policy (keyvault/policy.py) refuses them (403).
 ENCRYPT_NOTE = "the gate policy refuses responders an encryption"
 
+# The organisation profile is edited by holders of a Django permission the admin grants; no role has it.
+PROFILE_NOTE = "POST: regulatory.add_organisationprofile (granted in the admin, held by no role)"
+
 # Every route under this prefix is the Django admin's: staff only, GET checked for each principal.
 ADMIN_PREFIX = "admin/"
 
@@ -92,18 +100,21 @@ MATRIX: tuple[Route, ...] = (
     route("healthz", GET=EVERYONE, note="public for load balancers; details only when signed in"),
     route("login/", GET=EVERYONE, POST=EVERYONE),
     route("logout/", POST=EVERYONE),
+    route("metrics", GET=EVERYONE, note="by address (loopback here) or SEQUESTER_METRICS_TOKEN, not by role"),
     route("api/schema/", GET=SIGNED_IN),
     route("api/docs/", GET=SIGNED_IN_PEOPLE),
     route("api/v1/me/", GET=SIGNED_IN),
     # --- keys (keyvault/api) ------------------------------------------------------------------------
     route("api/v1/keys/", GET=INVENTORY, POST=CUSTODY | GATE),
     route("api/v1/keys/quarantine/", GET=RESPOND),
+    route("api/v1/keys/inventory", GET=VIEW_AUDIT, note="the audit export of the whole inventory"),
     route("api/v1/keys/<uuid:key_id>/", GET=INVENTORY),
     route("api/v1/keys/<uuid:key_id>/suspend", POST=RESPOND),
     route("api/v1/keys/<uuid:key_id>/compromise", POST=RESPOND),
     route("api/v1/keys/<uuid:key_id>/activate", POST=CUSTODY),
     route("api/v1/keys/<uuid:key_id>/deactivate", POST=CUSTODY),
     route("api/v1/keys/<uuid:key_id>/rotate", POST=CUSTODY),
+    route("api/v1/keys/<uuid:key_id>/retire", POST=RESPOND, note="who may declare a compromise may end its story"),
     route("api/v1/keys/<uuid:key_id>/encrypt", POST=GATE, note=ENCRYPT_NOTE),
     route("api/v1/keys/<uuid:key_id>/decrypt", POST=GATE | RESPOND),
     route("api/v1/keys/<uuid:key_id>/rewrap", POST=GATE | RESPOND),
@@ -139,6 +150,7 @@ MATRIX: tuple[Route, ...] = (
     route("api/v1/case-files/", GET=EXPORT),
     route("api/v1/case-files/<str:export_id>/", GET=EXPORT),
     route("api/v1/case-files/<str:export_id>/pdf", GET=EXPORT),
+    route("api/v1/regulatory/profile", GET=VIEW_INCIDENTS, POST=NOBODY, note=PROFILE_NOTE),
     route("api/v1/regulatory/assess", POST=VIEW_INCIDENTS, note="a dry run: computes, records nothing"),
     route("api/v1/incidents/<str:reference>/assessments", GET=VIEW_INCIDENTS, POST=ASSESS),
     route("api/v1/incidents/<str:reference>/assessments/prefill", GET=VIEW_INCIDENTS),
@@ -174,11 +186,29 @@ MATRIX: tuple[Route, ...] = (
     route("case-files/<str:export_id>/pdf", GET=EXPORT),
     route("audit/", GET=AUDIT_OR_EXPORT),
     route("audit/offline_verifier.py", GET=AUDIT_OR_EXPORT),
+    route("audit/keys", GET=VIEW_AUDIT),
     route("regulatory/due/", GET=VIEW_INCIDENTS),
     route("regulatory/incidents/<str:reference>/", GET=VIEW_INCIDENTS),
     route("regulatory/incidents/<str:reference>/assess", POST=ASSESS),
     route("regulatory/incidents/<str:reference>/<str:rule_id>/signoff", POST=ASSESS),
     route("regulatory/incidents/<str:reference>/<str:rule_id>/file", POST=SIGN_FILINGS),
+    route("regulatory/incidents/<str:reference>/regulators/<int:notification_id>/<str:action>", POST=ASSESS),
+    route("regulatory/profile/", GET=VIEW_INCIDENTS, POST=NOBODY, note=PROFILE_NOTE),
+    # --- evaluate: the playbook document, drills, period reports, targets, reviews --------------------
+    route("playbook/", GET=READ_CONTROL),
+    route("playbook/propose", POST=OWN_CONTROL),
+    route("playbook/<str:number>.<str:fmt>", GET=READ_CONTROL),
+    route("drills/", GET=READ_CONTROL),
+    route("drills/start", POST=COMMAND),
+    route("drills/tabletop", POST=COMMAND | OWN_CONTROL),
+    route("reports/", GET=REPORTS),
+    route("reports/export", POST=REPORTS),
+    route("reports/samples", POST=EXPORT),
+    route("reports/<str:report_id>.pdf", GET=REPORTS),
+    route("reports/<str:report_id>/attest", POST=OWN_CONTROL),
+    route("targets/", GET=READ_CONTROL, POST=OWN_CONTROL),
+    route("reviews/<str:reference>/", GET=VIEW_INCIDENTS),
+    route("reviews/<str:reference>/<slug:what>", POST=COMMAND | RESPOND, params={"what": "text"}),
     route("notifications/inbox/", GET=SIGNED_IN_PEOPLE, POST=SIGNED_IN_PEOPLE, note="a party's members' messages"),
     route("notifications/ack/", GET=EVERYONE, POST=EVERYONE, note="the link's token is the credential"),
     route("notifications/incident/<str:reference>/", GET=VIEW_INCIDENTS),
@@ -190,6 +220,7 @@ MATRIX: tuple[Route, ...] = (
     ),
     route(".well-known/sequester-audit-key.json", GET=EVERYONE),
     route(".well-known/sequester-key-status.json", GET=EVERYONE),
+    route(".well-known/sequester-casefile-certificate.pem", GET=EVERYONE),
 )
 
 # Values for path parameters: ids that exist nowhere (the gate is checked before the object), actions
@@ -204,6 +235,11 @@ PARAMETER_VALUES = {
     "name": "no-such-source",
     "action": "note",
     "object_id": "1",
+    "notification_id": "999999",
+    "number": "999",
+    "fmt": "md",
+    "report_id": "6f0c7a46-0f0e-4b47-9f4e-000000000004",
+    "what": "text",
     "id": "1",
     "app_label": "auth",
     "content_type_id": "1",

@@ -23,7 +23,7 @@ from approvals.errors import SeparationOfDuties, TotpNotAllowed
 from approvals.models import ApprovalPolicy, ApprovalRequest
 from audit.models import AuditEvent
 from audit.verification import audit_verify_database
-from keyvault.errors import KeyNotUsableForEncryption
+from keyvault.errors import KeyNotFound, KeyNotUsableForEncryption
 from keyvault.models import EncryptionException
 from keyvault.services import gate
 from keyvault.types import Principal, UseContext
@@ -83,7 +83,7 @@ def _encrypts(key) -> bool:
             principal=Principal.for_user(app),
             context=UseContext(purpose="batch"),
         )
-    except KeyNotUsableForEncryption:
+    except (KeyNotUsableForEncryption, KeyNotFound):  # refused; outside incident response it is not even found
         return False
     return True
 

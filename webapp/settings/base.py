@@ -6,6 +6,7 @@ Redis, the Temporal dev server on 127.0.0.1:7233); ``production.py`` removes the
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import timedelta
 from pathlib import Path
 
@@ -61,6 +62,7 @@ INSTALLED_APPS = [
     "casefile",
     "regulatory",
     "notifications",
+    "evaluation",
 ]
 
 MIDDLEWARE = [
@@ -200,6 +202,18 @@ SEQUESTER_AUDIT_CHECKPOINT_SECONDS = env_int("SEQUESTER_AUDIT_CHECKPOINT_SECONDS
 SEQUESTER_CASEFILE_CERT_FILE = env_optional("SEQUESTER_CASEFILE_CERT_FILE")
 SEQUESTER_CASEFILE_KEY_FILE = env_optional("SEQUESTER_CASEFILE_KEY_FILE")
 SEQUESTER_CASEFILE_KEY_PASSWORD = env_secret("SEQUESTER_CASEFILE_KEY_PASSWORD")
+# Certificates that signed case files before a rotation: still published (with their validity) so that
+# older case files keep verifying. Comma-separated PEM files.
+SEQUESTER_CASEFILE_PREVIOUS_CERT_FILES = env_list("SEQUESTER_CASEFILE_PREVIOUS_CERT_FILES", [])
+for _previous in SEQUESTER_CASEFILE_PREVIOUS_CERT_FILES:
+    if not Path(_previous).is_file():
+        raise ImproperlyConfigured(f"SEQUESTER_CASEFILE_PREVIOUS_CERT_FILES: {_previous!r} is not a file")
+# An RFC 3161 time-stamping authority: each case file's signature gets a timestamp from it (PAdES B-T).
+SEQUESTER_TSA_URL = env_optional("SEQUESTER_TSA_URL")
+if SEQUESTER_TSA_URL is not None and not SEQUESTER_TSA_URL.startswith(("http://", "https://")):
+    raise ImproperlyConfigured(f"SEQUESTER_TSA_URL must be an http(s) URL, got {SEQUESTER_TSA_URL!r}")
+SEQUESTER_TSA_TIMEOUT_SECONDS = env_int("SEQUESTER_TSA_TIMEOUT_SECONDS", 10, minimum=1, maximum=120)
+SEQUESTER_TSA_CERT_FILE = env_optional("SEQUESTER_TSA_CERT_FILE")  # the TSA's certificate, published for auditors
 SEQUESTER_PKCS11_MODULE = env_optional("SEQUESTER_PKCS11_MODULE")
 SEQUESTER_PKCS11_TOKEN_LABEL = env_str("SEQUESTER_PKCS11_TOKEN_LABEL", "sequester")
 SEQUESTER_PKCS11_PIN = env_secret("SEQUESTER_PKCS11_PIN")
@@ -271,6 +285,23 @@ SEQUESTER_ACK_LINK_DAYS = env_int("SEQUESTER_ACK_LINK_DAYS", 14, minimum=1, maxi
 SEQUESTER_WEBHOOK_REQUIRE_HTTPS = env_bool("SEQUESTER_WEBHOOK_REQUIRE_HTTPS", False)
 SEQUESTER_WEBHOOK_ALLOWED_NETWORKS = env_networks("SEQUESTER_WEBHOOK_ALLOWED_NETWORKS", [])
 SEQUESTER_WEBHOOK_TIMEOUT_SECONDS = env_int("SEQUESTER_WEBHOOK_TIMEOUT_SECONDS", 10, minimum=1, maximum=60)
+
+# --- Evaluating the control: playbook reviews, drills, metrics --------------------------------------
+SEQUESTER_PLAYBOOK_REVIEW_MONTHS = env_int("SEQUESTER_PLAYBOOK_REVIEW_MONTHS", 12, minimum=1, maximum=36)
+# A cron expression (UTC) for the drill schedule the worker keeps in Temporal; empty: no scheduled drill.
+SEQUESTER_DRILL_SCHEDULE = env_str("SEQUESTER_DRILL_SCHEDULE", "0 9 1 1,4,7,10 *")
+# /metrics: a bearer token (or _FILE); without one, only the networks below may scrape.
+SEQUESTER_METRICS_TOKEN = env_secret("SEQUESTER_METRICS_TOKEN")
+SEQUESTER_METRICS_NETWORKS = env_list("SEQUESTER_METRICS_NETWORKS", ["127.0.0.1/32", "::1/128"])
+for _network in SEQUESTER_METRICS_NETWORKS:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(f"SEQUESTER_METRICS_NETWORKS: {_network!r} is not a network") from None
+if SEQUESTER_DRILL_SCHEDULE and len(SEQUESTER_DRILL_SCHEDULE.split()) != 5:
+    raise ImproperlyConfigured("SEQUESTER_DRILL_SCHEDULE is a 5-field cron expression (or empty)")
+# The Temporal worker's own metrics (SDK, Prometheus): host:port, empty = off.
+SEQUESTER_WORKER_METRICS_ADDRESS = env_str("SEQUESTER_WORKER_METRICS_ADDRESS", "")
 
 # --- Static files -----------------------------------------------------------------------------
 STATIC_URL = "/static/"

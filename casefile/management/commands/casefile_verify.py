@@ -1,4 +1,6 @@
-"""``manage.py casefile_verify CASE.pdf``: the PAdES signature, then the audit bundle attached inside."""
+"""``manage.py casefile_verify CASE.pdf``: what ``offline_verifier.py`` checks — the same code — with the
+deployment's published trust anchors: the signature against the case-file certificates (current and
+previous), its timestamp, then the attached audit bundle against the checkpoint keys."""
 
 from __future__ import annotations
 
@@ -7,35 +9,40 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from audit.offline_verifier import InputError, read_bundle, verify_bundle
-from audit.signing import public_key_raw
-from casefile.signing import signature_check
+from audit.offline_verifier import InputError, read_certificates, report_lines, verify_evidence
+from audit.signing import published_public_keys
+from casefile.certificates import casefile_trust_anchors, tsa_trust_anchors
 
 
 class Command(BaseCommand):
-    help = "Verify a case file: its signature (against the deployment's certificate) and its audit bundle."
+    help = "Verify a case file: its signature (against the published certificates), timestamp and audit bundle."
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("pdf", type=Path)
-        parser.add_argument("--trust", default=None, help="trust root certificate (PEM/DER); default: the deployment's")
+        parser.add_argument(
+            "--trust", default=None, help="trust anchor certificate (PEM/DER) instead of the published ones"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         path: Path = options["pdf"]
         try:
-            pdf = path.read_bytes()
-            bundle = read_bundle(path)
+            data = path.read_bytes()
+            trust = (
+                read_certificates(Path(options["trust"]).read_bytes()) if options["trust"] else casefile_trust_anchors()
+            )
+            if not data.startswith(b"%PDF"):
+                raise InputError(f"{path}: not a PDF (use audit_verify for a bundle)")
+            report = verify_evidence(
+                data,
+                certificates=trust,
+                tsa_certificates=tsa_trust_anchors(),
+                pinned_keys=published_public_keys(),
+                where=str(path),
+            )
         except (InputError, OSError) as exc:
             raise CommandError(str(exc)) from None
-        signature = signature_check(pdf, trust_cert_file=options["trust"])
-        self.stdout.write(
-            f"signature: {'valid' if signature.ok else 'NOT VALID'}"
-            + (f" — {signature.problem}" if signature.problem else "")
-            + (f" (signed by {signature.signer} at {signature.signed_at})" if signature.signer else "")
-        )
-        report = verify_bundle(bundle, pinned_keys=[public_key_raw()])
-        self.stdout.write(f"audit bundle: {report.events} events, {report.checkpoints} checkpoints")
-        for problem in report.problems:
-            self.stdout.write(f"PROBLEM {problem}")
-        if not (signature.ok and report.ok):
-            raise CommandError("NOT VERIFIED", returncode=1)
+        for line in report_lines(report, str(path))[:-1]:
+            self.stdout.write(line)
+        if not report.ok:
+            raise CommandError(f"NOT VERIFIED: {len(report.problems)} problem(s)", returncode=1)
         self.stdout.write("VERIFIED")

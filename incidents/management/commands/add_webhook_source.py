@@ -1,14 +1,15 @@
-"""``manage.py add_webhook_source NAME --kind github``: a detector allowed to post to /api/v1/webhooks/NAME."""
+"""``manage.py add_webhook_source NAME --kind github --owner TEAM``: a detector allowed to post to
+/api/v1/webhooks/NAME (or a new secret for it). Audited: the case file shows the configuration in force."""
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
+from audit.actors import Actor
 from incidents.models import WebhookSource
-from incidents.webhooks import webhook_secret_seal
+from incidents.services.detection import webhook_source_configure
 
 
 class Command(BaseCommand):
@@ -17,19 +18,14 @@ class Command(BaseCommand):
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("name")
         parser.add_argument("--kind", choices=WebhookSource.Kind.values, default=WebhookSource.Kind.GENERIC)
+        parser.add_argument("--owner", default="", help="who runs this detector (shown to auditors)")
 
     def handle(self, *args: Any, **options: Any) -> None:
         name = options["name"]
         if not name.replace("-", "").replace("_", "").isalnum():
             raise CommandError("a source name holds letters, digits, '-' and '_'")
-        secret = secrets.token_hex(32)
-        WebhookSource.objects.update_or_create(
-            name=name,
-            defaults={
-                "kind": options["kind"],
-                "secret_sealed": webhook_secret_seal(name, secret.encode()),
-                "active": True,
-            },
+        _, secret = webhook_source_configure(
+            name=name, kind=options["kind"], owner=options["owner"], actor=Actor.system("add_webhook_source")
         )
         self.stderr.write(
             f"Webhook source {name} ({options['kind']}): POST /api/v1/webhooks/{name}, HMAC-SHA256 secret:"

@@ -12,8 +12,10 @@ from typing import Any
 import structlog
 from django.conf import settings
 from django.core.management.base import BaseCommand
+from temporalio.service import RPCError
 
-from ir_workflows.client import temporal_client
+from ir_workflows.client import metrics_runtime, temporal_client
+from ir_workflows.drills.schedule import drill_schedule_ensure
 from ir_workflows.worker import activity_executor, build_worker
 
 log = structlog.get_logger(__name__)
@@ -38,6 +40,14 @@ class Command(BaseCommand):
 
     async def _run(self, task_queue: str, connect_timeout: float, heartbeat_file: Path | None) -> None:
         client = await self._connect(connect_timeout)
+        if settings.SEQUESTER_DRILL_SCHEDULE:
+            try:
+                done = await drill_schedule_ensure(
+                    client, cron=settings.SEQUESTER_DRILL_SCHEDULE, task_queue=task_queue
+                )
+                log.info("temporal.drill_schedule", outcome=done, cron=settings.SEQUESTER_DRILL_SCHEDULE)
+            except RPCError as exc:  # the worker still runs; the schedule is retried at the next start
+                log.error("temporal.drill_schedule_failed", error=str(exc))
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -55,9 +65,13 @@ class Command(BaseCommand):
 
     async def _connect(self, timeout: float) -> Any:
         deadline = asyncio.get_running_loop().time() + timeout
+        address = settings.SEQUESTER_WORKER_METRICS_ADDRESS
+        runtime = metrics_runtime(address) if address else None
+        if runtime is not None:
+            log.info("temporal.worker_metrics", address=f"http://{address}/metrics")
         while True:
             try:
-                return await temporal_client()
+                return await temporal_client(runtime=runtime)
             except RuntimeError as exc:
                 if asyncio.get_running_loop().time() > deadline:
                     raise

@@ -21,6 +21,9 @@ EXIT_BAD_INPUT = 2
 
 class Command(BaseCommand):
     help = "Assess regulatory obligations from a facts file (docs/regulatory-facts.md) and print them as JSON."
+    # A computation from a file: no URL, model or deployment check concerns it (``manage.py check`` and the
+    # servers run them). Skipping them spares every call the import of every view of the project.
+    requires_system_checks: list[str] = []
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("facts", help="path of the facts JSON file, or - for standard input")

@@ -8,12 +8,14 @@ from django.core.management.base import BaseCommand
 
 from keyvault.services.demo import demo_keys_seed
 from notifications.services.demo import demo_parties_seed
+from regulatory.services.profile import demo_profile_seed
 from webapp.services.demo import demo_users_seed
 
 
 class Command(BaseCommand):
     help = (
-        "Create the demo estate (keys, systems, data, parties to notify) and one user per role, once; "
+        "Create the demo estate (keys, systems, data, parties to notify, the organisation profile) and one user "
+        "per role, once; "
         "passwords are printed once."
     )
 
@@ -21,6 +23,12 @@ class Command(BaseCommand):
         keys = demo_keys_seed()
         if keys:
             self.stdout.write(f"Demo keys created: {', '.join(key.alias for key in keys)}.")
+        profile = demo_profile_seed()
+        if profile:
+            names = ", ".join(str(e["name"]) for e in profile.entities)
+            self.stdout.write(
+                f"Demo organisation profile v{profile.version}: {names} (regulatory facts of every incident)."
+            )
         created = demo_users_seed()
         parties = demo_parties_seed()  # after the users: the internal team's inbox readers
         if parties:

@@ -16,7 +16,7 @@ def _senders_of_existing_signals(apps, schema_editor):  # type: ignore[no-untype
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('incidents', '0002_alter_incident_reference'),
+        ('incidents', '0004_merge_webhook_owner_and_exercise'),
     ]
 
     operations = [
