@@ -11,6 +11,7 @@ A single ``"key": {…}`` is accepted too. Evidence keeps no secret: values unde
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -21,6 +22,7 @@ from incidents.models import Severity
 REFERENCE_KINDS = ("id", "alias", "backend_ref", "fingerprint")
 SECRET_NAMES = ("secret", "token", "password", "passwd", "private_key", "key_material", "plaintext", "credential")
 MAX_KEYS = 10_000
+MAX_EVIDENCE_BYTES = 64 * 1024  # evidence is a pointer to the leak, not the leak: stored with the signal
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +104,8 @@ def parse(event: Any) -> CompromiseEvent:
     evidence = data.get("evidence", {})
     if not isinstance(evidence, dict):
         raise InvalidCloudEvent("data.evidence must be an object", attribute="data.evidence")
+    if len(json.dumps(evidence, default=str)) > MAX_EVIDENCE_BYTES:
+        raise InvalidCloudEvent(f"data.evidence is larger than {MAX_EVIDENCE_BYTES} bytes", attribute="data.evidence")
     title = data.get("title", "")
     return CompromiseEvent(
         id=event_id,

@@ -40,6 +40,26 @@ class InvalidIncidentAction(DomainError):
     http_status = 400
 
 
+class StaleSignature(DomainError):
+    code = "stale_signature"
+    http_status = 401
+
+
+class InvalidWebhookPayload(DomainError):
+    code = "invalid_webhook_payload"
+    http_status = 400
+
+
+class SourceNotOwned(DomainError):
+    code = "source_not_owned"
+    http_status = 403
+
+
+class SourceClaimConflict(DomainError):
+    code = "source_claim_conflict"
+    http_status = 409
+
+
 class ClosureBlocked(DomainError):
     """Closing refused: open items (review, acknowledgements, obligations, sign-offs, rewrap) are
     neither done nor waived with a reason."""

@@ -90,9 +90,13 @@ class IncidentKey(models.Model):
 
 
 class Signal(models.Model):
-    """A compromise signal as received (CloudEvents 1.0), deduplicated by (source, event id)."""
+    """A compromise signal as received (CloudEvents 1.0), deduplicated by (sender, source, event id):
+    one sender can never swallow another's signal by posting its event id first."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    sender = models.CharField(
+        max_length=200, default="", help_text="Who authenticated it: webhook:<name>, principal:<user>, system:…"
+    )
     source = models.CharField(max_length=300)
     event_id = models.CharField(max_length=300)
     type = models.CharField(max_length=300)
@@ -108,10 +112,28 @@ class Signal(models.Model):
 
     class Meta:
         ordering = ["-received_at"]
-        constraints = [models.UniqueConstraint(fields=["source", "event_id"], name="signal_once_per_source")]
+        constraints = [
+            models.UniqueConstraint(fields=["sender", "source", "event_id"], name="signal_once_per_sender_source")
+        ]
 
     def __str__(self) -> str:
         return f"{self.source}#{self.event_id}"
+
+
+class SignalSourceClaim(models.Model):
+    """A CloudEvents ``source`` (and everything below it) that one sender owns; claims never overlap
+    across senders. Made with ``manage.py claim_signal_source`` (or ``issue_token --source``,
+    ``add_webhook_source --source``)."""
+
+    prefix = models.CharField(max_length=300, unique=True)
+    owner = models.CharField(max_length=200, help_text="webhook:<name> or principal:<username>")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["prefix"]
+
+    def __str__(self) -> str:
+        return f"{self.prefix} → {self.owner}"
 
 
 class WebhookSource(models.Model):

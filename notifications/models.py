@@ -6,6 +6,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from notifications.outbound import outbound_url_validator
+
 
 class PartyRole(models.TextChoices):
     """The party's place in the shared-responsibility model (CSA AICM / CCM CEK-19)."""
@@ -81,7 +83,7 @@ class Channel(models.Model):
 
     party = models.ForeignKey(Party, on_delete=models.CASCADE, related_name="channels")
     kind = models.CharField(max_length=8, choices=Kind.choices)
-    url = models.URLField(blank=True, max_length=500)
+    url = models.URLField(blank=True, max_length=500, validators=[outbound_url_validator])
     secret_sealed = models.BinaryField(blank=True, default=b"", editable=False)
     active = models.BooleanField(default=True)
 

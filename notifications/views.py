@@ -97,6 +97,7 @@ def incident_notifications(request: HttpRequest, reference: str) -> HttpResponse
 @login_required
 @require_POST
 def incident_notifications_action(request: HttpRequest, reference: str, action: str) -> HttpResponse:
+    require_any(request, VIEW)  # before the lookup: an outsider learns nothing of which incidents exist
     incident = _incident_or_404(reference)
     actor = actor_from_request(request)
     try:

@@ -62,6 +62,11 @@ def outsider(make_user: Callable[..., User]) -> User:
 
 @pytest.fixture
 def service_token(db: None) -> str:
+    """A detector's token. The detector owns the CloudEvents source https://scanner.example (a claim, as
+    ``manage.py claim_signal_source`` makes it)."""
+    from incidents.models import SignalSourceClaim
+
+    SignalSourceClaim.objects.create(prefix="https://scanner.example", owner="principal:test-detector")
     return api_token_issue(service_account="test-detector", name="tests", valid_days=1).secret
 
 

@@ -28,3 +28,13 @@ class Forbidden(DomainError):
 class Conflict(DomainError):
     code = "conflict"
     http_status = 409
+
+
+class MalformedRequest(DomainError):
+    code = "malformed_request"
+    http_status = 400
+
+
+class PayloadTooLarge(DomainError):
+    code = "payload_too_large"
+    http_status = 413

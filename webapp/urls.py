@@ -2,7 +2,8 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from django.views.decorators.http import require_http_methods
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from casefile import views as casefile_views
 from evaluation.prometheus import metrics_view
@@ -14,11 +15,15 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("metrics", metrics_view, name="metrics"),
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path(
+        "login/",
+        require_http_methods(["GET", "POST"])(auth_views.LoginView.as_view(redirect_authenticated_user=True)),
+        name="login",
+    ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", login_required(SpectacularSwaggerView.as_view(url_name="api-schema")), name="api-docs"),
+    path("api/docs/", login_required(SpectacularSwaggerSplitView.as_view(url_name="api-schema")), name="api-docs"),
     path("api/v1/me/", MeApi.as_view(), name="api-me"),
     path("api/v1/", include("keyvault.api.urls")),
     path("api/v1/", include("approvals.api.urls")),
@@ -44,3 +49,8 @@ urlpatterns = [
     ),
     path(".well-known/sequester-key-status.json", notification_views.key_status_feed_view, name="key-status-feed"),
 ]
+
+handler400 = "webapp.error_pages.bad_request"
+handler403 = "webapp.error_pages.permission_denied"
+handler404 = "webapp.error_pages.page_not_found"
+handler500 = "webapp.error_pages.server_error"

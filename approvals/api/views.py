@@ -20,6 +20,7 @@ from approvals.presenters import request_detail, request_summary
 from approvals.selectors import request_rules, requests_awaiting
 from approvals.services import decisions, factors, requests
 from webapp.api.actors import actor_from_request
+from webapp.api.schema import results_of
 
 VIEWERS = ("webapp.view_incidents", "webapp.use_key_gate")
 
@@ -72,7 +73,8 @@ class ApprovalListApi(APIView):
 
     @extend_schema(
         summary="Requests awaiting my decision, most urgent first (?scope=mine: the ones I asked for)",
-        responses=Summary(many=True),
+        responses=results_of(Summary, "ApprovalList"),
+        operation_id="approvals_list",
     )
     def get(self, request: Request) -> Response:
         if request.query_params.get("scope") == "mine":

@@ -58,7 +58,7 @@ def _signal_body(kek_id: str) -> str:
         {
             "specversion": "1.0",
             "id": str(uuid.uuid4()),
-            "source": "bench",
+            "source": "principal:bench-detector/bench",  # its own namespace: no claim needed
             "type": "bench.leak",
             "data": {"keys": [{"id": kek_id}], "severity": "high"},
         }

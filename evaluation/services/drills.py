@@ -19,6 +19,7 @@ from evaluation.models import Drill, TabletopExercise
 from evaluation.services import metrics
 from incidents.cloudevents import CompromiseEvent, KeyReference
 from incidents.models import Incident, Severity
+from incidents.senders import Sender
 from incidents.services.signals import signal_receive
 from keyvault.errors import KeyNotUsableForEncryption
 from keyvault.models import DataAsset, System
@@ -128,7 +129,11 @@ def drill_start(
         evidence={"drill": str(drill.id), "scenario": SCENARIO},
         title=f"[EXERCISE] Drill: canary key compromise ({tag})",
     )
-    result = signal_receive(event=event, via="drill", actor=actor, commander=commander, exercise=True)
+    # The drill's signal is Sequester's own (its source, sequester:drill, is the server's), whoever started it.
+    drill_sender = Sender.of_actor(Actor.system("drill"))
+    result = signal_receive(
+        event=event, via="drill", actor=actor, commander=commander, exercise=True, sender=drill_sender
+    )
     refused, detail = _gate_probe(dek.id, actor)
     Drill.objects.filter(pk=drill.pk).update(incident=result.incident, gate_refused=refused, gate_detail=detail)
     audit_record(

@@ -9,28 +9,27 @@ from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from audit.actors import Actor
 from incidents.cloudevents import parse
 from incidents.models import Incident
 from incidents.presenters import incident_detail, incident_summary
+from incidents.senders import Sender
 from incidents.services import incidents as incident_services
 from incidents.services.signals import SignalResult, signal_receive
-from incidents.webhooks import webhook_event
+from incidents.webhooks import webhook_body_check, webhook_event, webhook_sender, webhook_source_get
 from keyvault.api.permissions import any_of
-from webapp.api.actors import actor_from_request
+from webapp.api.actors import actor_from_request, client_ip
+from webapp.api.parsers import BoundedJSONParser, CloudEventParser
+from webapp.api.schema import ErrorOutput
 
 CanReport = any_of("webapp.report_signals")
 CanView = any_of("webapp.view_incidents")
 CanCommand = any_of("webapp.command_incidents")
-
-
-class CloudEventParser(JSONParser):
-    media_type = "application/cloudevents+json"
 
 
 def _signal_response(result: SignalResult) -> Response:
@@ -48,35 +47,45 @@ def _signal_response(result: SignalResult) -> Response:
 
 class SignalApi(APIView):
     permission_classes = [CanReport]
-    parser_classes = [JSONParser, CloudEventParser]
+    parser_classes = [BoundedJSONParser, CloudEventParser]
 
     @extend_schema(
         summary="A compromise signal (CloudEvents 1.0, structured JSON): the keys are suspended before the answer",
         request=OpenApiTypes.OBJECT,
-        responses={202: OpenApiTypes.OBJECT, 200: OpenApiTypes.OBJECT},
+        responses={202: OpenApiTypes.OBJECT, 200: OpenApiTypes.OBJECT, 422: ErrorOutput},
     )
     def post(self, request: Request) -> Response:
         event = parse(request.data)
-        return _signal_response(signal_receive(event=event, via="api", actor=actor_from_request(request)))
+        actor = actor_from_request(request)
+        sender = Sender.principal(request.user.get_username())
+        return _signal_response(signal_receive(event=event, via="api", actor=actor, sender=sender))
 
 
 class WebhookApi(APIView):
-    """Detectors authenticate with the HMAC of the body, not a session or token."""
+    """Detectors authenticate with the HMAC of the body (and its timestamp), not a session or token."""
 
     authentication_classes: list[Any] = []
     permission_classes = [AllowAny]
 
     @extend_schema(
         summary="A detector's webhook (generic CloudEvent, GitHub secret scanning, AWS EventBridge), HMAC-verified",
+        description="See docs/detector-webhooks.md: the signature, the replay window, the sources a sender owns.",
         request=OpenApiTypes.OBJECT,
-        responses={202: OpenApiTypes.OBJECT, 200: OpenApiTypes.OBJECT},
+        responses={
+            202: OpenApiTypes.OBJECT,
+            200: OpenApiTypes.OBJECT,
+            401: ErrorOutput,
+            403: ErrorOutput,
+            422: ErrorOutput,
+        },
     )
     def post(self, request: Request, name: str) -> Response:
-        event = webhook_event(name=name, body=request.body, headers=dict(request.headers))
-        from audit.actors import Actor
-
-        actor = Actor(name=f"webhook:{name}", type="service", source_ip=request.META.get("REMOTE_ADDR"))
-        return _signal_response(signal_receive(event=event, via=f"webhook:{name}", actor=actor))
+        webhook_body_check(int(request.META.get("CONTENT_LENGTH") or 0))  # before reading the body
+        source = webhook_source_get(name)
+        event = webhook_event(source=source, body=request.body, headers=request.headers)
+        actor = Actor(name=f"webhook:{name}", type="service", source_ip=client_ip(request))
+        sender = webhook_sender(source)
+        return _signal_response(signal_receive(event=event, via=f"webhook:{name}", actor=actor, sender=sender))
 
 
 def _incidents(request: Request) -> QuerySet[Incident]:

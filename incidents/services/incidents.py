@@ -150,14 +150,18 @@ def incident_open_or_attach(
     detected_at: datetime | None = None,
     via: str = IncidentKey.Via.SIGNAL,
     exercise: bool = False,
+    attach_to: Incident | None = None,
 ) -> Containment:
     """Contain ``keys`` now (same transaction as the caller's signal) and open an incident for them, or
-    attach them to the open incident that already holds one of them. The incident's workflow starts
-    after commit through the outbox (so containment never waits for Temporal). A real signal naming a
-    drill's canary is still contained (containment is never refused), in an incident of its own."""
+    attach them to the open incident that already holds one of them (else to ``attach_to``, if it is
+    open and of the same kind). The incident's workflow starts after commit through the outbox (so
+    containment never waits for Temporal). A real signal naming a drill's canary is still contained
+    (containment is never refused), in an incident of its own."""
     if exercise:
         _check_exercise(keys, exercise)
     existing = open_incident_for(keys, exercise=exercise)
+    if existing is None and attach_to is not None and attach_to.exercise == exercise:
+        existing = Incident.objects.select_for_update().filter(id=attach_to.id, status=Incident.Status.OPEN).first()
     if existing is not None:
         suspended, added = _link_and_contain(existing, keys, actor=actor, reason=reason, via=via)
         if SEVERITY_RANK[Severity(severity)] > SEVERITY_RANK[Severity(existing.severity)]:

@@ -42,6 +42,8 @@ from keyvault.services.inventory import FORMATS, key_inventory_write
 from keyvault.services.wrapped_items import ItemToRegister, wrapped_items_register
 from keyvault.types import Principal, UseContext, caller_for_user
 from webapp.api.actors import actor_from_request
+from webapp.api.fields import IdField
+from webapp.api.schema import results_of
 
 
 def principal(request: Request) -> Principal:
@@ -116,14 +118,16 @@ class KeyListCreateApi(APIView):
         parent = serializers.UUIDField(required=False, allow_null=True)  # type: ignore[assignment]
         custodian = serializers.CharField(required=False, allow_blank=True, max_length=150)
         activate = serializers.BooleanField(default=True)
-        data_assets = serializers.ListField(child=serializers.IntegerField(), default=list, max_length=1000)
-        systems = serializers.ListField(child=serializers.IntegerField(), default=list, max_length=1000)
+        data_assets = serializers.ListField(child=IdField(), default=list, max_length=1000)
+        systems = serializers.ListField(child=IdField(), default=list, max_length=1000)
 
     def get_permissions(self) -> list[Any]:
         return [CanCreateKeys()] if self.request.method == "POST" else [CanReadInventory()]
 
     @extend_schema(
-        summary="The active inventory (never suspended, compromised or destroyed keys)", responses=KeyOutput(many=True)
+        summary="The active inventory (never suspended, compromised or destroyed keys)",
+        responses=results_of(KeyOutput, "KeyList"),
+        operation_id="keys_list",
     )
     def get(self, request: Request) -> Response:
         state = request.query_params.get("state")
@@ -167,7 +171,9 @@ class KeyQuarantineApi(APIView):
     permission_classes = [CanListQuarantine]
 
     @extend_schema(
-        summary="Suspended and compromised keys (incident-response roles only)", responses=KeyOutput(many=True)
+        summary="Suspended and compromised keys (incident-response roles only)",
+        responses=results_of(KeyOutput, "QuarantinedKeyList"),
+        operation_id="keys_quarantine_list",
     )
     def get(self, request: Request) -> Response:
         return Response({"results": KeyOutput(selectors.keys_quarantine()[:1000], many=True).data})  # type: ignore[arg-type]
@@ -571,7 +577,7 @@ class WrappedItemInput(serializers.Serializer[Any]):
     reference = serializers.CharField(max_length=200)
     ciphertext_b64 = Base64Field()
     aad_b64 = Base64Field(required=False, default=b"")
-    data_asset = serializers.IntegerField(required=False, allow_null=True, default=None)
+    data_asset = IdField(required=False, allow_null=True, default=None)
 
 
 class WrappedItemsInput(serializers.Serializer[Any]):

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from audit.actors import Actor
 from audit.services import EventDraft, audit_record, audit_record_many
+from keyvault.backends import BackendNotConfigured, backend_for
 from keyvault.backends.managers import ManagerConnector
 from keyvault.errors import (
     IllegalTransition,
@@ -211,6 +212,10 @@ def key_create(
         raise InvalidKeyRequest(f"unknown backend {backend!r}; use one of {', '.join(ManagedKey.Backend.values)}")
     if ai_category not in AiDataCategory.values:
         raise InvalidKeyRequest(f"unknown AI data category {ai_category!r}")
+    try:
+        backend_for(backend)
+    except BackendNotConfigured as exc:  # a choice this deployment does not offer: the caller's to change
+        raise InvalidKeyRequest(str(exc), backend=backend) from None
     parent = None
     if parent_id is not None:
         # Locked: a parent being suspended now cannot wrap a key created meanwhile (see _locked_tree).

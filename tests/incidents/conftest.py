@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import time
 import uuid
 from typing import Any
 
@@ -36,7 +37,16 @@ def webhook_source(name: str, kind: str, secret: bytes = b"s3cret") -> bytes:
 
 
 def signed(secret: bytes, body: bytes) -> str:
+    """GitHub's ``X-Hub-Signature-256``: the HMAC of the body alone."""
     return "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
+
+
+def signed_now(secret: bytes, body: bytes, timestamp: int | None = None) -> str:
+    """``X-Sequester-Signature``: ``t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>." + body)>``
+    (written from docs/detector-webhooks.md, not from the server's code)."""
+    moment = int(time.time()) if timestamp is None else timestamp
+    mac = hmac.new(secret, f"{moment}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={moment},v1={mac}"
 
 
 from tests.approvals.conftest import authenticators, compromised_key, people  # noqa: E402, F401 - shared fixtures

@@ -14,7 +14,7 @@ from keyvault.errors import KeyNotFound
 from keyvault.models import ManagedKey
 from keyvault.services import gate, lifecycle
 from keyvault.states import KeyState
-from tests.incidents.conftest import cloudevent, post_signal, signed, webhook_source
+from tests.incidents.conftest import cloudevent, post_signal, signed, signed_now, webhook_source
 from tests.keyvault.conftest import SYSTEM, make_key
 from webapp import roles
 
@@ -137,7 +137,9 @@ def test_evidence_keeps_no_secret(detector):
 def test_generic_webhook_needs_its_hmac(client):
     secret = webhook_source("scanner", "generic")
     make_key("local", KeyState.ACTIVE, alias="a")
-    body = json.dumps(cloudevent({"alias": "a"})).encode()
+    event = cloudevent({"alias": "a"})
+    event["source"] = "webhook:scanner/prod"  # its own namespace
+    body = json.dumps(event).encode()
     response = client.post(
         "/api/v1/webhooks/scanner", body, content_type="application/json", HTTP_X_SEQUESTER_SIGNATURE="sha256=00"
     )
@@ -146,9 +148,9 @@ def test_generic_webhook_needs_its_hmac(client):
         "/api/v1/webhooks/scanner",
         body,
         content_type="application/json",
-        HTTP_X_SEQUESTER_SIGNATURE=signed(secret, body),
+        HTTP_X_SEQUESTER_SIGNATURE=signed_now(secret, body),
     )
-    assert response.status_code == 202
+    assert response.status_code == 202, response.json()
     assert Signal.objects.get().received_via == "webhook:scanner"
     assert client.post("/api/v1/webhooks/nobody", body, content_type="application/json").status_code == 404
 
@@ -204,7 +206,10 @@ def test_aws_eventbridge_names_the_key_by_arn(client):
     }
     body = json.dumps(payload).encode()
     response = client.post(
-        "/api/v1/webhooks/aws", body, content_type="application/json", HTTP_X_SEQUESTER_SIGNATURE=signed(secret, body)
+        "/api/v1/webhooks/aws",
+        body,
+        content_type="application/json",
+        HTTP_X_SEQUESTER_SIGNATURE=signed_now(secret, body),
     )
     assert response.status_code == 202, response.json()
     key.refresh_from_db()

@@ -296,13 +296,15 @@ def test_create_rejects_unknown_parent_and_custodian(machine):
     assert ManagedKey.objects.count() == 0  # nothing half-written
 
 
-def test_pkcs11_without_configuration_is_a_503(machine, settings):
+def test_pkcs11_without_configuration_is_a_400(machine, settings):
+    """A backend this deployment does not offer is the caller's choice to change (not a server fault)."""
     from keyvault.backends import backends_reset
 
     settings.SEQUESTER_PKCS11_MODULE = None
     backends_reset()
     response = _post(machine, "/api/v1/keys/", {"alias": "a", "purpose": "p", "backend": "pkcs11"})
-    assert (response.status_code, response.json()["code"]) == (503, "backend_unavailable")
+    assert (response.status_code, response.json()["code"]) == (400, "invalid_key_request")
+    assert response.json()["backend"] == "pkcs11"
     assert ManagedKey.objects.count() == 0
 
 

@@ -1,4 +1,5 @@
-"""The attacks of issue 11, replayed through the API: personas, a detector, approvers with authenticators."""
+"""The attacks of issue 11, replayed through the API: personas, a detector, approvers with authenticators,
+service accounts with their own tokens."""
 
 from __future__ import annotations
 
@@ -45,3 +46,26 @@ def custodian(client_as: Callable[..., APIClient]) -> APIClient:
 @pytest.fixture
 def commander(client_as: Callable[..., APIClient]) -> APIClient:
     return client_as(roles.COMMANDER)
+
+
+@pytest.fixture
+def token_client() -> Callable[[str], APIClient]:
+    """An API client authenticated as a new service account with its own bearer token."""
+
+    def make(service_account: str) -> APIClient:
+        client = APIClient()
+        secret = api_token_issue(service_account=service_account, name="tests", valid_days=1).secret
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
+        return client
+
+    return make
+
+
+@pytest.fixture
+def person_client(make_user: Callable[..., User]) -> Callable[..., APIClient]:
+    def make(username: str, *role_slugs: str) -> APIClient:
+        client = APIClient()
+        client.force_login(make_user(username, *role_slugs))
+        return client
+
+    return make

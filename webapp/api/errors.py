@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import structlog
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from webapp.errors import DomainError
+from webapp.errors import DomainError, PayloadTooLarge
 
 log = structlog.get_logger(__name__)
 
@@ -39,6 +39,8 @@ def _code_for(exc: exceptions.APIException) -> str:
 
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, RequestDataTooBig):
+        exc = PayloadTooLarge("the request body is larger than the server accepts")
     if isinstance(exc, DomainError):
         return Response({"code": exc.code, "detail": exc.message, **exc.details}, status=exc.http_status)
     if isinstance(exc, Http404):

@@ -19,6 +19,7 @@ from webapp.settings.env import (
     env_host_port,
     env_int,
     env_list,
+    env_networks,
     env_optional,
     env_secret,
     env_str,
@@ -66,6 +67,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "webapp.security_headers.SecurityHeadersMiddleware",
+    "webapp.request_limits.RequestBodyLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -172,9 +175,9 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "webapp.api.schema.SequesterAutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["webapp.api.parsers.BoundedJSONParser"],
     "EXCEPTION_HANDLER": "webapp.api.errors.api_exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
@@ -233,6 +236,10 @@ if SEQUESTER_REGULATORY_DIR is not None and not Path(SEQUESTER_REGULATORY_DIR).i
     raise ImproperlyConfigured(f"SEQUESTER_REGULATORY_DIR must be a directory, got {SEQUESTER_REGULATORY_DIR!r}")
 # A batch of base64 items: well above one item's limit, still bounded.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("SEQUESTER_MAX_REQUEST_BYTES", 32 * 1024 * 1024, minimum=1024)
+# A detector's webhook is read before its signature is checked: a much smaller bound.
+SEQUESTER_SIGNAL_WEBHOOK_MAX_BYTES = env_int(
+    "SEQUESTER_SIGNAL_WEBHOOK_MAX_BYTES", 1024 * 1024, minimum=1024, maximum=DATA_UPLOAD_MAX_MEMORY_SIZE
+)
 CELERY_BEAT_SCHEDULE["temporal-outbox-sweep"] = {"task": "ir_workflows.sweep_outbox", "schedule": 30.0}
 CELERY_BEAT_SCHEDULE["audit-checkpoint"] = {
     "task": "audit.checkpoint",
@@ -266,7 +273,10 @@ SEQUESTER_BASE_URL = env_str("SEQUESTER_BASE_URL", "http://localhost:8000")
 # --- Email -------------------------------------------------------------------------------------
 _SMTP_HOST = env_optional("SEQUESTER_SMTP_HOST")
 EMAIL_BACKEND = (
-    "django.core.mail.backends.smtp.EmailBackend" if _SMTP_HOST else "django.core.mail.backends.console.EmailBackend"
+    # No relay (development): mail is printed to the console, with acknowledgement tokens redacted.
+    "django.core.mail.backends.smtp.EmailBackend"
+    if _SMTP_HOST
+    else "notifications.console_mail.RedactingConsoleBackend"
 )
 EMAIL_HOST = _SMTP_HOST or "localhost"
 EMAIL_PORT = env_int("SEQUESTER_SMTP_PORT", 25, minimum=1, maximum=65535)
@@ -278,6 +288,9 @@ DEFAULT_FROM_EMAIL = env_str("SEQUESTER_MAIL_FROM", "sequester@localhost")
 
 # --- Notifying parties ------------------------------------------------------------------------
 SEQUESTER_ACK_LINK_DAYS = env_int("SEQUESTER_ACK_LINK_DAYS", 14, minimum=1, maximum=90)
+# Outbound webhooks: https only (production turns it on), never an internal address unless allowed here.
+SEQUESTER_WEBHOOK_REQUIRE_HTTPS = env_bool("SEQUESTER_WEBHOOK_REQUIRE_HTTPS", False)
+SEQUESTER_WEBHOOK_ALLOWED_NETWORKS = env_networks("SEQUESTER_WEBHOOK_ALLOWED_NETWORKS", [])
 SEQUESTER_WEBHOOK_TIMEOUT_SECONDS = env_int("SEQUESTER_WEBHOOK_TIMEOUT_SECONDS", 10, minimum=1, maximum=60)
 
 # --- Evaluating the control: playbook reviews, drills, metrics --------------------------------------

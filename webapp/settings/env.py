@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,6 +74,19 @@ def env_list(name: str, default: list[str]) -> list[str]:
     items = [item.strip() for item in value.split(",")]
     if any(item == "" for item in items):
         raise ImproperlyConfigured(f"{name} must be a comma-separated list without empty items, got {value!r}")
+    return items
+
+
+def env_networks(name: str, default: list[str]) -> list[str]:
+    """A comma-separated list of CIDR networks (``10.0.0.0/8,fd00::/8``)."""
+    items = env_list(name, default)
+    for item in items:
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"{name} must be a comma-separated list of CIDR networks, got {item!r}"
+            ) from None
     return items
 
 
