@@ -83,6 +83,29 @@ def ports_in_use(options: StackOptions) -> list[str]:
     return [f"{what} port {host}:{port}" for what, host, port in wanted if port_open(host, port)]
 
 
+def web_argv(bind: str, *, workers: int) -> list[str]:
+    """The web server as ``make run`` serves it (the benchmark of the gate serves it the same way)."""
+    return [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "webapp.wsgi:application",
+        "--bind",
+        bind,
+        "--workers",
+        str(workers),
+        "--worker-class",
+        "gthread",
+        "--threads",
+        "4",
+        "--access-logfile",
+        "-",
+        "--graceful-timeout",
+        "10",
+        "--no-control-socket",
+    ]
+
+
 def stack_processes(options: StackOptions) -> list[ProcessSpec]:
     python = sys.executable
     manage = str(options.base_dir / "manage.py")
@@ -181,25 +204,7 @@ def stack_processes(options: StackOptions) -> list[ProcessSpec]:
         ),
         ProcessSpec(
             "web",
-            [
-                python,
-                "-m",
-                "gunicorn",
-                "webapp.wsgi:application",
-                "--bind",
-                f"{options.web_host}:{options.web_port}",
-                "--workers",
-                str(options.web_workers),
-                "--worker-class",
-                "gthread",
-                "--threads",
-                "4",
-                "--access-logfile",
-                "-",
-                "--graceful-timeout",
-                "10",
-                "--no-control-socket",
-            ],
+            web_argv(f"{options.web_host}:{options.web_port}", workers=options.web_workers),
             env=env,
             ready=lambda: port_open(options.web_host, options.web_port),
             ready_timeout=60,
