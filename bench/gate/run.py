@@ -132,7 +132,7 @@ def _sequester_server() -> Iterator[int]:
         try:
             supervisor.start(
                 ProcessSpec(
-                    "web", web_argv(f"{HOST}:{port}", workers=2), env=env, ready=lambda: port_open(HOST, port)
+                    "web", web_argv(f"{HOST}:{port}"), env=env, ready=lambda: port_open(HOST, port)
                 )
             )
             yield port

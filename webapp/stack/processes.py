@@ -26,7 +26,6 @@ class StackOptions:
     temporal_namespace: str
     temporal_dev: bool  # start the Temporal dev server on temporal_address
     temporal_ui_port: int
-    web_workers: int = 2
     celery_concurrency: int = 2
     extra_env: dict[str, str] = field(default_factory=dict)  # e.g. the SoftHSM2 token's settings
 
@@ -83,27 +82,10 @@ def ports_in_use(options: StackOptions) -> list[str]:
     return [f"{what} port {host}:{port}" for what, host, port in wanted if port_open(host, port)]
 
 
-def web_argv(bind: str, *, workers: int) -> list[str]:
-    """The web server as ``make run`` serves it (the benchmark of the gate serves it the same way)."""
-    return [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "webapp.wsgi:application",
-        "--bind",
-        bind,
-        "--workers",
-        str(workers),
-        "--worker-class",
-        "gthread",
-        "--threads",
-        "4",
-        "--access-logfile",
-        "-",
-        "--graceful-timeout",
-        "10",
-        "--no-control-socket",
-    ]
+def web_argv(bind: str) -> list[str]:
+    """The web server as ``make run`` serves it: ``webapp/gunicorn_conf.py``, as in the image (the
+    gate's benchmark serves it this way too)."""
+    return [sys.executable, "-m", "gunicorn", "-c", "python:webapp.gunicorn_conf", "--bind", bind, "webapp.wsgi:application"]
 
 
 def stack_processes(options: StackOptions) -> list[ProcessSpec]:
@@ -204,7 +186,7 @@ def stack_processes(options: StackOptions) -> list[ProcessSpec]:
         ),
         ProcessSpec(
             "web",
-            web_argv(f"{options.web_host}:{options.web_port}", workers=options.web_workers),
+            web_argv(f"{options.web_host}:{options.web_port}"),
             env=env,
             ready=lambda: port_open(options.web_host, options.web_port),
             ready_timeout=60,
