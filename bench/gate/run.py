@@ -15,7 +15,7 @@ import os
 import statistics
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -131,9 +131,7 @@ def _sequester_server() -> Iterator[int]:
         supervisor = Supervisor(out=sys.stderr if os.environ.get("SEQUESTER_BENCH_GATE_SHOW") else sink)
         try:
             supervisor.start(
-                ProcessSpec(
-                    "web", web_argv(f"{HOST}:{port}"), env=env, ready=lambda: port_open(HOST, port)
-                )
+                ProcessSpec("web", web_argv(f"{HOST}:{port}"), env=env, ready=lambda: port_open(HOST, port))
             )
             yield port
         finally:
@@ -157,7 +155,12 @@ def in_process_encrypt() -> tuple[float, int]:
     for _ in range(50):
         client.post(url, body, content_type="application/json")
     statements: list[str] = []
-    with connection.execute_wrapper(lambda execute, sql, *args: (statements.append(sql), execute(sql, *args))[1]):
+
+    def count(execute: Callable[..., object], sql: str, *args: object) -> object:
+        statements.append(sql)
+        return execute(sql, *args)
+
+    with connection.execute_wrapper(count):
         assert client.post(url, body, content_type="application/json").status_code == 200
     rounds = []
     for _ in range(5):

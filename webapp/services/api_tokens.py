@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group, Permission
-from django.contrib.postgres.expressions import ArraySubquery
-from django.db import connection, models, transaction
-from django.db.models import OuterRef, Q, Value
-from django.db.models.functions import Concat
+from django.contrib.auth.models import Group, User
+from django.db import connection, transaction
 from django.utils import timezone
 
 from webapp.errors import DomainError, NotFound
@@ -66,28 +65,51 @@ def api_token_issue(*, service_account: str, name: str, valid_days: int) -> Issu
     return IssuedToken(token=token, secret=f"{TOKEN_SCHEME}_{prefix}_{secret_part}")
 
 
-def _tokens() -> models.QuerySet[ApiToken]:
-    """Tokens with their user and, on PostgreSQL, the user's permissions, in one statement: the
-    ``app_label.codename`` set that Django's ModelBackend would read in two more queries (its own
-    permissions and its groups'), read fresh with every request, never kept across requests."""
-    tokens = ApiToken.objects.select_related("user")
-    if connection.vendor != "postgresql":
-        return tokens
-    user_model = get_user_model()
-    by_group = "group__" + user_model._meta.get_field("groups").related_query_name()
-    direct = user_model._meta.get_field("user_permissions").related_query_name()
-    held = Permission.objects.filter(Q(**{by_group: OuterRef("user_id")}) | Q(**{direct: OuterRef("user_id")}))
-    names = held.values(held_as=Concat("content_type__app_label", Value("."), "codename", output_field=models.CharField()))
-    return tokens.annotate(permissions_held=ArraySubquery(names))
+# One statement (PostgreSQL, Django's own user model) for a token, its user and the user's permissions
+# as ``app_label.codename``: what ModelBackend would read in two more queries (the user's own and its
+# groups'). Executed fresh with every request; nothing of it is kept across requests.
+_PG_SELECT_BEARER = """
+SELECT {token}, {user},
+  ARRAY(SELECT ct.app_label || '.' || p.codename
+        FROM auth_permission p JOIN django_content_type ct ON ct.id = p.content_type_id
+        WHERE p.id IN (SELECT permission_id FROM auth_user_user_permissions WHERE user_id = u.id
+                       UNION ALL
+                       SELECT gp.permission_id FROM auth_group_permissions gp
+                       JOIN auth_user_groups ug ON ug.group_id = gp.group_id WHERE ug.user_id = u.id))
+FROM webapp_apitoken t JOIN auth_user u ON u.id = t.user_id
+WHERE t.prefix = %s
+"""
 
 
-def _prime_permissions(token: ApiToken) -> None:
-    """Hand the permissions read with the token to Django's per-user cache (ModelBackend's own
-    ``_perm_cache``), so that ``has_perm`` asks no more of the database during this request. An active
-    superuser's ``has_perm`` never reads it (always True), so it is left to Django."""
-    held = getattr(token, "permissions_held", None)
-    if held is not None and not token.user.is_superuser:
-        token.user._perm_cache = set(held)  # type: ignore[attr-defined]
+@functools.cache
+def _pg_token_statement() -> tuple[str, list[str], list[str]]:
+    token_fields = [f.attname for f in ApiToken._meta.concrete_fields]
+    user_fields = [f.attname for f in User._meta.concrete_fields]
+    token_columns = ", ".join(f"t.{f.column}" for f in ApiToken._meta.concrete_fields)
+    user_columns = ", ".join(f"u.{f.column}" for f in User._meta.concrete_fields)
+    return _PG_SELECT_BEARER.format(token=token_columns, user=user_columns), token_fields, user_fields
+
+
+def _token_with_permissions(prefix: str) -> ApiToken | None:
+    """The token for ``prefix`` with its user. On PostgreSQL, in one statement that also reads the
+    user's permissions into Django's own per-user cache (ModelBackend's ``_perm_cache``), so that
+    ``has_perm`` asks nothing more of the database during this request. An active superuser's
+    ``has_perm`` never reads that cache (always True), so it is left to Django."""
+    if connection.vendor != "postgresql" or settings.AUTH_USER_MODEL != "auth.User":
+        return ApiToken.objects.select_related("user").filter(prefix=prefix).first()
+    sql, token_fields, user_fields = _pg_token_statement()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [prefix])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    split = len(token_fields)
+    token = ApiToken.from_db(connection.alias, token_fields, row[:split])
+    user = User.from_db(connection.alias, user_fields, row[split : split + len(user_fields)])
+    token.user = user
+    if not user.is_superuser:
+        user._perm_cache = set(row[-1])  # type: ignore[attr-defined]
+    return token
 
 
 def api_token_authenticate(*, presented: str) -> ApiToken:
@@ -100,7 +122,7 @@ def api_token_authenticate(*, presented: str) -> ApiToken:
     invalid = TokenInvalid("the API token is invalid, expired or revoked")
     if scheme != TOKEN_SCHEME or not prefix or not secret_part:
         raise invalid
-    token = _tokens().filter(prefix=prefix).first()
+    token = _token_with_permissions(prefix)
     if token is None or not hmac.compare_digest(token.digest, _digest(secret_part)):
         raise invalid
     now = timezone.now()
@@ -109,7 +131,6 @@ def api_token_authenticate(*, presented: str) -> ApiToken:
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         token.last_used_at = now
-    _prime_permissions(token)
     return token
 
 

@@ -85,7 +85,16 @@ def ports_in_use(options: StackOptions) -> list[str]:
 def web_argv(bind: str) -> list[str]:
     """The web server as ``make run`` serves it: ``webapp/gunicorn_conf.py``, as in the image (the
     gate's benchmark serves it this way too)."""
-    return [sys.executable, "-m", "gunicorn", "-c", "python:webapp.gunicorn_conf", "--bind", bind, "webapp.wsgi:application"]
+    return [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "-c",
+        "python:webapp.gunicorn_conf",
+        "--bind",
+        bind,
+        "webapp.wsgi:application",
+    ]
 
 
 def stack_processes(options: StackOptions) -> list[ProcessSpec]:
