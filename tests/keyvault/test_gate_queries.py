@@ -95,3 +95,35 @@ def test_the_permissions_read_with_the_token_are_djangos(app_client, make_user):
     expected = ModelBackend().get_all_permissions(User.objects.get(pk=user.pk))
     assert token.user._perm_cache == expected
     assert {"webapp.use_key_gate", "webapp.view_audit"} <= expected
+
+
+def test_a_rewrap_between_active_keys_is_one_read_and_one_check(custodian):
+    from keyvault.services import gate
+    from keyvault.usage import tally
+    from tests.keyvault.conftest import AAD
+
+    source, sealed = make_key("local", KeyState.ACTIVE, alias="source", app=custodian)
+    target, _ = make_key("local", KeyState.ACTIVE, alias="target", app=custodian)
+    tally.flush()
+    before = _counts(source.id, target.id)
+    items = [gate.DecryptItem(sealed, AAD)] * 3
+    with statements() as sent:
+        _, moved = gate.gate_rewrap(items=items, principal=custodian, target_key_id=target.id)
+    assert len(sent) == 2, sent
+    assert "FOR SHARE" not in sent[0]  # the sources: the last committed state, as a decrypt reads it
+    assert "FOR SHARE" in sent[1]  # the target, checked after sealing
+    assert gate.gate_decrypt(items=[gate.DecryptItem(m, AAD) for m in moved], principal=custodian)
+    tally.flush()
+    after = _counts(source.id, target.id)
+    assert after[0] - before[0] == 3  # every use counted: three decrypted under the source
+    assert after[1] - before[1] == 3  # and three encrypted under the target
+
+
+def _counts(source_id, target_id) -> tuple[int, int]:
+    from django.db.models import Sum
+
+    from keyvault.models import KeyUsage
+
+    decrypted = KeyUsage.objects.filter(key_id=source_id).aggregate(n=Sum("decrypt_count"))["n"] or 0
+    encrypted = KeyUsage.objects.filter(key_id=target_id).aggregate(n=Sum("encrypt_count"))["n"] or 0
+    return decrypted, encrypted
