@@ -20,6 +20,7 @@ from incidents.models import Incident
 from incidents.presenters import incident_detail, incident_summary
 from incidents.senders import Sender
 from incidents.services import incidents as incident_services
+from incidents.services import ownership
 from incidents.services.signals import SignalResult, signal_receive
 from incidents.webhooks import webhook_body_check, webhook_event, webhook_sender, webhook_source_get
 from keyvault.api.permissions import any_of
@@ -142,6 +143,11 @@ class NoteInput(serializers.Serializer[Any]):
     text = serializers.CharField(max_length=4000)
 
 
+class CommanderInput(serializers.Serializer[Any]):
+    commander = serializers.CharField(max_length=150, help_text="The username of a person with the commander role")
+    reason = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
 class AdvanceInput(serializers.Serializer[Any]):
     action = serializers.ChoiceField(choices=["request_close", "retry"])
     choice = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
@@ -199,6 +205,26 @@ class IncidentSeverityApi(APIView):
         data = _valid(SeverityInput, request)
         incident = incident_services.incident_change_severity(
             reference=reference, severity=data["severity"], actor=actor_from_request(request), reason=data["reason"]
+        )
+        return Response(incident_summary(incident))
+
+
+class IncidentCommanderApi(APIView):
+    permission_classes = [CanCommand]
+
+    @extend_schema(
+        summary="Assign (or take) the incident's commander: audited; the new and the previous commander are mailed",
+        request=CommanderInput,
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    def post(self, request: Request, reference: str) -> Response:
+        data = _valid(CommanderInput, request)
+        incident = ownership.incident_assign_commander(
+            reference=reference,
+            commander=data["commander"],
+            by=request.user,
+            actor=actor_from_request(request),
+            reason=data["reason"],
         )
         return Response(incident_summary(incident))
 

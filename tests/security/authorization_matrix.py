@@ -145,6 +145,7 @@ MATRIX: tuple[Route, ...] = (
     route("api/v1/incidents/<str:reference>/severity", POST=COMMAND),
     route("api/v1/incidents/<str:reference>/notes", POST=COMMAND | RESPOND),
     route("api/v1/incidents/<str:reference>/advance", POST=COMMAND),
+    route("api/v1/incidents/<str:reference>/commander", POST=COMMAND),
     # --- case files, regulatory, notifications ------------------------------------------------------
     route("api/v1/incidents/<str:reference>/case-files", POST=EXPORT),
     route("api/v1/case-files/", GET=EXPORT),
@@ -171,6 +172,7 @@ MATRIX: tuple[Route, ...] = (
     route("incidents/report/", GET=REPORT - {SERVICE}, POST=REPORT - {SERVICE}),
     route("incidents/<str:reference>/", GET=VIEW_INCIDENTS),
     route("incidents/<str:reference>/live", GET=VIEW_INCIDENTS),
+    route("incidents/<str:reference>/assign", POST=COMMAND),
     route("incidents/<str:reference>/<slug:action>", POST=COMMAND | RESPOND, note="note: responders; rest: commander"),
     route("approvals/", GET=VIEW_INCIDENTS),
     route("approvals/<uuid:request_id>/", GET=SIGNED_IN_PEOPLE, note="the request decides (viewers or requester)"),
