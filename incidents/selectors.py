@@ -76,4 +76,7 @@ def incidents_recent(*, status: str, limit: int) -> tuple[list[Incident], int]:
 
 def commanders() -> list[Any]:
     """People who may command an incident (the choices of the assign form)."""
-    return list(get_user_model().objects.with_perm(COMMAND_PERMISSION, is_active=True).order_by("username"))
+    people = get_user_model().objects.with_perm(
+        COMMAND_PERMISSION, is_active=True, backend="django.contrib.auth.backends.ModelBackend"
+    )
+    return list(people.order_by("username"))

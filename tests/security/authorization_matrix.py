@@ -98,6 +98,7 @@ MATRIX: tuple[Route, ...] = (
     # --- the base UI, health, sign-in --------------------------------------------------------------
     route("", GET=SIGNED_IN_PEOPLE),
     route("healthz", GET=EVERYONE, note="public for load balancers; details only when signed in"),
+    route("search/", GET=SIGNED_IN_PEOPLE, note="each provider shows only what the person may see"),
     route("login/", GET=EVERYONE, POST=EVERYONE),
     route("logout/", POST=EVERYONE),
     route("metrics", GET=EVERYONE, note="by address (loopback here) or SEQUESTER_METRICS_TOKEN, not by role"),
