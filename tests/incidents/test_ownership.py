@@ -55,7 +55,7 @@ def _detector_incident(detector, django_capture_on_commit_callbacks, alias="paym
     return Incident.objects.select_related("commander").get(reference=response.json()["incident"])
 
 
-def _assignments(reference: str) -> list[dict]:
+def _assignments(reference: str) -> list[dict[str, str | None]]:
     return list(
         AuditEvent.objects.filter(action="incident.commander_assigned", incident=reference)
         .order_by("seq")
@@ -175,7 +175,7 @@ def test_a_commander_takes_then_hands_over_audited_and_both_told(
         {"from": None, "to": "other-cmdr", "via": "taken"},
         {"from": "other-cmdr", "to": "oncall", "via": "assigned"},
     ]
-    last = AuditEvent.objects.filter(action="incident.commander_assigned").order_by("-seq").first()
+    last = AuditEvent.objects.filter(action="incident.commander_assigned").order_by("-seq")[0]
     assert (last.actor, last.reason) == ("other-cmdr", "shift")
     # Taking it tells nobody (you know); giving it tells the new commander and the previous one.
     assert queued == [(incident.reference, "yours", ""), (incident.reference, "handed_over", "other-cmdr")]

@@ -86,7 +86,7 @@ def _html(client, user) -> str:
     client.force_login(user)
     response = client.get(reverse("home"))
     assert response.status_code == 200
-    return response.content.decode()
+    return str(response.content.decode())
 
 
 def _section(html: str, section_id: str) -> str:

@@ -80,7 +80,7 @@ def _search(client, user, query: str) -> str:
     client.force_login(user)
     response = client.get(reverse("search"), {"q": query})
     assert response.status_code == 200
-    return response.content.decode()
+    return str(response.content.decode())
 
 
 def test_search_finds_incidents_keys_and_parties(client, commander, estate):
