@@ -99,6 +99,8 @@ def _incidents(request: Request) -> QuerySet[Incident]:
         found = found.filter(severity=severity)
     if request.query_params.get("mine") in ("1", "true"):
         found = found.filter(commander_id=request.user.pk)
+    if request.query_params.get("unassigned") in ("1", "true"):
+        found = found.filter(commander__isnull=True)
     return found
 
 
@@ -107,7 +109,7 @@ class IncidentListApi(APIView):
 
     @extend_schema(
         operation_id="incidents_list",
-        summary="Incidents (?status=open|closed, ?severity=, ?mine=1)",
+        summary="Incidents (?status=open|closed, ?severity=, ?mine=1, ?unassigned=1: waiting for a commander)",
         responses={200: OpenApiTypes.OBJECT},
     )
     def get(self, request: Request) -> Response:

@@ -245,3 +245,17 @@ def test_needs_attention_lists_critical_and_stalled_incidents_only(client, make_
     assert "INC-2026-0913" in listed
     assert "INC-2026-0911" not in listed
     assert "INC-2026-0914" not in listed
+
+
+def test_the_api_lists_who_commands_and_what_waits_for_a_commander(api_client, make_user):
+    _on_call, other, _lead = _people(make_user)
+    Incident.objects.create(reference="INC-2026-0921", title="mine", commander=other, workflow_id="e")
+    Incident.objects.create(reference="INC-2026-0922", title="waiting", workflow_id="f")
+    api_client.force_authenticate(other)
+    listed = api_client.get("/api/v1/incidents/").json()["results"]
+    assert {(i["reference"], i["commander"]) for i in listed} == {
+        ("INC-2026-0921", "other-cmdr"),
+        ("INC-2026-0922", None),
+    }
+    waiting = api_client.get("/api/v1/incidents/?unassigned=1").json()["results"]
+    assert [i["reference"] for i in waiting] == ["INC-2026-0922"]
