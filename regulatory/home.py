@@ -88,7 +88,7 @@ def _signoffs(user: Any, now: datetime) -> dict[str, Any]:
 
 def register() -> None:
     home_section_register(
-        HomeSection("next_clocks", roles.COMMANDER, "Next clocks", "regulatory/home/next_clocks.html", _next_clocks, 15)
+        HomeSection("next_clocks", roles.COMMANDER, "Next clocks", "regulatory/home/next_clocks.html", _next_clocks, 30)
     )
     home_section_register(
         HomeSection(
