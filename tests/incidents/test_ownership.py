@@ -259,3 +259,17 @@ def test_the_api_lists_who_commands_and_what_waits_for_a_commander(api_client, m
     }
     waiting = api_client.get("/api/v1/incidents/?unassigned=1").json()["results"]
     assert [i["reference"] for i in waiting] == ["INC-2026-0922"]
+
+
+def test_an_alert_on_an_incident_nobody_commands_goes_to_the_queue(make_user, settings, mails):
+    from django.contrib.auth.models import Group
+
+    from incidents.services.playbook import incident_attention
+
+    _on_call, other, _lead = _people(make_user)
+    Group.objects.create(name="night-shift").user_set.add(other)
+    settings.SEQUESTER_ONCALL_QUEUE = "night-shift"
+    incident = Incident.objects.create(reference="INC-2026-0931", title="hot", workflow_id="g")
+    assert incident_attention(reference=incident.reference, message="critical incident opened") == 1
+    assert [m.to for m in mails] == [["other-cmdr@example.test"]]
+    assert mails[0].subject == "[Sequester] INC-2026-0931 needs you"
