@@ -47,6 +47,7 @@ def incident_keys(incident: Incident, limit: int = 500) -> list[dict[str, Any]]:
             "restricted": link.key.restricted_at is not None,
             "restriction": key_restriction_status(link.key),
             "replacement": str(link.key.replaced_by_id) if link.key.replaced_by_id else None,
+            "replacement_alias": link.key.replaced_by.alias if link.key.replaced_by else None,
             "retired": link.key.retired_reason if link.key.retired_at else "",
             "ai_category": link.key.ai_category,
         }
@@ -69,12 +70,14 @@ def incident_detail(incident: Incident) -> dict[str, Any]:
             "rewrap": [
                 {
                     "key": str(p.key_id),
+                    "key_alias": p.key.alias,
                     "replacement": str(p.replacement_id),
+                    "replacement_alias": p.replacement.alias,
                     "done": p.done,
                     "total": p.total,
                     "finished": p.finished_at is not None,
                 }
-                for p in incident.rewraps.order_by("started_at")
+                for p in incident.rewraps.select_related("key", "replacement").order_by("started_at")
             ],
             "signals": [
                 {
