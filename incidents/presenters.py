@@ -8,6 +8,7 @@ from approvals.models import ApprovalRequest
 from approvals.presenters import request_summary
 from audit.models import AuditEvent
 from incidents.models import Incident, IncidentKey
+from incidents.timeline import event_words
 from keyvault.selectors import key_restriction_status
 
 STEPS = ["contain", "confirm", "restrict", "rewrap", "notify", "regulatory", "close", "closed"]
@@ -99,6 +100,7 @@ def incident_detail(incident: Incident) -> dict[str, Any]:
                     "actor": e.actor,
                     "reason": e.reason,
                     "subject": f"{e.subject_type}:{e.subject_id}",
+                    **dict(zip(("what", "details"), event_words(e.action, e.reason, e.data or {}), strict=True)),
                 }
                 for e in AuditEvent.objects.filter(incident=incident.reference).order_by("-seq")[:300]
             ],

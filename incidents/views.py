@@ -19,6 +19,8 @@ from incidents.presenters import STEPS, incident_detail
 from incidents.services import incidents as services
 from incidents.services.closure import closure_by_check
 from incidents.services.signals import signal_receive
+from audit.actors import Actor
+from keyvault.models import ManagedKey
 from keyvault.selectors import keys_inventory
 from webapp.api.actors import actor_from_request
 from webapp.errors import DomainError
@@ -126,47 +128,67 @@ def incident_action(request: HttpRequest, reference: str, action: str) -> HttpRe
     require_any(request, "webapp.respond_to_incidents" if action == "note" else "webapp.command_incidents")
     actor = actor_from_request(request)
     try:
-        if action == "keys":
-            services.incident_add_keys(
-                reference=reference,
-                key_ids=[uuid.UUID(k) for k in request.POST.getlist("keys")],
-                actor=actor,
-                reason=request.POST.get("reason", "") or "added by the commander",
-            )
-        elif action == "awareness":
-            aware_at = datetime.fromisoformat(request.POST.get("aware_at", ""))
-            if timezone.is_naive(aware_at):
-                aware_at = timezone.make_aware(aware_at, timezone.get_current_timezone())
-            services.incident_record_awareness(reference=reference, aware_at=aware_at, actor=actor)
-        elif action == "severity":
-            services.incident_change_severity(
-                reference=reference,
-                severity=request.POST.get("severity", ""),
-                actor=actor,
-                reason=request.POST.get("reason", ""),
-            )
-        elif action == "retire":
-            services.incident_key_retire(
-                reference=reference,
-                key_id=uuid.UUID(request.POST.get("key", "")),
-                actor=actor,
-                reason=request.POST.get("reason", ""),
-            )
-        elif action == "note":
-            services.incident_add_note(reference=reference, text=request.POST.get("text", ""), actor=actor)
-        elif action in ("request_close", "retry"):
-            waivers = {
-                name.removeprefix("waiver_"): request.POST.get(name, "")
-                for name in request.POST
-                if name.startswith("waiver_") and request.POST.get(name, "").strip()
-            }
-            services.incident_advance(
-                reference=reference, action=action, choice=request.POST.get("choice", ""), actor=actor, waivers=waivers
-            )
-        else:
-            raise Http404("no such action")
+        done = _incident_action_run(request, reference, action, actor)
     except (ValueError, DomainError) as exc:
         messages.error(request, f"Not done: {getattr(exc, 'message', str(exc))}")
     else:
-        messages.success(request, "Done.")
+        messages.success(request, done)
     return redirect("incident-page", reference=reference)
+
+
+def _incident_action_run(request: HttpRequest, reference: str, action: str, actor: Actor) -> str:
+    """Carry out one of the commander's actions; returns what happened, in a sentence for the page."""
+    if action == "keys":
+        added = services.incident_add_keys(
+            reference=reference,
+            key_ids=[uuid.UUID(k) for k in request.POST.getlist("keys")],
+            actor=actor,
+            reason=request.POST.get("reason", "") or "added by the commander",
+        )
+        if not added:
+            return "No key added: the keys chosen were already part of this incident."
+        aliases = ", ".join(ManagedKey.objects.filter(id__in=added).order_by("alias").values_list("alias", flat=True))
+        return f"Added and contained (suspended): {aliases}."
+    if action == "awareness":
+        aware_at = datetime.fromisoformat(request.POST.get("aware_at", ""))
+        if timezone.is_naive(aware_at):
+            aware_at = timezone.make_aware(aware_at, timezone.get_current_timezone())
+        incident = services.incident_record_awareness(reference=reference, aware_at=aware_at, actor=actor)
+        moment = incident.aware_at or aware_at
+        return f"Awareness recorded: {moment:%Y-%m-%d %H:%M} UTC; the regulatory clocks count from it."
+    if action == "severity":
+        incident = services.incident_change_severity(
+            reference=reference,
+            severity=request.POST.get("severity", ""),
+            actor=actor,
+            reason=request.POST.get("reason", ""),
+        )
+        return f"Severity is now {incident.get_severity_display()}."
+    if action == "retire":
+        key = services.incident_key_retire(
+            reference=reference,
+            key_id=uuid.UUID(request.POST.get("key", "")),
+            actor=actor,
+            reason=request.POST.get("reason", ""),
+        )
+        return f"{key.alias} is retired without a replacement; the reason is on the timeline."
+    if action == "note":
+        services.incident_add_note(reference=reference, text=request.POST.get("text", ""), actor=actor)
+        return "Note added to the timeline."
+    if action in ("request_close", "retry"):
+        waivers = {
+            name.removeprefix("waiver_"): request.POST.get(name, "")
+            for name in request.POST
+            if name.startswith("waiver_") and request.POST.get(name, "").strip()
+        }
+        services.incident_advance(
+            reference=reference, action=action, choice=request.POST.get("choice", ""), actor=actor, waivers=waivers
+        )
+        if action == "retry":
+            return "The stalled step is being retried; the steps above show when it moves on."
+        return (
+            "Closure requested: a “Close the incident” approval is open for the approvers"
+            + (f" ({len(waivers)} waiver(s) recorded in it)" if waivers else "")
+            + "; the incident closes once it is approved."
+        )
+    raise Http404("no such action")
