@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from approvals.wording import role_label
+from incidents.models import Incident
 
 # What each playbook step does, said when the incident reaches it (and, for the step it leaves, done).
 STEP_DOES: dict[str, str] = {
@@ -19,16 +20,6 @@ STEP_DOES: dict[str, str] = {
     "closed": "the incident is closed",
 }
 
-STEP_NAMES: dict[str, str] = {
-    "contain": "Contain",
-    "confirm": "Confirm",
-    "restrict": "Segregate and restrict",
-    "rewrap": "Replace and rewrap",
-    "notify": "Notify",
-    "regulatory": "Regulatory clocks",
-    "close": "Close",
-    "closed": "Closed",
-}
 
 _ACTIONS: dict[str, str] = {
     "incident.opened": "Incident opened",
@@ -73,7 +64,7 @@ _ACTIONS: dict[str, str] = {
 
 
 def step_name(step: str) -> str:
-    return STEP_NAMES.get(step, step)
+    return Incident.Step(step).label if step in Incident.Step.values else step
 
 
 def event_words(action: str, reason: str, data: dict[str, Any]) -> tuple[str, str]:

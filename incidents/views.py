@@ -56,6 +56,8 @@ def _page_context(request: HttpRequest, reference: str) -> dict[str, object]:
     step_index = STEPS.index(incident.step) if incident.step in STEPS else 0
     return {
         "incident": incident,
+        # What the Actions block depends on: the live refresh re-renders it when this changes.
+        "actions_version": f"{incident.status}:{incident.step}:{int(bool(incident.attention))}",
         "detail": detail,
         "steps": [(step, i < step_index, i == step_index) for i, step in enumerate(STEPS)],
         "can_command": request.user.has_perm("webapp.command_incidents"),
@@ -67,22 +69,30 @@ def _page_context(request: HttpRequest, reference: str) -> dict[str, object]:
 @require_GET
 def incident_page(request: HttpRequest, reference: str) -> HttpResponse:
     require_any(request, "webapp.view_incidents")
-    context = _page_context(request, reference)
-    if context["can_command"]:
+    return render(request, "incidents/page.html", _with_actions(_page_context(request, reference)))
+
+
+def _with_actions(context: dict[str, object]) -> dict[str, object]:
+    """What the commander's Actions block needs (the key picker, the closure checklist at Close)."""
+    incident = context["incident"]
+    assert isinstance(incident, Incident)
+    if context["can_command"] and incident.status == Incident.Status.OPEN:
         context["inventory"] = keys_inventory(state="active")[:300]
-        incident = context["incident"]
-        assert isinstance(incident, Incident)
-        if incident.status == Incident.Status.OPEN and incident.step == Incident.Step.CLOSE:
+        if incident.step == Incident.Step.CLOSE:
             context["closure"] = closure_by_check(incident)
-    return render(request, "incidents/page.html", context)
+    return context
 
 
 @login_required
 @require_GET
 def incident_live(request: HttpRequest, reference: str) -> HttpResponse:
-    """The live part of the incident page, polled every few seconds."""
+    """The live part of the incident page, polled every few seconds; ``?part=actions``: the Actions block,
+    fetched by the page when the live part says it changed (the step moved, the incident closed)."""
     require_any(request, "webapp.view_incidents")
-    return render(request, "incidents/_live.html", _page_context(request, reference))
+    context = _page_context(request, reference)
+    if request.GET.get("part") == "actions":
+        return render(request, "incidents/_actions.html", _with_actions(context))
+    return render(request, "incidents/_live.html", context)
 
 
 @login_required
