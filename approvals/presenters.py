@@ -36,7 +36,9 @@ def request_detail(request: ApprovalRequest, *, viewer: Any) -> dict[str, Any]:
     yours = next((d for d in decisions if d.approver_id == getattr(viewer, "pk", None)), None)
     refusal = decision_refusal(request, viewer) if request.status == "pending" and yours is None else None
     keys, change = approving_changes(request)
-    your_roles = decision_roles(request, viewer) if request.status == "pending" and yours is None and refusal is None else []
+    your_roles = (
+        decision_roles(request, viewer) if request.status == "pending" and yours is None and refusal is None else []
+    )
     data.update(
         {
             "reason": request.reason,

@@ -23,6 +23,7 @@ from approvals.wording import refusal_words, role_label
 from webapp.api.actors import actor_from_request
 from webapp.errors import DomainError
 from webapp.permissions import require_any
+from webapp.services.staff_mail import staff_mail_undelivered
 
 
 def _person(request: HttpRequest) -> User:
@@ -34,9 +35,17 @@ def _person(request: HttpRequest) -> User:
 @require_GET
 def approval_inbox(request: HttpRequest) -> HttpResponse:
     require_any(request, "webapp.view_incidents")
+    mine = list(ApprovalRequest.objects.filter(requested_by=_person(request)).order_by("-requested_at")[:50])
     context = {
         "awaiting": requests_awaiting(request.user)[:100],
-        "mine": ApprovalRequest.objects.filter(requested_by=_person(request)).order_by("-requested_at")[:50],
+        "mine": mine,
+        # Mail to the approvers of the requests this person waits on, that did not go out.
+        "undelivered_mail": list(
+            staff_mail_undelivered(
+                subject_type="approval_request",
+                subject_ids=[r.id for r in mine if r.status == ApprovalRequest.Status.PENDING],
+            )[:10]
+        ),
         "recent": ApprovalRequest.objects.exclude(status=ApprovalRequest.Status.PENDING)
         .select_related("requested_by")
         .order_by("-closed_at")[:50],
@@ -57,6 +66,11 @@ def approval_page(request: HttpRequest, request_id: UUID) -> HttpResponse:
         "detail": request_detail(found, viewer=request.user),
         "has_authenticator": WebAuthnCredential.objects.filter(user=_person(request)).exists(),
         "has_totp": TotpDevice.objects.filter(user=_person(request), confirmed_at__isnull=False).exists(),
+        "undelivered_mail": list(
+            staff_mail_undelivered(subject_type="approval_request", subject_ids=[found.id])[:10]
+            if found.status == ApprovalRequest.Status.PENDING
+            else []
+        ),
     }
     return render(request, "approvals/request.html", context)
 
@@ -89,8 +103,7 @@ def approval_decide_with_totp(request: HttpRequest, request_id: UUID) -> HttpRes
     else:
         messages.success(
             request,
-            f"Recorded: you decided to {decision.verdict} as {role_label(decision.role)}, "
-            "signed with your TOTP code.",
+            f"Recorded: you decided to {decision.verdict} as {role_label(decision.role)}, signed with your TOTP code.",
         )
     return redirect("approval-page", request_id=request_id)
 

@@ -52,7 +52,10 @@ def requirements_words(requirements: Iterable[quorum.Requirement]) -> str:
 def refusal_words(code: str, *, rules: quorum.Rules | None = None, held: Iterable[str] = ()) -> str:
     """Why a decision is refused, as a sentence ending with its stable code in brackets."""
     if code == quorum.Refusal.SEPARATION_OF_DUTIES:
-        text = "You asked for this, and this policy needs someone other than the requester to decide (separation of duties)"
+        text = (
+            "You asked for this, and this policy needs someone other than the requester to decide "
+            "(separation of duties)"
+        )
     elif code == quorum.Refusal.NOT_ELIGIBLE:
         needed = requirements_words(rules.requirements) if rules else "other roles"
         yours = ", ".join(role_label(r) for r in held) or "none"

@@ -81,7 +81,9 @@ def event_words(action: str, reason: str, data: dict[str, Any]) -> tuple[str, st
         return f"{step_name(step)} step ran", reason
     if action == "approval.decided":
         verdict = data.get("verdict", "")
-        return _ACTIONS[action], f"{verdict} as {role_label(str(data.get('role', '?')))} ({data.get('method', '')}). {reason}".strip()
+        return _ACTIONS[
+            action
+        ], f"{verdict} as {role_label(str(data.get('role', '?')))} ({data.get('method', '')}). {reason}".strip()
     what = _ACTIONS.get(action, action)
     if action.startswith("key.") and data.get("alias"):
         return what, f"{data['alias']}: {reason}" if reason else str(data["alias"])

@@ -12,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from audit.actors import Actor
 from incidents.cloudevents import CompromiseEvent, KeyReference
 from incidents.errors import IncidentNotFound
 from incidents.models import Incident, Severity
@@ -19,12 +20,12 @@ from incidents.presenters import STEPS, incident_detail
 from incidents.services import incidents as services
 from incidents.services.closure import closure_by_check
 from incidents.services.signals import signal_receive
-from audit.actors import Actor
 from keyvault.models import ManagedKey
 from keyvault.selectors import keys_inventory
 from webapp.api.actors import actor_from_request
 from webapp.errors import DomainError
 from webapp.permissions import require_any
+from webapp.services.staff_mail import staff_mail_undelivered
 
 
 @login_required
@@ -61,6 +62,7 @@ def _page_context(request: HttpRequest, reference: str) -> dict[str, object]:
         "detail": detail,
         "steps": [(step, i < step_index, i == step_index) for i, step in enumerate(STEPS)],
         "can_command": request.user.has_perm("webapp.command_incidents"),
+        "undelivered_mail": list(staff_mail_undelivered(incident=incident.reference)[:10]),
         "severities": Severity.choices,
     }
 

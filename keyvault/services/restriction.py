@@ -494,7 +494,11 @@ def _restrict_batch(key_ids: list[UUID], *, actor: Actor, incident: str) -> list
                     if report.verified
                     else f"pending on the manager: {outcomes[-1].pending}",
                     incident=incident,
-                    data={"backend": report.backend, "cause": CAUSE_OWED, "versions": [_check(c) for c in report.versions]},
+                    data={
+                        "backend": report.backend,
+                        "cause": CAUSE_OWED,
+                        "versions": [_check(c) for c in report.versions],
+                    },
                 )
             )
         ManagedKey.objects.filter(id__in=verified_ids).update(restricted_at=now, restriction_pending="")

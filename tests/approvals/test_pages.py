@@ -88,11 +88,13 @@ def test_the_page_says_in_plain_words_what_approving_changes(client, people):
     page = client.get(reverse("approval-page", args=[request.id])).content.decode()
     summary = section(page, "plain-summary")
     assert "<h1>Confirm the compromise" in page
-    assert "billing-kek" in summary and "billing-api" in summary
+    assert "billing-kek" in summary
+    assert "billing-api" in summary
     assert "billing-kek become compromised: they never encrypt again" in summary
     assert "decide before" in summary
     assert "1 of Security lead and 1 of Key custodian" in summary
-    assert "security_lead" not in summary and "key_custodian" not in summary
+    assert "security_lead" not in summary
+    assert "key_custodian" not in summary
     # The summary comes before the canonical JSON.
     assert page.index('id="plain-summary"') < page.index('id="payload"')
 
@@ -103,7 +105,7 @@ def test_enrolment_returns_the_person_to_the_request_they_came_from(client, peop
     page_url = reverse("approval-page", args=[request.id])
     client.force_login(lead)
     page = client.get(page_url).content.decode()
-    link = f'{reverse("account-security")}?next={page_url}'
+    link = f"{reverse('account-security')}?next={page_url}"
     assert f'href="{link}"' in page
 
     security = reverse("account-security")
@@ -112,7 +114,8 @@ def test_enrolment_returns_the_person_to_the_request_they_came_from(client, peop
     begun = client.post(security, {"step": "totp-begin"})
     totp = pyotp.TOTP(begun.context["totp_secret"])
     done = client.post(security, {"step": "totp-confirm", "code": totp.now()})
-    assert done.status_code == 302 and done["Location"] == page_url
+    assert done.status_code == 302
+    assert done["Location"] == page_url
     # Once back, the way there is forgotten: the next setup stays on the security page.
     assert "the request you came from" not in client.get(security).content.decode()
 

@@ -17,6 +17,7 @@ from tests.conftest import PASSWORD
 from tests.keyvault.conftest import make_key
 from webapp import roles
 
+
 def _in_thread(work) -> None:
     """The ORM off this thread: Playwright's sync API runs an event loop here (Django refuses the ORM)."""
 
