@@ -49,6 +49,7 @@ def test_approval_mail_survives_a_mail_outage_and_the_audit_says_who_got_it(clie
     mail = StaffMail.objects.get(subject_type="approval_request", subject_id=str(request.id))
     assert mail.status == StaffMail.Status.FAILING
     assert mail.attempts == 1
+    assert mail.next_attempt_at is not None
     assert mail.next_attempt_at > timezone.now()
     failed = AuditEvent.objects.get(action="mail.delivery_failed", subject_id=str(request.id))
     assert failed.incident == "INC-1"
@@ -75,6 +76,7 @@ def test_approval_mail_survives_a_mail_outage_and_the_audit_says_who_got_it(clie
         assert staff_mail_retry_due() == 1
     mail.refresh_from_db()
     assert (mail.status, mail.attempts) == (StaffMail.Status.FAILING, 2)
+    assert mail.next_attempt_at is not None
     assert mail.next_attempt_at - timezone.now() > retry_delay(1)
     assert AuditEvent.objects.filter(action="mail.delivery_failed").count() == 1
 
