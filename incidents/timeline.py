@@ -59,6 +59,9 @@ _ACTIONS: dict[str, str] = {
     "regulatory.assessed": "Regulatory duties assessed",
     "regulatory.filed": "Filing recorded",
     "casefile.exported": "Case file exported",
+    "mail.delivered": "Alert mail delivered",
+    "mail.delivery_failed": "Alert mail NOT delivered (retrying)",
+    "mail.not_delivered": "Alert mail not delivered (gave up)",
     "casefile.requested": "Case file requested",
 }
 

@@ -87,11 +87,14 @@ def staff_mail_record(
     )
 
 
-def staff_mail_attempt(*, mail_id: int) -> StaffMail:
-    """One attempt for every recipient still owed the mail; records and audits the outcome."""
+def staff_mail_attempt(*, mail_id: int, due_only: bool = False) -> StaffMail:
+    """One attempt for every recipient still owed the mail; records and audits the outcome. ``due_only``
+    (the periodic retry): not before its backoff is over, nor while another attempt is under way."""
     with transaction.atomic():
         mail = StaffMail.objects.select_for_update().get(pk=mail_id)
         if mail.status in (StaffMail.Status.SENT, StaffMail.Status.FAILED):
+            return mail
+        if due_only and mail.next_attempt_at is not None and mail.next_attempt_at > timezone.now():
             return mail
         pending = mail.undelivered
         mail.attempts += 1
@@ -164,7 +167,7 @@ def staff_mail_retry_due(*, limit: int = 100) -> int:
         .values_list("pk", flat=True)[:limit]
     )
     for mail_id in due:
-        staff_mail_attempt(mail_id=mail_id)
+        staff_mail_attempt(mail_id=mail_id, due_only=True)
     return len(due)
 
 
