@@ -65,3 +65,18 @@ def test_flash_messages_say_what_happened(client, make_user, incident):
     assert added["Location"] == page_url
     assert "Added and contained (suspended): billing." in client.get(page_url).content.decode()
     assert "Done." not in client.get(page_url).content.decode()
+
+
+def test_pending_approvals_are_named_in_words(client, people, incident):
+    from approvals import policies
+    from tests.approvals.conftest import open_request
+
+    key = incident.incident_keys.get().key
+    open_request(
+        policies.CONFIRM_COMPROMISE, people[roles.COMMANDER], {"keys": [str(key.id)]}, incident=incident.reference
+    )
+    client.force_login(people[roles.COMMANDER])
+    live = client.get(reverse("incident-live", args=[incident.reference])).content.decode()
+    assert "Confirm the compromise</a>: still 1 of Security lead and 1 of Key custodian" in live
+    inbox = client.get(reverse("approvals-inbox")).content.decode()
+    assert ">Confirm the compromise</a>" in inbox
