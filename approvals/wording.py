@@ -110,7 +110,8 @@ def approving_changes(request: ApprovalRequest) -> tuple[list[KeyLine], str]:
     """The keys a request names (alias and systems) and what approving it changes, in a sentence."""
     action = request.action
     details: dict[str, Any] = request.payload.get("details", {}) if isinstance(request.payload, dict) else {}
-    keys = _keys(details.get("keys", []) if isinstance(details.get("keys"), list) else [details.get("key")])
+    named = details.get("keys") or details.get("all_keys") or [details.get("key")]
+    keys = _keys(named if isinstance(named, list) else [])
     aliases = ", ".join(k.alias for k in keys) or "the keys named"
     if action == policies.CONFIRM_COMPROMISE:
         change = (
@@ -128,13 +129,15 @@ def approving_changes(request: ApprovalRequest) -> tuple[list[KeyLine], str]:
             f"{details.get('operation_budget', '?')} operation(s), for: {details.get('purpose', '?')}."
         )
     elif action == policies.KEY_DESTRUCTION:
-        change = f"{aliases} is destroyed: it can never decrypt again (its metadata is kept)."
+        change = f"{aliases}: destroyed, never to decrypt again (the metadata is kept)."
     elif action == policies.CLOSE_INCIDENT:
         change = f"Incident {details.get('incident', request.incident)} closes."
-        if details.get("choice") == "destroy":
+        if details.get("disposition") == "destroy":
             change += " Its keys are then destroyed (another quorum)."
-        elif details.get("choice"):
+        elif details.get("disposition"):
             change += " Its keys stay decrypt-only (archived)."
+        if details.get("open_items"):
+            change += f" {len(details['open_items'])} item(s) still open are waived as recorded below."
     elif action == policies.FACTOR_RECOVERY:
         change = f"Every second factor of {details.get('user', '?')} is revoked; they enrol again with their password."
     elif action == policies.POLICY_CHANGE:

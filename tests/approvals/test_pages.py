@@ -124,3 +124,20 @@ def test_a_foreign_return_address_is_ignored(client, people):
     client.force_login(people[roles.SECURITY_LEAD])
     page = client.get(reverse("account-security") + "?next=https://evil.example/x").content.decode()
     assert "the request you came from" not in page
+
+
+def test_the_summary_of_a_closure_names_what_becomes_of_the_keys(people):
+    from approvals.models import ApprovalRequest
+    from approvals.wording import approving_changes
+
+    request = ApprovalRequest(
+        action=policies.CLOSE_INCIDENT,
+        incident="INC-9",
+        payload={"details": {"incident": "INC-9", "disposition": "destroy", "open_items": [{"check": "x"}]}},
+    )
+    keys, change = approving_changes(request)
+    assert keys == []
+    assert change == (
+        "Incident INC-9 closes. Its keys are then destroyed (another quorum). "
+        "1 item(s) still open are waived as recorded below."
+    )
