@@ -17,7 +17,9 @@ from incidents.cloudevents import CompromiseEvent, KeyReference
 from incidents.errors import IncidentNotFound
 from incidents.models import Incident, Severity
 from incidents.presenters import STEPS, incident_detail
+from incidents.selectors import LIST_SCOPES, commanders, list_default_scope, list_scope_filter
 from incidents.services import incidents as services
+from incidents.services import ownership
 from incidents.services.closure import closure_by_check
 from incidents.services.signals import signal_receive
 from keyvault.models import ManagedKey
@@ -33,18 +35,23 @@ from webapp.services.staff_mail import staff_mail_undelivered
 def incident_list(request: HttpRequest) -> HttpResponse:
     require_any(request, "webapp.view_incidents")
     found = Incident.objects.select_related("commander").order_by("-opened_at")
-    scope = request.GET.get("scope", "open")
-    if scope == "open":
-        found = found.filter(status=Incident.Status.OPEN)
-    elif scope == "mine":
-        found = found.filter(commander_id=request.user.pk)
+    scope = request.GET.get("scope", "")
+    if scope not in LIST_SCOPES:
+        scope = list_default_scope(request.user)
+    found = list_scope_filter(found, scope=scope, user=request.user)
     severity = request.GET.get("severity", "")
     if severity in Severity.values:
         found = found.filter(severity=severity)
     return render(
         request,
         "incidents/list.html",
-        {"incidents": found[:200], "scope": scope, "severity": severity, "severities": Severity.choices},
+        {
+            "incidents": found[:200],
+            "scope": scope,
+            "scopes": LIST_SCOPES.items(),
+            "severity": severity,
+            "severities": Severity.choices,
+        },
     )
 
 
@@ -58,7 +65,7 @@ def _page_context(request: HttpRequest, reference: str) -> dict[str, object]:
     return {
         "incident": incident,
         # What the Actions block depends on: the live refresh re-renders it when this changes.
-        "actions_version": f"{incident.status}:{incident.step}:{int(bool(incident.attention))}",
+        "actions_version": f"{incident.status}:{incident.step}:{int(bool(incident.attention))}:{incident.commander_id}",
         "detail": detail,
         "steps": [(step, i < step_index, i == step_index) for i, step in enumerate(STEPS)],
         "can_command": request.user.has_perm("webapp.command_incidents"),
@@ -80,6 +87,7 @@ def _with_actions(context: dict[str, object]) -> dict[str, object]:
     assert isinstance(incident, Incident)
     if context["can_command"] and incident.status == Incident.Status.OPEN:
         context["inventory"] = keys_inventory(state="active")[:300]
+        context["commanders"] = commanders()
         if incident.step == Incident.Step.CLOSE:
             context["closure"] = closure_by_check(incident)
     return context
@@ -204,3 +212,25 @@ def _incident_action_run(request: HttpRequest, reference: str, action: str, acto
             + "; the incident closes once it is approved."
         )
     raise Http404("no such action")
+
+
+@login_required
+@require_POST
+def incident_assign(request: HttpRequest, reference: str) -> HttpResponse:
+    """Take the incident (no ``commander`` given) or give it to another commander."""
+    require_any(request, "webapp.command_incidents")
+    username = request.POST.get("commander", "") or request.user.get_username()
+    try:
+        incident = ownership.incident_assign_commander(
+            reference=reference,
+            commander=username,
+            by=request.user,
+            actor=actor_from_request(request),
+            reason=request.POST.get("reason", ""),
+        )
+    except DomainError as exc:
+        messages.error(request, f"Commander not changed: {exc.message}")
+    else:
+        who = "you" if username == request.user.get_username() else username
+        messages.success(request, f"{incident.reference} is now commanded by {who}.")
+    return redirect("incident-page", reference=reference)

@@ -25,6 +25,7 @@ from incidents.services.closure import (
 )
 from incidents.services.hooks import change_hooks_run
 from incidents.services.incidents import incident_get, system_user
+from incidents.services.ownership import queue_members
 from ir_workflows.approvals.types import ApprovalGateSpec
 from keyvault.backends.managers import ManagerConnector
 from keyvault.errors import IllegalTransition
@@ -37,7 +38,6 @@ from keyvault.services.wrapped_items import wrapped_items_rewrap_on_manager
 from keyvault.states import DESTROYED_STATES, SUSPENDABLE, KeyState
 from keyvault.types import Principal, UseContext
 from webapp.models import StaffMail
-from webapp.roles import COMMANDER
 from webapp.services.staff_mail import staff_mail_attempt, staff_mail_record
 
 S = KeyState
@@ -143,7 +143,7 @@ def incident_open_approval(
 
 def incident_attention(*, reference: str, message: str) -> int:
     """Something needs the commander: on the incident, on the timeline, and by an alert mail (to the
-    commander, or every commander when the incident has none). Returns how many have the mail now.
+    commander, or the queue's commanders when it has none). Returns how many have the mail now.
 
     The mail never fails this call: it is recorded with the event (``incident.attention`` names the
     mail and its recipients, and claims no delivery), tried at once, then retried with backoff; its
@@ -212,15 +212,8 @@ def _attention_text(incident: Incident, message: str) -> str:
 def _attention_recipients(incident: Incident) -> list[str]:
     if incident.commander and incident.commander.email:
         return [incident.commander.email]
-    from django.contrib.auth import get_user_model
-
-    return list(
-        get_user_model()
-        .objects.filter(groups__name=COMMANDER, is_active=True)
-        .exclude(email="")
-        .order_by("pk")
-        .values_list("email", flat=True)
-    )
+    # Nobody commands it yet (or no address): the queue's commanders stand in.
+    return [user.email for user in queue_members() if user.email]
 
 
 def key_mark_compromised(*, reference: str, key_id: str) -> str:

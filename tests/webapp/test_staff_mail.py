@@ -69,6 +69,7 @@ def test_approval_mail_survives_a_mail_outage_and_the_audit_says_who_got_it(clie
         assert "retrying with backoff: 1 attempt so far" in page
     home = Template("{% load staff_mail %}{% undelivered_alert_mail user %}").render(Context({"user": commander}))
     assert "Alert mail not delivered" in home
+    assert "Alert mail not delivered" in client.get(reverse("home")).content.decode()
 
     # Still down at the next try: backed off further, not dropped, not audited again.
     due_now(mail)
