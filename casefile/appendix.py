@@ -133,10 +133,11 @@ def _gap_line(gap: list[Line]) -> str:
     actions = Counter(line.action for line in gap)
     counted = ", ".join(f"{action} {count:,}" for action, count in actions.most_common(8))
     more = f" and {len(actions) - 8} more actions" if len(actions) > 8 else ""
-    return (
-        f"{gap[0].seq}-{gap[-1].seq} {gap[0].at[11:19]}-{gap[-1].at[:10]} {gap[-1].at[11:19]}: {len(gap):,} events "
-        f"not listed here, each in audit-bundle.json; chain hash at {gap[-1].seq}: {gap[-1].hash[:10]}\n"
-        f"    by action: {_cut(counted + more, 100)}"
+    first = f"{gap[0].at[:10]} {gap[0].at[11:19]}"
+    last = f"{gap[-1].at[:10]} {gap[-1].at[11:19]}" if gap[-1].at[:10] != gap[0].at[:10] else gap[-1].at[11:19]
+    return (  # two lines: each within the page's width
+        f"{gap[0].seq}-{gap[-1].seq} {first}-{last}: {len(gap):,} events not listed here, each in the bundle\n"
+        + _cut(f"    chain hash at {gap[-1].seq}: {gap[-1].hash[:10]}; by action: {counted}{more}", 116)
     )
 
 
