@@ -54,7 +54,7 @@ def _laid_out(svg: str) -> bytes:
     style = render_to_string("casefile/_style.html", {"exercise": False})
     pdf = HTML(string=f"<html><head>{style}</head><body><section><h2>Blast radius</h2>{svg}</section></body></html>")
     written = pdf.write_pdf()
-    assert written is not None
+    assert isinstance(written, bytes)
     return written
 
 
