@@ -92,6 +92,12 @@ class Fakes:
                 escalation_role="ciso",
             )
 
+        @activity.defn(name=t.CONTAIN_AND_CONFIRM_ACTIVITY)
+        async def contain_and_confirm(ref: t.IncidentRef) -> t.ContainAndConfirmResult:
+            contained = await contain(ref)
+            request = t.OpenApprovalInput(ref.incident, "confirm_compromise", 1, keys=contained.roots, step="confirm")
+            return t.ContainAndConfirmResult(contained, await open_approval(request))
+
         @activity.defn(name=t.ATTENTION_ACTIVITY)
         async def attention(notice: t.AttentionInput) -> t.AttentionResult:
             fakes.record("attention", notice.message)
@@ -167,6 +173,7 @@ class Fakes:
 
         return [
             contain,
+            contain_and_confirm,
             set_step,
             open_approval,
             attention,

@@ -26,7 +26,8 @@ def _tree(tag: str, *, children: int, grandchildren: int) -> tuple[ManagedKey, l
     suspension reads states and the hierarchy, nothing else)."""
     kek = lifecycle.key_create(actor=SYSTEM, alias=f"kek-{tag}", purpose="tests")
     level = ManagedKey.objects.bulk_create(
-        ManagedKey(alias=f"{tag}-{i}", purpose="tests", parent=kek, state=KeyState.ACTIVE.value) for i in range(children)
+        ManagedKey(alias=f"{tag}-{i}", purpose="tests", parent=kek, state=KeyState.ACTIVE.value)
+        for i in range(children)
     )
     below = ManagedKey.objects.bulk_create(
         ManagedKey(alias=f"{tag}-{i}-{j}", purpose="tests", parent=parent, state=KeyState.ACTIVE.value)
