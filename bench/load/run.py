@@ -116,10 +116,10 @@ def _stack(database_url: str, var_dir: Path) -> Iterator[tuple[str, dict[str, st
     )
     url = f"http://127.0.0.1:{web_port}"
     try:
-        deadline = time.monotonic() + 300
+        deadline = time.monotonic() + 900  # migrate, collectstatic and seeding first: minutes on a busy box
         while True:
             if process.poll() is not None:
-                raise RuntimeError(f"the stack exited ({process.returncode}); see {var_dir / 'stack.log'}")
+                raise RuntimeError(f"the stack exited ({process.returncode}):\n{_tail(var_dir / 'stack.log')}")
             try:
                 with urllib.request.urlopen(f"{url}/healthz", timeout=5) as response:  # noqa: S310 - loopback
                     if response.status == 200:
@@ -127,7 +127,7 @@ def _stack(database_url: str, var_dir: Path) -> Iterator[tuple[str, dict[str, st
             except (urllib.error.URLError, OSError):
                 pass
             if time.monotonic() > deadline:
-                raise TimeoutError(f"the stack did not become healthy; see {var_dir / 'stack.log'}")
+                raise TimeoutError(f"the stack did not become healthy:\n{_tail(var_dir / 'stack.log')}")
             time.sleep(1)
         yield url, env | {"TEMPORAL_ADDRESS": f"127.0.0.1:{temporal_port}"}
     finally:
@@ -138,6 +138,10 @@ def _stack(database_url: str, var_dir: Path) -> Iterator[tuple[str, dict[str, st
             process.kill()
             process.wait()
         log.close()
+
+
+def _tail(path: Path, lines: int = 40) -> str:
+    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
 
 def _token(env: dict[str, str], account: str) -> str:
