@@ -283,16 +283,19 @@ class KeyCompromiseIncidentWorkflow:
     @workflow.run
     async def run(self, incident: IncidentInput) -> IncidentResult:
         if workflow.patched("contain-with-confirm-request-v4"):
-            # One activity to the first gate: containment checked, confirmation requested (round 1).
-            first: ContainAndConfirmResult = await self._act(
-                CONTAIN_AND_CONFIRM_ACTIVITY, IncidentRef(self._ref), ContainAndConfirmResult
-            )
-            self._contained(first.contained)
-            self._step = procedure.CONFIRM
-            if self._severity == "critical":
+            first: ApprovalGateSpec | None = None
+            if self._severity == "critical":  # the commander hears of it before the vote opens
+                self._contained(await self._act(CONTAIN_ACTIVITY, IncidentRef(self._ref), ContainResult))
                 await self._tell_commander("critical incident opened: keys contained, confirmation requested")
+            else:  # one activity to the first gate: containment checked, confirmation requested (round 1)
+                both: ContainAndConfirmResult = await self._act(
+                    CONTAIN_AND_CONFIRM_ACTIVITY, IncidentRef(self._ref), ContainAndConfirmResult
+                )
+                self._contained(both.contained)
+                first = both.confirmation
+            self._step = procedure.CONFIRM
             confirmed = await self._approval(
-                policies.CONFIRM_COMPROMISE, keys=self._roots, step=procedure.CONFIRM, first=first.confirmation
+                policies.CONFIRM_COMPROMISE, keys=self._roots, step=procedure.CONFIRM, first=first
             )
             if confirmed != APPROVED:
                 return await self._false_positive()
