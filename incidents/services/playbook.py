@@ -27,6 +27,7 @@ from incidents.services.hooks import change_hooks_run
 from incidents.services.incidents import incident_get, system_user
 from incidents.services.ownership import queue_members
 from ir_workflows.approvals.types import ApprovalGateSpec
+from ir_workflows.incident import procedure
 from keyvault.backends.managers import ManagerConnector
 from keyvault.errors import IllegalTransition
 from keyvault.models import DecryptGrant, ManagedKey, WrappedItem
@@ -75,6 +76,22 @@ def incident_contain(*, reference: str) -> dict[str, Any]:
         "systems": len(radius.get("systems", [])),
         "record_count": int(radius.get("record_count", 0)),
     }
+
+
+def incident_contain_and_request_confirmation(*, reference: str) -> tuple[dict[str, Any], ApprovalGateSpec]:
+    """The path to the first gate in one step: containment checked (``incident_contain``), the incident
+    at the confirm step and the first round's confirm_compromise request open (idempotent under retries,
+    as each of them is)."""
+    contained = incident_contain(reference=reference)
+    confirmation = incident_open_approval(
+        reference=reference,
+        action=policies.CONFIRM_COMPROMISE,
+        round_number=1,
+        keys=contained["roots"],
+        disposition="",
+        step=procedure.CONFIRM,
+    )
+    return contained, confirmation
 
 
 @transaction.atomic

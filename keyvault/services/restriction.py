@@ -22,6 +22,7 @@ from uuid import UUID
 import structlog
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.dispatch import Signal
 from django.utils import timezone
 
@@ -31,6 +32,7 @@ from keyvault.backends.base import KeyBackend, KeyRestriction, Restriction, Vers
 from keyvault.errors import BackendUnavailable, IllegalTransition, KeyNotFound
 from keyvault.models import KeyVersion, ManagedKey
 from keyvault.services.versions import backend_errors, key_backend, version_material_set
+from keyvault.set_filters import AnyOf
 from keyvault.states import RESTRICTED, KeyState
 from webapp.errors import DomainError
 
@@ -232,7 +234,7 @@ def restrictions_apply(
     unreachable: set[str] = set()
     failures: list[dict[str, str]] = []
     rows = ManagedKey.objects.filter(
-        id__in=ids, state__in=[s.value for s in RESTRICTED], restricted_at__isnull=True
+        AnyOf(F("id"), ids), state__in=[s.value for s in RESTRICTED], restricted_at__isnull=True
     ).values_list("id", "backend", "manager_id")
     owed = {key_id: backend for key_id, backend, manager_id in rows if manager_id is None}
     managed = {key_id for key_id, _, manager_id in rows if manager_id is not None}
