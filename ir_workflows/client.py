@@ -20,6 +20,7 @@ from temporalio.converter import DataConverter
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
 from ir_workflows.codec import EncryptionCodec
+from ir_workflows.failures import TrimmedEncodedFailureConverter
 
 
 def codec_keys() -> list[tuple[str, bytes]]:
@@ -54,7 +55,12 @@ def payload_codec() -> EncryptionCodec:
 
 
 def data_converter() -> DataConverter:
-    return dataclasses.replace(DataConverter.default, payload_codec=payload_codec())
+    """Payloads and failure texts encrypted by the codec; failures trimmed to their cause (failures.py)."""
+    return dataclasses.replace(
+        DataConverter.default,
+        payload_codec=payload_codec(),
+        failure_converter_class=TrimmedEncodedFailureConverter,
+    )
 
 
 async def temporal_client(

@@ -167,7 +167,7 @@ class ApprovalGates:
                     ExpireApprovalInput(request_id=spec.request_id),
                     result_type=ExpireApprovalResult,
                     start_to_close_timeout=retry.DATABASE_WRITE_TIMEOUT,
-                    retry_policy=retry.DATABASE_WRITE,
+                    retry_policy=retry.DATABASE_WRITE_UNTIL_DONE,  # a database outage delays it, never fails it
                 )
                 if expired.status in CLOSED_STATUSES:
                     gate.status = gate.status if gate.done else expired.status
@@ -177,7 +177,7 @@ class ApprovalGates:
                 ApprovalNoticeInput(request_id=spec.request_id, kind=kind),
                 result_type=ApprovalNoticeResult,
                 start_to_close_timeout=retry.NOTIFY_TIMEOUT,
-                retry_policy=retry.NOTIFY,
+                retry_policy=retry.TELL,  # a reminder is delayed by a database outage, not lost with the workflow
             )
         await workflow.wait_condition(lambda: gate.done)
         return ApprovalGateResult(

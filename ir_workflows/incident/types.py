@@ -28,6 +28,7 @@ HOOKS_ACTIVITY = "incident_run_hooks"
 DESTROY_ACTIVITY = "incident_destroy_keys"
 CLOSE_ACTIVITY = "incident_close"
 CLOSURE_CHECK_ACTIVITY = "incident_closure_check"
+STALL_ALERT_ACTIVITY = "incident_stall_alert"
 
 RESTRICTION_BATCH_SIZE = 500
 RESTRICTION_CONCURRENCY = 50
@@ -97,6 +98,22 @@ class AttentionResult:
 
 
 @dataclass(frozen=True, slots=True)
+class StallAlertInput:
+    """A step that keeps failing (or that resumed), reported without the database."""
+
+    incident: str
+    step: str
+    message: str
+    since: str  # ISO 8601: when the step started (it has not completed since)
+    resumed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class StallAlertResult:
+    channels: list[str]
+
+
+@dataclass(frozen=True, slots=True)
 class KeyTaskInput:
     incident: str
     key: str
@@ -114,6 +131,7 @@ class RestrictionBatchInput:
     incident: str
     keys: list[str]
     parent_workflow_id: str = ""
+    window: int = 0  # keys in flight at most (0: RESTRICTION_CONCURRENCY)
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +146,7 @@ class RewrapTarget:
     replacement: str
     total: int
     batch_size: int = 500
-    heartbeat_seconds: int = 30
+    heartbeat_seconds: int = 10
     pause_ms: int = 0
 
 

@@ -84,7 +84,7 @@ class ObligationClockWorkflow:
                 ),
                 result_type=ClockNoticeResult,
                 start_to_close_timeout=retry.NOTIFY_TIMEOUT,
-                retry_policy=retry.NOTIFY,
+                retry_policy=retry.TELL,  # a legal reminder is delayed by an outage, never dropped
             )
         if fraction >= 1.0:
             self._escalated = True
