@@ -44,12 +44,46 @@ def key_restriction_id(parent_workflow_id: str, key: str) -> str:
     return f"{parent_workflow_id}/restrict/{key}"
 
 
+# An incident can wait at its close step for months (acknowledgements, filings) while it takes notes and
+# other updates: it continues as new there (same workflow id, a fresh history) after this many updates or
+# when Temporal suggests it, below the server's limit of updates per execution (2000 by default).
+INCIDENT_UPDATES_BEFORE_CONTINUE = 500
+
+
+@dataclass(frozen=True, slots=True)
+class RewrapCount:
+    key: str
+    done: int
+    total: int
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentResume:
+    """The state an incident carries over when it continues as new (always at the close step, waiting for
+    the commander's request)."""
+
+    step: str
+    severity: str
+    aware_at: str
+    resolution: str
+    roots: list[str]
+    keys: list[str]
+    restricted: list[str]
+    rewrap: list[RewrapCount]
+    notes: int
+    batches: int
+    clocks: list[str]
+    closed_requests: dict[str, str]  # approval request id → its final status
+
+
 @dataclass(frozen=True, slots=True)
 class IncidentInput:
     incident: str  # the reference, also the workflow id
     keys: list[str]
     severity: str
     commander: str = ""
+    resume: IncidentResume | None = None  # set by continue-as-new
+    updates_before_continue: int = 0  # 0: INCIDENT_UPDATES_BEFORE_CONTINUE (tests lower it)
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ named retry policy. A step that keeps failing tells the commander and waits for 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from datetime import timedelta
 from typing import Any
 
@@ -39,6 +40,7 @@ from ir_workflows.incident.types import (
     DESTROY_ACTIVITY,
     HOOKS_ACTIVITY,
     INCIDENT_STATUS_QUERY,
+    INCIDENT_UPDATES_BEFORE_CONTINUE,
     INCIDENT_WORKFLOW,
     KEY_RESTRICTION_WORKFLOW,
     MARK_COMPROMISED_ACTIVITY,
@@ -70,6 +72,7 @@ from ir_workflows.incident.types import (
     IncidentInput,
     IncidentRef,
     IncidentResult,
+    IncidentResume,
     IncidentStatus,
     KeyProgress,
     KeyTaskInput,
@@ -80,6 +83,7 @@ from ir_workflows.incident.types import (
     RestoreResult,
     RestrictionBatchInput,
     RestrictionBatchResult,
+    RewrapCount,
     RewrapPlan,
     RewrapResult,
     RewrapTarget,
@@ -108,6 +112,7 @@ KEEP, DESTROY = "keep_decrypt_only", "destroy"
 # ``workflow.patched``: running incidents keep the path they started on.
 STALL_WATCH_PATCH = "stall-watch-v1"  # a step still retrying after STALL_REPORT_AFTER is reported
 SLIDING_WINDOW_PATCH = "sliding-window-v1"  # restriction and rewrap: at most N in flight, next when any ends
+CONTINUE_AS_NEW_PATCH = "incident-continue-as-new-v1"  # at the close step, before the update limit
 
 
 async def _stall_alert(incident: str, step: str, message: str, since: str, *, resumed: bool = False) -> None:
@@ -243,6 +248,18 @@ class KeyCompromiseIncidentWorkflow:
         self._restricting = False
         self._batches = 0
         self._clocks: set[str] = set()  # obligation clocks started as children (workflow ids)
+        self._input = incident
+        self._updates = 0
+        self._may_continue = False
+        resume = incident.resume
+        if resume is not None:  # a continue-as-new at the close step: the state of the previous run
+            self._gates = ApprovalGates(closed_before=resume.closed_requests)
+            self._step, self._severity, self._aware_at = resume.step, resume.severity, resume.aware_at
+            self._resolution, self._roots, self._keys = resume.resolution, list(resume.roots), list(resume.keys)
+            self._restricted = set(resume.restricted)
+            self._rewrap = {count.key: (count.done, count.total) for count in resume.rewrap}
+            self._notes, self._batches, self._clocks = resume.notes, resume.batches, set(resume.clocks)
+            self._restricting = resume.resolution == "compromise"
 
     # --- queries and updates ---------------------------------------------------------------------
     @workflow.query(name=INCIDENT_STATUS_QUERY)
@@ -270,6 +287,7 @@ class KeyCompromiseIncidentWorkflow:
     @workflow.update(name=ADD_KEYS_UPDATE)
     async def add_keys(self, update: AddKeysUpdate) -> int:
         """Keys already contained by the service that sent this; restricted here once past confirmation."""
+        self._updates += 1
         new = [key for key in update.keys if key not in self._keys]
         self._keys.extend(new)
         if self._restricting and new:
@@ -286,11 +304,13 @@ class KeyCompromiseIncidentWorkflow:
 
     @workflow.update(name=RECORD_AWARENESS_UPDATE)
     def record_awareness(self, update: AwarenessUpdate) -> str:
+        self._updates += 1
         self._aware_at = update.aware_at
         return self._aware_at
 
     @workflow.update(name=CHANGE_SEVERITY_UPDATE)
     def change_severity(self, update: SeverityUpdate) -> str:
+        self._updates += 1
         self._severity = update.severity
         return self._severity
 
@@ -301,11 +321,13 @@ class KeyCompromiseIncidentWorkflow:
 
     @workflow.update(name=ADD_NOTE_UPDATE)
     def add_note(self, update: NoteUpdate) -> int:
+        self._updates += 1
         self._notes += 1
         return self._notes
 
     @workflow.update(name=ADVANCE_UPDATE)
     def advance(self, update: AdvanceUpdate) -> str:
+        self._updates += 1
         if update.action == "retry":
             self._retry = True
         else:
@@ -325,6 +347,7 @@ class KeyCompromiseIncidentWorkflow:
     async def start_obligation_clock(self, start: ClockStart) -> ClockStartResult:
         """Start an obligation's clock as a child, once: a re-delivered request, or a clock that already
         exists under that id (started standalone, or already finished), is a no-op."""
+        self._updates += 1
         if start.workflow_id in self._clocks:
             return ClockStartResult(start.workflow_id, started=False)
         self._clocks.add(start.workflow_id)  # before the await: a duplicate arriving meanwhile is a no-op
@@ -351,6 +374,12 @@ class KeyCompromiseIncidentWorkflow:
     # --- the playbook ----------------------------------------------------------------------------
     @workflow.run
     async def run(self, incident: IncidentInput) -> IncidentResult:
+        self._may_continue = workflow.patched(CONTINUE_AS_NEW_PATCH)  # incidents started before replay without
+        if incident.resume is not None:  # continued as new, waiting at the close step
+            if self._resolution == "false_positive":
+                await self._close_approved()
+                return await self._close(KEEP)
+            return await self._close_compromise()
         contained = await self._act(CONTAIN_ACTIVITY, IncidentRef(self._ref), ContainResult)
         self._roots = list(contained.roots)
         self._keys = list(dict.fromkeys([*contained.keys, *self._keys]))
@@ -382,6 +411,9 @@ class KeyCompromiseIncidentWorkflow:
         await self._act(HOOKS_ACTIVITY, HookInput(self._ref, procedure.REGULATORY), HookResult)
 
         await self._set_step(procedure.CLOSE)
+        return await self._close_compromise()
+
+    async def _close_compromise(self) -> IncidentResult:
         disposition = await self._close_approved()
         if disposition == DESTROY:
             destroy = await self._approval(policies.KEY_DESTRUCTION, keys=self._roots)
@@ -410,7 +442,9 @@ class KeyCompromiseIncidentWorkflow:
         approvers signed once it is approved (an item that opened meanwhile needs a new request)."""
         checks = workflow.patched("closure-checks-v1")
         while True:
-            await workflow.wait_condition(lambda: bool(self._close_choice))
+            await workflow.wait_condition(lambda: bool(self._close_choice) or self._history_full())
+            if not self._close_choice:
+                await self._continue_as_new()
             choice = self._close_choice
             if checks and await self._closure_blocked(approved=False):
                 continue
@@ -421,6 +455,33 @@ class KeyCompromiseIncidentWorkflow:
                 return choice
             self._close_choice = ""  # a new request for closure is needed
             await self._tell_commander(f"closing was {verdict}; ask again when ready")
+
+    def _history_full(self) -> bool:
+        if not self._may_continue:
+            return False
+        limit = self._input.updates_before_continue or INCIDENT_UPDATES_BEFORE_CONTINUE
+        return self._updates >= limit or workflow.info().is_continue_as_new_suggested()
+
+    async def _continue_as_new(self) -> None:
+        """A fresh history, same workflow id, at the close step: waits for the handlers under way first."""
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        if self._close_choice:
+            return  # the commander asked for closure meanwhile: go on in this run
+        resume = IncidentResume(
+            step=self._step,
+            severity=self._severity,
+            aware_at=self._aware_at,
+            resolution=self._resolution,
+            roots=list(self._roots),
+            keys=list(self._keys),
+            restricted=sorted(self._restricted),
+            rewrap=[RewrapCount(key, done, total) for key, (done, total) in self._rewrap.items()],
+            notes=self._notes,
+            batches=self._batches,
+            clocks=sorted(self._clocks),
+            closed_requests=self._gates.closed(),
+        )
+        workflow.continue_as_new(dataclasses.replace(self._input, keys=list(self._keys), resume=resume))
 
     async def _closure_blocked(self, *, approved: bool) -> bool:
         check = await self._act(CLOSURE_CHECK_ACTIVITY, ClosureCheckInput(self._ref, approved), ClosureCheckResult)

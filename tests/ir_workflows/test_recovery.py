@@ -12,15 +12,18 @@ from datetime import timedelta
 
 import pytest
 from temporalio import activity
+from temporalio.client import WorkflowUpdateFailedError
 from temporalio.worker import Worker
 
 from ir_workflows import retry
+from ir_workflows.approvals.types import APPROVAL_DECISION_UPDATE, ApprovalDecisionUpdate
 from ir_workflows.incident import types as t
 from ir_workflows.incident.workflows import (
+    KeyCompromiseIncidentWorkflow,
     KeyRestrictionBatchWorkflow,
     KeyRestrictionWorkflow,
 )
-from tests.ir_workflows.test_incident_workflow import Fakes, _decide, _pending, _run, _wait_step
+from tests.ir_workflows.test_incident_workflow import KEYS, Fakes, _advance, _decide, _pending, _run, _wait_step
 
 
 @pytest.mark.slow  # ~20 retries of the step, each a real activity attempt (about a minute here)
@@ -127,3 +130,44 @@ async def test_a_lost_restriction_is_retried_after_its_heartbeat_timeout(time_sk
     assert ("lost", 2, retry.KEY_STEP_HEARTBEAT) in attempts
     assert retry.KEY_STEP_HEARTBEAT < timedelta(seconds=30) < retry.KEY_STEP_TIMEOUT
     assert time.monotonic() - started < 45
+
+
+async def test_an_incident_waiting_to_close_continues_as_new_and_keeps_its_state(time_skipping_env):
+    """Past its update threshold at the close step the incident continues as new (same id, a fresh
+    history), with its keys, rewrap progress, notes and closed approvals; it then closes as usual, and a
+    late decision for a request closed in the earlier run is refused for good."""
+    fakes = Fakes()
+    task_queue = f"tq-{uuid.uuid4()}"
+    reference = f"INC-CAN-{uuid.uuid4().hex[:6]}"
+    async with Worker(
+        time_skipping_env.client,
+        task_queue=task_queue,
+        workflows=[KeyCompromiseIncidentWorkflow, KeyRestrictionBatchWorkflow, KeyRestrictionWorkflow],
+        activities=fakes.activities(),
+    ):
+        handle = await time_skipping_env.client.start_workflow(
+            KeyCompromiseIncidentWorkflow.run,
+            t.IncidentInput(incident=reference, keys=KEYS, severity="high", updates_before_continue=3),
+            id=reference,
+            task_queue=task_queue,
+        )
+        confirm = await _pending(handle, "confirm_compromise")
+        await _decide(handle, confirm)
+        await _wait_step(handle, "close")
+        first_run = (await handle.describe()).run_id
+        for n in range(7):
+            await handle.execute_update(t.ADD_NOTE_UPDATE, t.NoteUpdate(f"note {n}", "cmdr"), id=f"note-{n}")
+        assert (await handle.describe()).run_id != first_run
+        status = await handle.query(KeyCompromiseIncidentWorkflow.status)
+        assert (status.step, status.notes) == ("close", 7)
+        assert {k.key for k in status.keys if k.restricted} == {"k1", "k2", "k1-dek"}
+        assert [(k.rewrapped, k.to_rewrap) for k in status.keys if k.key == "k1"] == [(100, 100)]
+        late = ApprovalDecisionUpdate(confirm, str(uuid.uuid4()), "late", "security_lead", "approve")
+        with pytest.raises(WorkflowUpdateFailedError, match="already approved"):
+            await handle.execute_update(APPROVAL_DECISION_UPDATE, late, id=late.decision_id)
+        await _advance(handle, "request_close", "keep_decrypt_only")
+        await _decide(handle, await _pending(handle, "close_incident"))
+        result = await handle.result()
+    assert (result.resolution, result.restricted, result.rewrapped) == ("compromise", 3, 100)
+    assert [value for name, value in fakes.calls if name == "close"] == [("compromise", "keep_decrypt_only")]
+    assert fakes.names().count("contain") == 1  # the new run did not start the playbook again
