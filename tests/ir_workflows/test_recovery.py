@@ -163,8 +163,9 @@ async def test_an_incident_waiting_to_close_continues_as_new_and_keeps_its_state
         assert {k.key for k in status.keys if k.restricted} == {"k1", "k2", "k1-dek"}
         assert [(k.rewrapped, k.to_rewrap) for k in status.keys if k.key == "k1"] == [(100, 100)]
         late = ApprovalDecisionUpdate(confirm, str(uuid.uuid4()), "late", "security_lead", "approve")
-        with pytest.raises(WorkflowUpdateFailedError, match="already approved"):
+        with pytest.raises(WorkflowUpdateFailedError) as refused:
             await handle.execute_update(APPROVAL_DECISION_UPDATE, late, id=late.decision_id)
+        assert "already approved" in str(refused.value.cause)  # final, not "not open yet" (retried)
         await _advance(handle, "request_close", "keep_decrypt_only")
         await _decide(handle, await _pending(handle, "close_incident"))
         result = await handle.result()
