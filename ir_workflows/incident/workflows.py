@@ -15,7 +15,6 @@ named retry policy. A step that keeps failing tells the commander and waits for 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 from datetime import timedelta
 from typing import Any
 
@@ -481,7 +480,16 @@ class KeyCompromiseIncidentWorkflow:
             clocks=sorted(self._clocks),
             closed_requests=self._gates.closed(),
         )
-        workflow.continue_as_new(dataclasses.replace(self._input, keys=list(self._keys), resume=resume))
+        workflow.continue_as_new(
+            IncidentInput(
+                incident=self._input.incident,
+                keys=list(self._keys),
+                severity=self._severity,
+                commander=self._input.commander,
+                resume=resume,
+                updates_before_continue=self._input.updates_before_continue,
+            )
+        )
 
     async def _closure_blocked(self, *, approved: bool) -> bool:
         check = await self._act(CLOSURE_CHECK_ACTIVITY, ClosureCheckInput(self._ref, approved), ClosureCheckResult)

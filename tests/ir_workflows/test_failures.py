@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
+from typing import Any
 
 from temporalio import activity, workflow
 from temporalio.client import Client
@@ -34,7 +35,7 @@ def _deep(level: int) -> None:
 
 
 @activity.defn(name="failing_database_step")
-async def failing_database_step() -> str:
+async def failing_database_step() -> None:
     try:
         try:
             _deep(60)  # a long stack trace
@@ -59,9 +60,9 @@ class FailingStepWorkflow:
         return "no failure"
 
 
-def _failures(node: object) -> list[dict]:
+def _failures(node: object) -> list[dict[str, Any]]:
     """Every failure object in a history's JSON."""
-    found: list[dict] = []
+    found: list[dict[str, Any]] = []
     if isinstance(node, dict):
         if "message" in node and ("stackTrace" in node or "encodedAttributes" in node or "cause" in node):
             found.append(node)

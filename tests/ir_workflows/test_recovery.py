@@ -9,6 +9,7 @@ import asyncio
 import time
 import uuid
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from temporalio import activity
@@ -52,7 +53,7 @@ async def test_a_ten_minute_database_outage_is_ridden_out_and_reported_without_t
     assert [value for name, value in fakes.calls if name == "hook"] == ["notify", "regulatory"]
 
 
-async def _restrict_batch(env, activities: list, keys: list[str], window: int = 0) -> t.RestrictionBatchResult:
+async def _restrict_batch(env, activities: list[Any], keys: list[str], window: int = 0) -> t.RestrictionBatchResult:
     task_queue = f"tq-{uuid.uuid4()}"
     async with Worker(
         env.client,
@@ -69,7 +70,7 @@ async def _restrict_batch(env, activities: list, keys: list[str], window: int = 
     return result
 
 
-def _key_activities(restrict) -> list:
+def _key_activities(restrict) -> list[Any]:
     @activity.defn(name=t.MARK_COMPROMISED_ACTIVITY)
     async def mark(task: t.KeyTaskInput) -> t.KeyTaskResult:
         return t.KeyTaskResult(task.key, "compromised")
