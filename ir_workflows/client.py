@@ -20,6 +20,7 @@ from temporalio.converter import DataConverter
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
 from ir_workflows.codec import EncryptionCodec
+from ir_workflows.failures import TrimmedEncodedFailureConverter
 
 
 def codec_keys() -> list[tuple[str, bytes]]:
@@ -54,7 +55,12 @@ def payload_codec() -> EncryptionCodec:
 
 
 def data_converter() -> DataConverter:
-    return dataclasses.replace(DataConverter.default, payload_codec=payload_codec())
+    """Payloads and failure texts encrypted by the codec; failures trimmed to their cause (failures.py)."""
+    return dataclasses.replace(
+        DataConverter.default,
+        payload_codec=payload_codec(),
+        failure_converter_class=TrimmedEncodedFailureConverter,
+    )
 
 
 async def temporal_client(
@@ -102,13 +108,21 @@ class _ClientLoop:
             self._clients[key] = client
         return client
 
-    def run(self, work: Callable[[Client], Awaitable[T]], *, timeout: float = 60.0) -> T:
+    def run(self, work: Callable[[Client], Awaitable[T]], *, timeout: float | None = None) -> T:
+        """Run ``work`` with the shared client; never waits longer than ``timeout`` (by default the RPC
+        timeout and a margin): a caller (a Celery process) is not held by a Temporal that does not answer.
+        Raises ``TimeoutError`` then (the work is cancelled)."""
         address, namespace = settings.TEMPORAL_ADDRESS, settings.TEMPORAL_NAMESPACE
 
         async def call() -> T:
             return await work(await self._client(address, namespace))
 
-        return asyncio.run_coroutine_threadsafe(call(), self._ensure_loop()).result(timeout)
+        future = asyncio.run_coroutine_threadsafe(call(), self._ensure_loop())
+        try:
+            return future.result(timeout if timeout is not None else settings.TEMPORAL_RPC_TIMEOUT_SECONDS + 2.0)
+        except TimeoutError:
+            future.cancel()
+            raise
 
 
 shared_client = _ClientLoop()

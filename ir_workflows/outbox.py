@@ -3,6 +3,11 @@
 Delivery is idempotent on Temporal's side: a start uses the workflow id (an existing run is not
 started twice) and an update its id (a repeated update returns the first result).
 
+Delivery never holds its caller (a Celery process) waiting on Temporal: every call has a short RPC timeout
+(``TEMPORAL_RPC_TIMEOUT_SECONDS``), an update is delivered once the workflow *accepted* it (its validator
+passed; the handler's work goes on in the workflow), and what did not get through is retried later (the
+task's backoff, then the sweep) instead of being waited for.
+
 A child start asks a running parent workflow, by an update, to start the child itself (the parent keeps
 the ids it started, so a repeat is a no-op). When the parent is not running (it has ended, refuses with
 ``PARENT_CLOSED``, or never existed) the child is started standalone under the same id instead; while
@@ -111,6 +116,15 @@ def outbox_start_child(
     )
 
 
+# How long a delivered update's result is waited for once the workflow accepted it (most handlers answer
+# at once); past that the entry is delivered all the same, its result noted as accepted.
+UPDATE_RESULT_WAIT_SECONDS = 1.0
+
+
+def _rpc_timeout() -> timedelta:
+    return timedelta(seconds=settings.TEMPORAL_RPC_TIMEOUT_SECONDS)
+
+
 async def _start(client: Client, entry: TemporalOutbox) -> dict[str, Any]:
     from temporalio.common import WorkflowIDReusePolicy
     from temporalio.exceptions import WorkflowAlreadyStartedError
@@ -122,22 +136,37 @@ async def _start(client: Client, entry: TemporalOutbox) -> dict[str, Any]:
             id=entry.workflow_id,
             task_queue=settings.TEMPORAL_TASK_QUEUE,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            rpc_timeout=_rpc_timeout(),
         )
     except WorkflowAlreadyStartedError:
         return {"already_started": True}
     return {"started": True}
 
 
+async def _update(client: Client, workflow_id: str, name: str, payload: Any, update_id: str) -> Any:
+    """Deliver an update without waiting for its handler: done once the workflow accepted it."""
+    import asyncio
+
+    from temporalio.client import WorkflowUpdateStage
+
+    handle = client.get_workflow_handle(workflow_id)
+    update = await handle.start_update(
+        name, payload, id=update_id, wait_for_stage=WorkflowUpdateStage.ACCEPTED, rpc_timeout=_rpc_timeout()
+    )
+    try:
+        return await asyncio.wait_for(update.result(), UPDATE_RESULT_WAIT_SECONDS)
+    except TimeoutError:
+        return {"accepted": update_id}
+
+
 async def _send(client: Client, entry: TemporalOutbox) -> Any:
     if entry.kind == TemporalOutbox.Kind.START:
         return await _start(client, entry)
     if entry.kind == TemporalOutbox.Kind.CHILD:
-        parent = client.get_workflow_handle(entry.parent_workflow_id)
         request = {"workflow_id": entry.workflow_id, "input": entry.payload}
-        return await parent.execute_update(entry.update_name, request, id=f"start-{entry.workflow_id}")
-    handle = client.get_workflow_handle(entry.workflow_id)
+        return await _update(client, entry.parent_workflow_id, entry.update_name, request, f"start-{entry.workflow_id}")
     update_id = entry.idempotency_key.rsplit(":", 1)[1]
-    return await handle.execute_update(entry.update_name, entry.payload, id=update_id)
+    return await _update(client, entry.workflow_id, entry.update_name, entry.payload, update_id)
 
 
 def _start_pending(workflow_id: str) -> bool:
@@ -177,8 +206,9 @@ def _send_child(entry: TemporalOutbox) -> Any:
 
 
 def outbox_deliver(outbox_id: int) -> bool:
-    """Deliver one entry. True when done (delivered or given up), raises DeliveryRetry otherwise."""
-    from temporalio.client import WorkflowUpdateFailedError
+    """Deliver one entry. True when done (delivered or given up), raises DeliveryRetry otherwise (within
+    about TEMPORAL_RPC_TIMEOUT_SECONDS: a Temporal that is down or slow is retried later, not waited on)."""
+    from temporalio.client import RPCTimeoutOrCancelledError, WorkflowUpdateFailedError
     from temporalio.exceptions import ApplicationError
     from temporalio.service import RPCError, RPCStatusCode
 
@@ -209,7 +239,7 @@ def outbox_deliver(outbox_id: int) -> bool:
             return _give_up(entry, f"{exc.status.name}: {exc.message}")
         _note_error(entry, f"{exc.status.name}: {exc.message}")
         raise DeliveryRetry(str(exc)) from exc
-    except (RuntimeError, OSError, TimeoutError) as exc:  # connection refused, DNS, …
+    except (RuntimeError, OSError, TimeoutError, RPCTimeoutOrCancelledError) as exc:  # refused, DNS, no answer
         _note_error(entry, f"{type(exc).__name__}: {exc}")
         raise DeliveryRetry(str(exc)) from exc
     TemporalOutbox.objects.filter(pk=entry.pk).update(
@@ -231,6 +261,26 @@ def _give_up(entry: TemporalOutbox, error: str) -> bool:
     TemporalOutbox.objects.filter(pk=entry.pk).update(gave_up_at=timezone.now(), last_error=error[:2000])
     log.error("temporal.outbox_gave_up", key=entry.idempotency_key, error=error)
     return True
+
+
+def outbox_sweep(*, budget_seconds: float = 20.0) -> tuple[int, int]:
+    """Deliver what is still pending (a lost task, a long Temporal outage), oldest first. An entry that
+    cannot be delivered yet is left for the next sweep and the sweep goes on with the others; it stops
+    when its time budget is spent (each attempt is bounded by the RPC timeout). Returns (delivered, left)."""
+    import time
+
+    deadline = time.monotonic() + budget_seconds
+    delivered = left = 0
+    for outbox_id in outbox_pending():
+        if time.monotonic() > deadline:
+            left += 1
+            continue
+        try:
+            outbox_deliver(outbox_id)
+            delivered += 1
+        except DeliveryRetry:
+            left += 1
+    return delivered, left
 
 
 def outbox_pending(older_than: timedelta = timedelta(seconds=10)) -> list[int]:

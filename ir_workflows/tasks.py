@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from ir_workflows.outbox import DeliveryRetry, outbox_deliver, outbox_pending
+from ir_workflows.outbox import DeliveryRetry, outbox_deliver, outbox_sweep
 
 
 @shared_task(
@@ -20,11 +20,7 @@ def deliver_outbox(outbox_id: int) -> bool:
 
 @shared_task(name="ir_workflows.sweep_outbox")
 def sweep_outbox() -> int:
-    """Re-deliver what is still pending (a lost task, a long Temporal outage)."""
-    pending = outbox_pending()
-    for outbox_id in pending:
-        try:
-            outbox_deliver(outbox_id)
-        except DeliveryRetry:
-            break  # Temporal is still down: the next sweep tries again
-    return len(pending)
+    """Re-deliver what is still pending; returns how many entries it delivered (the others wait for the
+    next sweep)."""
+    delivered, _ = outbox_sweep()
+    return delivered

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
+import importlib.util
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.common import WorkerDeploymentVersion
+from temporalio.worker import Worker, WorkerDeploymentConfig
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from ir_workflows.approvals.activities import expire_approval_request, send_approval_notice
@@ -66,6 +70,30 @@ SANDBOX = SandboxRestrictions.default.with_passthrough_modules(
 )
 
 
+DEPLOYMENT_NAME = "sequester"
+
+
+def workflow_build_id() -> str:
+    """A hash of the workflow-side source (the workflow modules and the pure modules they import): two
+    deploys with the same workflow code share a build id, a change to it gives a new one. Temporal records
+    it on every workflow task a worker completes, so a history tells which code ran each step."""
+    ours = Path(__file__).resolve().parent.parent
+    modules = sorted({cls.__module__ for cls in WORKFLOWS} | set(SANDBOX.passthrough_modules))
+    digest = hashlib.sha256()
+    for name in modules:
+        spec = importlib.util.find_spec(name)
+        origin = Path(spec.origin).resolve() if spec is not None and spec.origin else None
+        if origin is not None and origin.suffix == ".py" and ours in origin.parents and ".venv" not in origin.parts:
+            digest.update(name.encode() + b"\0" + origin.read_bytes())
+    return f"wf-{digest.hexdigest()[:16]}"
+
+
+def worker_build_id() -> str:
+    from django.conf import settings
+
+    return settings.SEQUESTER_WORKER_BUILD_ID or workflow_build_id()
+
+
 def activity_executor(threads: int = ACTIVITY_THREADS) -> ThreadPoolExecutor:
     """Sync activities (ORM, keys, files) run here; the caller shuts it down after the worker."""
     return ThreadPoolExecutor(max_workers=threads, thread_name_prefix="activity")
@@ -86,4 +114,10 @@ def build_worker(
         activities=list(activities),
         activity_executor=executor,
         max_concurrent_activities=executor._max_workers,
+        # The build id is recorded (versioning routing stays off: a deploy never strands a running history;
+        # determinism across deploys is kept by ``workflow.patched`` and the replay tests).
+        deployment_config=WorkerDeploymentConfig(
+            version=WorkerDeploymentVersion(deployment_name=DEPLOYMENT_NAME, build_id=worker_build_id()),
+            use_worker_versioning=False,
+        ),
     )

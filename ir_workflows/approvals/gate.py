@@ -62,14 +62,19 @@ class _Gate:
 
 
 class ApprovalGates:
-    def __init__(self) -> None:
+    def __init__(self, closed_before: dict[str, str] | None = None) -> None:
         self._gates: dict[str, _Gate] = {}
+        # Requests closed in an earlier run of this workflow (before a continue-as-new): a late decision
+        # for one of them is refused for good, not "not open yet".
+        self._closed_before = dict(closed_before or {})
         workflow.set_update_handler(APPROVAL_DECISION_UPDATE, self._on_decision, validator=self._validate_decision)
         workflow.set_update_handler(APPROVAL_CLOSED_UPDATE, self._on_closed, validator=self._validate_closed)
         workflow.set_query_handler(APPROVAL_STATUS_QUERY, self.status)
 
     # --- handlers --------------------------------------------------------------------------------
     def _validate_decision(self, update: ApprovalDecisionUpdate) -> None:
+        if update.request_id in self._closed_before:
+            raise ValueError(f"request {update.request_id} is already {self._closed_before[update.request_id]}")
         gate = self._gates.get(update.request_id)
         if gate is None:
             # The request may exist already while the activity that opened it is still reporting back:
@@ -98,6 +103,8 @@ class ApprovalGates:
         return gate.status
 
     def _validate_closed(self, update: ApprovalClosedUpdate) -> None:
+        if update.request_id in self._closed_before:
+            raise ValueError(f"request {update.request_id} is already {self._closed_before[update.request_id]}")
         if update.request_id not in self._gates:
             raise ApplicationError(
                 f"this workflow is not waiting on request {update.request_id} (yet)", type=GATE_NOT_OPEN
@@ -127,6 +134,11 @@ class ApprovalGates:
 
     def pending(self) -> list[str]:
         return [request_id for request_id, gate in self._gates.items() if not gate.done]
+
+    def closed(self) -> dict[str, str]:
+        """Every request closed so far (this run's and earlier runs'), for a continue-as-new."""
+        done = {request_id: gate.status for request_id, gate in self._gates.items() if gate.done}
+        return {**self._closed_before, **done}
 
     # --- waiting ---------------------------------------------------------------------------------
     def open(self, spec: ApprovalGateSpec) -> None:
@@ -167,7 +179,7 @@ class ApprovalGates:
                     ExpireApprovalInput(request_id=spec.request_id),
                     result_type=ExpireApprovalResult,
                     start_to_close_timeout=retry.DATABASE_WRITE_TIMEOUT,
-                    retry_policy=retry.DATABASE_WRITE,
+                    retry_policy=retry.DATABASE_WRITE_UNTIL_DONE,  # a database outage delays it, never fails it
                 )
                 if expired.status in CLOSED_STATUSES:
                     gate.status = gate.status if gate.done else expired.status
@@ -177,7 +189,7 @@ class ApprovalGates:
                 ApprovalNoticeInput(request_id=spec.request_id, kind=kind),
                 result_type=ApprovalNoticeResult,
                 start_to_close_timeout=retry.NOTIFY_TIMEOUT,
-                retry_policy=retry.NOTIFY,
+                retry_policy=retry.TELL,  # a reminder is delayed by a database outage, not lost with the workflow
             )
         await workflow.wait_condition(lambda: gate.done)
         return ApprovalGateResult(

@@ -13,7 +13,9 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from incidents.services import hooks, playbook
+from incidents.services.stalls import StallReport, incident_stall_report
 from ir_workflows.approvals.types import ApprovalGateSpec
+from ir_workflows.heartbeat import Heartbeat
 from ir_workflows.incident.types import (
     ATTENTION_ACTIVITY,
     CLOSE_ACTIVITY,
@@ -29,6 +31,7 @@ from ir_workflows.incident.types import (
     REWRAP_ACTIVITY,
     REWRAP_PLAN_ACTIVITY,
     SET_STEP_ACTIVITY,
+    STALL_ALERT_ACTIVITY,
     AttentionInput,
     AttentionResult,
     CloseInput,
@@ -48,6 +51,8 @@ from ir_workflows.incident.types import (
     RewrapPlan,
     RewrapResult,
     RewrapTarget,
+    StallAlertInput,
+    StallAlertResult,
     StepInput,
     StepResult,
 )
@@ -111,16 +116,26 @@ def incident_attention(notice: AttentionInput) -> AttentionResult:
     return AttentionResult(sent=playbook.incident_attention(reference=notice.incident, message=notice.message))
 
 
+@activity.defn(name=STALL_ALERT_ACTIVITY)
+def incident_stall_alert(alert: StallAlertInput) -> StallAlertResult:
+    """No database here (it may be the thing that is down): log, Redis, the on-call mail list."""
+    report = StallReport(alert.incident, alert.step, alert.message, alert.since, resumed=alert.resumed)
+    return StallAlertResult(channels=incident_stall_report(report=report))
+
+
 @activity.defn(name=MARK_COMPROMISED_ACTIVITY)
 @django_activity
 def key_mark_compromised(task: KeyTaskInput) -> KeyTaskResult:
-    return KeyTaskResult(key=task.key, state=playbook.key_mark_compromised(reference=task.incident, key_id=task.key))
+    with Heartbeat():
+        state = playbook.key_mark_compromised(reference=task.incident, key_id=task.key)
+    return KeyTaskResult(key=task.key, state=state)
 
 
 @activity.defn(name=RESTRICT_KEY_ACTIVITY)
 @django_activity
 def key_restrict_verify(task: KeyTaskInput) -> KeyTaskResult:
-    state, verified = playbook.key_restrict_verify(reference=task.incident, key_id=task.key)
+    with Heartbeat():  # a backend call that hangs with a dead worker is noticed in seconds
+        state, verified = playbook.key_restrict_verify(reference=task.incident, key_id=task.key)
     return KeyTaskResult(key=task.key, state=state, verified=verified)
 
 
@@ -159,24 +174,25 @@ def rewrap_key_data(target: RewrapTarget) -> RewrapResult:
     details = activity.info().heartbeat_details
     after = int(details[0]) if details else 0
     passes = 1
-    while True:
-        count, after = playbook.rewrap_batch(
-            reference=target.incident,
-            key_id=target.key,
-            replacement_id=target.replacement,
-            after_id=after,
-            batch_size=target.batch_size,
-        )
-        activity.heartbeat(after)
-        if count == 0:
-            done, total, remaining = playbook.rewrap_progress(reference=target.incident, key_id=target.key)
-            if not remaining or passes >= REWRAP_PASSES:
-                break
-            passes, after = passes + 1, 0  # another pass for the rows that were held
-            time.sleep(REWRAP_PASS_PAUSE_SECONDS * passes)
-            continue
-        if target.pause_ms:
-            time.sleep(target.pause_ms / 1000)  # the operator's throttle: spare the database
+    with Heartbeat(after) as beat:  # also between batches (a slow one, a pause): the worker is alive
+        while True:
+            count, after = playbook.rewrap_batch(
+                reference=target.incident,
+                key_id=target.key,
+                replacement_id=target.replacement,
+                after_id=after,
+                batch_size=target.batch_size,
+            )
+            beat.beat(after)
+            if count == 0:
+                done, total, remaining = playbook.rewrap_progress(reference=target.incident, key_id=target.key)
+                if not remaining or passes >= REWRAP_PASSES:
+                    break
+                passes, after = passes + 1, 0  # another pass for the rows that were held
+                time.sleep(REWRAP_PASS_PAUSE_SECONDS * passes)
+                continue
+            if target.pause_ms:
+                time.sleep(target.pause_ms / 1000)  # the operator's throttle: spare the database
     return RewrapResult(key=target.key, done=done, total=total, remaining=remaining)
 
 
@@ -225,6 +241,7 @@ PLAYBOOK_ACTIVITIES = (
     incident_set_step,
     incident_open_approval,
     incident_attention,
+    incident_stall_alert,
     key_mark_compromised,
     key_restrict_verify,
     incident_rewrap_plan,

@@ -32,6 +32,7 @@ HOOKS_ACTIVITY = "incident_run_hooks"
 DESTROY_ACTIVITY = "incident_destroy_keys"
 CLOSE_ACTIVITY = "incident_close"
 CLOSURE_CHECK_ACTIVITY = "incident_closure_check"
+STALL_ALERT_ACTIVITY = "incident_stall_alert"
 
 RESTRICTION_BATCH_SIZE = 500
 RESTRICTION_CONCURRENCY = 50
@@ -47,12 +48,46 @@ def key_restriction_id(parent_workflow_id: str, key: str) -> str:
     return f"{parent_workflow_id}/restrict/{key}"
 
 
+# An incident can wait at its close step for months (acknowledgements, filings) while it takes notes and
+# other updates: it continues as new there (same workflow id, a fresh history) after this many updates or
+# when Temporal suggests it, below the server's limit of updates per execution (2000 by default).
+INCIDENT_UPDATES_BEFORE_CONTINUE = 500
+
+
+@dataclass(frozen=True, slots=True)
+class RewrapCount:
+    key: str
+    done: int
+    total: int
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentResume:
+    """The state an incident carries over when it continues as new (always at the close step, waiting for
+    the commander's request)."""
+
+    step: str
+    severity: str
+    aware_at: str
+    resolution: str
+    roots: list[str]
+    keys: list[str]
+    restricted: list[str]
+    rewrap: list[RewrapCount]
+    notes: int
+    batches: int
+    clocks: list[str]
+    closed_requests: dict[str, str]  # approval request id → its final status
+
+
 @dataclass(frozen=True, slots=True)
 class IncidentInput:
     incident: str  # the reference, also the workflow id
     keys: list[str]
     severity: str
     commander: str = ""
+    resume: IncidentResume | None = None  # set by continue-as-new
+    updates_before_continue: int = 0  # 0: INCIDENT_UPDATES_BEFORE_CONTINUE (tests lower it)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +142,22 @@ class AttentionResult:
 
 
 @dataclass(frozen=True, slots=True)
+class StallAlertInput:
+    """A step that keeps failing (or that resumed), reported without the database."""
+
+    incident: str
+    step: str
+    message: str
+    since: str  # ISO 8601: when the step started (it has not completed since)
+    resumed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class StallAlertResult:
+    channels: list[str]
+
+
+@dataclass(frozen=True, slots=True)
 class KeyTaskInput:
     incident: str
     key: str
@@ -124,6 +175,7 @@ class RestrictionBatchInput:
     incident: str
     keys: list[str]
     parent_workflow_id: str = ""
+    window: int = 0  # keys in flight at most (0: RESTRICTION_CONCURRENCY)
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +190,7 @@ class RewrapTarget:
     replacement: str
     total: int
     batch_size: int = 500
-    heartbeat_seconds: int = 30
+    heartbeat_seconds: int = 10
     pause_ms: int = 0
 
 

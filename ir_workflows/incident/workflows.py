@@ -40,6 +40,7 @@ from ir_workflows.incident.types import (
     DESTROY_ACTIVITY,
     HOOKS_ACTIVITY,
     INCIDENT_STATUS_QUERY,
+    INCIDENT_UPDATES_BEFORE_CONTINUE,
     INCIDENT_WORKFLOW,
     KEY_RESTRICTION_WORKFLOW,
     MARK_COMPROMISED_ACTIVITY,
@@ -54,6 +55,7 @@ from ir_workflows.incident.types import (
     REWRAP_CONCURRENCY,
     REWRAP_PLAN_ACTIVITY,
     SET_STEP_ACTIVITY,
+    STALL_ALERT_ACTIVITY,
     AddKeysUpdate,
     AdvanceUpdate,
     AttentionInput,
@@ -71,6 +73,7 @@ from ir_workflows.incident.types import (
     IncidentInput,
     IncidentRef,
     IncidentResult,
+    IncidentResume,
     IncidentStatus,
     KeyProgress,
     KeyTaskInput,
@@ -81,10 +84,13 @@ from ir_workflows.incident.types import (
     RestoreResult,
     RestrictionBatchInput,
     RestrictionBatchResult,
+    RewrapCount,
     RewrapPlan,
     RewrapResult,
     RewrapTarget,
     SeverityUpdate,
+    StallAlertInput,
+    StallAlertResult,
     StepInput,
     StepResult,
     key_restriction_id,
@@ -103,6 +109,36 @@ with workflow.unsafe.imports_passed_through():
 APPROVED, REJECTED, EXPIRED = "approved", "rejected", "expired"
 KEEP, DESTROY = "keep_decrypt_only", "destroy"
 
+# Changes to the playbook after histories were recorded (tests/ir_workflows/histories), each behind
+# ``workflow.patched``: running incidents keep the path they started on.
+STALL_WATCH_PATCH = "stall-watch-v1"  # a step still retrying after STALL_REPORT_AFTER is reported
+SLIDING_WINDOW_PATCH = "sliding-window-v1"  # restriction and rewrap: at most N in flight, next when any ends
+CONTINUE_AS_NEW_PATCH = "incident-continue-as-new-v1"  # at the close step, before the update limit
+
+
+async def _stall_alert(incident: str, step: str, message: str, since: str, *, resumed: bool = False) -> None:
+    """Report a stalled (or resumed) step by the path that needs no database; never fails the caller."""
+    try:
+        await workflow.execute_activity(
+            STALL_ALERT_ACTIVITY,
+            StallAlertInput(incident, step, message, since, resumed=resumed),
+            result_type=StallAlertResult,
+            start_to_close_timeout=retry.STALL_ALERT_TIMEOUT,
+            retry_policy=retry.STALL_ALERT,
+        )
+    except ActivityError:
+        workflow.logger.error("stall alert for %s not delivered: %s", incident, message)
+
+
+def _key_step_options() -> dict[str, Any]:
+    """Per-key steps: ride out a database outage, heartbeat so a lost activity is retried in seconds."""
+    return {
+        "start_to_close_timeout": retry.KEY_STEP_TIMEOUT,
+        "schedule_to_close_timeout": retry.RIDE_OUT,
+        "heartbeat_timeout": retry.KEY_STEP_HEARTBEAT,
+        "retry_policy": retry.KEY_STEP,
+    }
+
 
 @workflow.defn(name=KEY_RESTRICTION_WORKFLOW)
 class KeyRestrictionWorkflow:
@@ -111,29 +147,68 @@ class KeyRestrictionWorkflow:
     @workflow.run
     async def run(self, task: KeyTaskInput) -> KeyTaskResult:
         await workflow.execute_activity(
-            MARK_COMPROMISED_ACTIVITY,
-            task,
-            result_type=KeyTaskResult,
-            start_to_close_timeout=retry.KEY_STEP_TIMEOUT,
-            retry_policy=retry.KEY_STEP,
+            MARK_COMPROMISED_ACTIVITY, task, result_type=KeyTaskResult, **_key_step_options()
         )
         result: KeyTaskResult = await workflow.execute_activity(
-            RESTRICT_KEY_ACTIVITY,
-            task,
-            result_type=KeyTaskResult,
-            start_to_close_timeout=retry.KEY_STEP_TIMEOUT,
-            retry_policy=retry.KEY_STEP,
+            RESTRICT_KEY_ACTIVITY, task, result_type=KeyTaskResult, **_key_step_options()
         )
         return result
 
 
 @workflow.defn(name=RESTRICTION_BATCH_WORKFLOW)
 class KeyRestrictionBatchWorkflow:
-    """Up to RESTRICTION_BATCH_SIZE keys, a child each, RESTRICTION_CONCURRENCY at a time: the parent's
-    history stays small however many keys the incident holds."""
+    """Up to RESTRICTION_BATCH_SIZE keys, a child each, at most ``window`` (RESTRICTION_CONCURRENCY) in
+    flight, the next starting as soon as any finishes: one slow key holds its own slot, not the others.
+    No key finishing for STALL_REPORT_AFTER (the database away) is reported without the database, and again
+    when keys move on. The parent's history stays small however many keys the incident holds."""
 
     @workflow.run
     async def run(self, batch: RestrictionBatchInput) -> RestrictionBatchResult:
+        if not workflow.patched(SLIDING_WINDOW_PATCH):
+            return await self._in_chunks(batch)
+        parent = batch.parent_workflow_id or batch.incident
+        waiting = list(batch.keys)
+        running: dict[asyncio.Task[KeyTaskResult], str] = {}
+        restricted: list[str] = []
+        stalled_since = ""
+        while waiting or running:
+            while waiting and len(running) < (batch.window or RESTRICTION_CONCURRENCY):
+                key = waiting.pop(0)
+                child = workflow.execute_child_workflow(
+                    KEY_RESTRICTION_WORKFLOW,
+                    KeyTaskInput(incident=batch.incident, key=key),
+                    id=key_restriction_id(parent, key),
+                    result_type=KeyTaskResult,
+                )
+                running[asyncio.ensure_future(child)] = key
+            done, _ = await workflow.wait(
+                list(running), timeout=retry.STALL_REPORT_AFTER.total_seconds(), return_when=asyncio.FIRST_COMPLETED
+            )
+            if not done:
+                if not stalled_since:
+                    stalled_since = (workflow.now() - retry.STALL_REPORT_AFTER).isoformat()
+                    await _stall_alert(
+                        batch.incident,
+                        procedure.RESTRICT,
+                        f"no key restricted for {retry.STALL_REPORT_AFTER}: {len(running)} in flight, "
+                        f"{len(waiting)} waiting; retrying by themselves",
+                        stalled_since,
+                    )
+                continue
+            for task in [t for t in running if t in done]:  # in start order: deterministic
+                del running[task]
+                result = task.result()
+                if result.verified:
+                    restricted.append(result.key)
+            if stalled_since:
+                await _stall_alert(
+                    batch.incident, procedure.RESTRICT, "keys are being restricted again", stalled_since, resumed=True
+                )
+                stalled_since = ""
+        return RestrictionBatchResult(restricted=restricted)
+
+    async def _in_chunks(self, batch: RestrictionBatchInput) -> RestrictionBatchResult:
+        """Before SLIDING_WINDOW_PATCH: chunks that each waited for their slowest key (replayed as such)."""
         restricted: list[str] = []
         for start in range(0, len(batch.keys), RESTRICTION_CONCURRENCY):
             chunk = batch.keys[start : start + RESTRICTION_CONCURRENCY]
@@ -174,6 +249,18 @@ class KeyCompromiseIncidentWorkflow:
         self._restricting = False
         self._batches = 0
         self._clocks: set[str] = set()  # obligation clocks started as children (workflow ids)
+        self._input = incident
+        self._updates = 0
+        self._may_continue = False
+        resume = incident.resume
+        if resume is not None:  # a continue-as-new at the close step: the state of the previous run
+            self._gates = ApprovalGates(closed_before=resume.closed_requests)
+            self._step, self._severity, self._aware_at = resume.step, resume.severity, resume.aware_at
+            self._resolution, self._roots, self._keys = resume.resolution, list(resume.roots), list(resume.keys)
+            self._restricted = set(resume.restricted)
+            self._rewrap = {count.key: (count.done, count.total) for count in resume.rewrap}
+            self._notes, self._batches, self._clocks = resume.notes, resume.batches, set(resume.clocks)
+            self._restricting = resume.resolution == "compromise"
 
     # --- queries and updates ---------------------------------------------------------------------
     @workflow.query(name=INCIDENT_STATUS_QUERY)
@@ -201,6 +288,7 @@ class KeyCompromiseIncidentWorkflow:
     @workflow.update(name=ADD_KEYS_UPDATE)
     async def add_keys(self, update: AddKeysUpdate) -> int:
         """Keys already contained by the service that sent this; restricted here once past confirmation."""
+        self._updates += 1
         new = [key for key in update.keys if key not in self._keys]
         self._keys.extend(new)
         if self._restricting and new:
@@ -217,11 +305,13 @@ class KeyCompromiseIncidentWorkflow:
 
     @workflow.update(name=RECORD_AWARENESS_UPDATE)
     def record_awareness(self, update: AwarenessUpdate) -> str:
+        self._updates += 1
         self._aware_at = update.aware_at
         return self._aware_at
 
     @workflow.update(name=CHANGE_SEVERITY_UPDATE)
     def change_severity(self, update: SeverityUpdate) -> str:
+        self._updates += 1
         self._severity = update.severity
         return self._severity
 
@@ -232,11 +322,13 @@ class KeyCompromiseIncidentWorkflow:
 
     @workflow.update(name=ADD_NOTE_UPDATE)
     def add_note(self, update: NoteUpdate) -> int:
+        self._updates += 1
         self._notes += 1
         return self._notes
 
     @workflow.update(name=ADVANCE_UPDATE)
     def advance(self, update: AdvanceUpdate) -> str:
+        self._updates += 1
         if update.action == "retry":
             self._retry = True
         else:
@@ -256,6 +348,7 @@ class KeyCompromiseIncidentWorkflow:
     async def start_obligation_clock(self, start: ClockStart) -> ClockStartResult:
         """Start an obligation's clock as a child, once: a re-delivered request, or a clock that already
         exists under that id (started standalone, or already finished), is a no-op."""
+        self._updates += 1
         if start.workflow_id in self._clocks:
             return ClockStartResult(start.workflow_id, started=False)
         self._clocks.add(start.workflow_id)  # before the await: a duplicate arriving meanwhile is a no-op
@@ -282,6 +375,12 @@ class KeyCompromiseIncidentWorkflow:
     # --- the playbook ----------------------------------------------------------------------------
     @workflow.run
     async def run(self, incident: IncidentInput) -> IncidentResult:
+        self._may_continue = workflow.patched(CONTINUE_AS_NEW_PATCH)  # incidents started before replay without
+        if incident.resume is not None:  # continued as new, waiting at the close step
+            if self._resolution == "false_positive":
+                await self._close_approved()
+                return await self._close(KEEP)
+            return await self._close_compromise()
         if workflow.patched("contain-with-confirm-request-v4"):
             first: ApprovalGateSpec | None = None
             if self._severity == "critical":  # the commander hears of it before the vote opens
@@ -335,6 +434,9 @@ class KeyCompromiseIncidentWorkflow:
         await self._act(HOOKS_ACTIVITY, HookInput(self._ref, procedure.REGULATORY), HookResult)
 
         await self._set_step(procedure.CLOSE)
+        return await self._close_compromise()
+
+    async def _close_compromise(self) -> IncidentResult:
         disposition = await self._close_approved()
         if disposition == DESTROY:
             destroy = await self._approval(policies.KEY_DESTRUCTION, keys=self._roots)
@@ -363,7 +465,9 @@ class KeyCompromiseIncidentWorkflow:
         approvers signed once it is approved (an item that opened meanwhile needs a new request)."""
         checks = workflow.patched("closure-checks-v1")
         while True:
-            await workflow.wait_condition(lambda: bool(self._close_choice))
+            await workflow.wait_condition(lambda: bool(self._close_choice) or self._history_full())
+            if not self._close_choice:
+                await self._continue_as_new()
             choice = self._close_choice
             if checks and await self._closure_blocked(approved=False):
                 continue
@@ -374,6 +478,42 @@ class KeyCompromiseIncidentWorkflow:
                 return choice
             self._close_choice = ""  # a new request for closure is needed
             await self._tell_commander(f"closing was {verdict}; ask again when ready")
+
+    def _history_full(self) -> bool:
+        if not self._may_continue:
+            return False
+        limit = self._input.updates_before_continue or INCIDENT_UPDATES_BEFORE_CONTINUE
+        return self._updates >= limit or workflow.info().is_continue_as_new_suggested()
+
+    async def _continue_as_new(self) -> None:
+        """A fresh history, same workflow id, at the close step: waits for the handlers under way first."""
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        if self._close_choice:
+            return  # the commander asked for closure meanwhile: go on in this run
+        resume = IncidentResume(
+            step=self._step,
+            severity=self._severity,
+            aware_at=self._aware_at,
+            resolution=self._resolution,
+            roots=list(self._roots),
+            keys=list(self._keys),
+            restricted=sorted(self._restricted),
+            rewrap=[RewrapCount(key, done, total) for key, (done, total) in self._rewrap.items()],
+            notes=self._notes,
+            batches=self._batches,
+            clocks=sorted(self._clocks),
+            closed_requests=self._gates.closed(),
+        )
+        workflow.continue_as_new(
+            IncidentInput(
+                incident=self._input.incident,
+                keys=list(self._keys),
+                severity=self._severity,
+                commander=self._input.commander,
+                resume=resume,
+                updates_before_continue=self._input.updates_before_continue,
+            )
+        )
 
     async def _closure_blocked(self, *, approved: bool) -> bool:
         check = await self._act(CLOSURE_CHECK_ACTIVITY, ClosureCheckInput(self._ref, approved), ClosureCheckResult)
@@ -416,6 +556,18 @@ class KeyCompromiseIncidentWorkflow:
     async def _rewrap_all(self, targets: list[RewrapTarget]) -> None:
         for target in targets:
             self._rewrap[target.key] = (0, target.total)
+        if workflow.patched(SLIDING_WINDOW_PATCH):
+            waiting = list(targets)
+            running: list[asyncio.Task[RewrapResult]] = []
+            while waiting or running:
+                while waiting and len(running) < REWRAP_CONCURRENCY:
+                    running.append(asyncio.ensure_future(self._rewrap_one(waiting.pop(0))))
+                done, _ = await workflow.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                for task in [t for t in running if t in done]:
+                    running.remove(task)
+                    result = task.result()
+                    self._rewrap[result.key] = (result.done, result.total)
+            return
         for start in range(0, len(targets), REWRAP_CONCURRENCY):
             chunk = targets[start : start + REWRAP_CONCURRENCY]
             results = await asyncio.gather(*(self._rewrap_one(target) for target in chunk))
@@ -482,8 +634,13 @@ class KeyCompromiseIncidentWorkflow:
         return EXPIRED
 
     async def _act(self, name: str, argument: Any, result_type: type[Any]) -> Any:
+        """A step: retried with backoff for RIDE_OUT (a database failover); still retrying after
+        STALL_REPORT_AFTER, it is reported without the database, and again once it resumed; failing for
+        good (or for longer than RIDE_OUT), the commander is told and the workflow waits for a retry."""
         while True:
             try:
+                if workflow.patched(STALL_WATCH_PATCH):
+                    return await self._watched(name, argument, result_type)
                 return await workflow.execute_activity(
                     name,
                     argument,
@@ -494,11 +651,38 @@ class KeyCompromiseIncidentWorkflow:
             except ActivityError as error:
                 await self._stall(f"step {name} failed: {error.cause or error}")
 
+    async def _watched(self, name: str, argument: Any, result_type: type[Any]) -> Any:
+        step = workflow.start_activity(
+            name,
+            argument,
+            result_type=result_type,
+            start_to_close_timeout=retry.KEY_STEP_TIMEOUT,
+            schedule_to_close_timeout=retry.RIDE_OUT,
+            retry_policy=retry.KEY_STEP,
+        )
+        started = workflow.now()
+        done, _ = await workflow.wait([step], timeout=retry.STALL_REPORT_AFTER.total_seconds())
+        if done:
+            return step.result()
+        since = started.isoformat()
+        self._attention = f"step {name} has been retrying since {since}; it resumes by itself when it can"
+        await _stall_alert(self._ref, self._step, self._attention, since)
+        result = await step  # failing for good: the caller's _stall reports it on both paths
+        self._attention = ""
+        await _stall_alert(self._ref, self._step, f"step {name} resumed", since, resumed=True)
+        await self._tell_commander(
+            f"step {name} was stalled from {since} to {workflow.now().isoformat()} (retrying by itself); it resumed"
+        )
+        self._attention = ""
+        return result
+
     async def _set_step(self, step: str) -> None:
         self._step = step
         await self._act(SET_STEP_ACTIVITY, StepInput(self._ref, step), StepResult)
 
     async def _tell_commander(self, message: str) -> None:
+        """On the incident and its timeline, and by mail: needs the database, so it is retried until the
+        database answers (for RIDE_OUT; a database outage delays the message, it does not drop it)."""
         self._attention = message
         try:
             await workflow.execute_activity(
@@ -506,14 +690,22 @@ class KeyCompromiseIncidentWorkflow:
                 AttentionInput(self._ref, message),
                 result_type=AttentionResult,
                 start_to_close_timeout=retry.NOTIFY_TIMEOUT,
-                retry_policy=retry.NOTIFY,
+                schedule_to_close_timeout=retry.RIDE_OUT,
+                retry_policy=retry.TELL,
             )
         except ActivityError:
             workflow.logger.warning("could not notify the commander of %s: %s", self._ref, message)
 
     async def _stall(self, message: str) -> None:
-        """Escalate instead of spinning: tell the commander, wait for their retry."""
+        """Escalate instead of spinning: tell the commander (first by the path that needs no database),
+        wait for their retry."""
+        self._retry = False  # a retry arriving while the commander is being told is kept
+        watched = workflow.patched(STALL_WATCH_PATCH)
+        since = workflow.now().isoformat()
+        if watched:
+            await _stall_alert(self._ref, self._step, f"{message}: waiting for a retry", since)
         await self._tell_commander(message)
-        self._retry = False
         await workflow.wait_condition(lambda: self._retry)
         self._attention = ""
+        if watched:
+            await _stall_alert(self._ref, self._step, "retried by the commander", since, resumed=True)

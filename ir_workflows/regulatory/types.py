@@ -24,12 +24,22 @@ def obligation_clock_id(incident: str, rule_id: str, generation: int) -> str:
     return f"obligation-clock-{incident}-{rule_id}-g{generation}"
 
 
+# A clock can run for months and take many updates (moves): it continues as new (same workflow id, a fresh
+# history) when Temporal suggests it or after this many updates, well below the server's limit of updates
+# per execution (history.maxTotalUpdates, 2000 by default).
+CLOCK_UPDATES_BEFORE_CONTINUE = 500
+
+
 @dataclass(frozen=True, slots=True)
 class ClockInput:
     incident: str
     rule_id: str
     trigger_at: str  # ISO 8601 UTC
     due_at: str
+    # Carried over by continue-as-new (empty on the first run):
+    notified: list[float] = field(default_factory=list)
+    escalated: bool = False
+    updates_before_continue: int = 0  # 0: CLOCK_UPDATES_BEFORE_CONTINUE (tests lower it)
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,6 +5,7 @@ filing or cancellation ends it. Deterministic: no Django, no I/O, time from ``wo
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from datetime import datetime
 
 from temporalio import workflow
@@ -18,6 +19,7 @@ with workflow.unsafe.imports_passed_through():
         CLOCK_MOVE_UPDATE,
         CLOCK_NOTICE_ACTIVITY,
         CLOCK_STATUS_QUERY,
+        CLOCK_UPDATES_BEFORE_CONTINUE,
         NOTICE_BREACHED,
         NOTICE_REMINDER,
         OBLIGATION_CLOCK_WORKFLOW,
@@ -44,16 +46,26 @@ class ObligationClockWorkflow:
         self._clock = clock
         self._trigger = _at(clock.trigger_at)
         self._due = _at(clock.due_at)
-        self._notified: list[float] = []
-        self._escalated = False
+        self._notified: list[float] = list(clock.notified)
+        self._escalated = clock.escalated
         self._outcome = ""
         self._changed = False
+        self._updates = 0
+        self._may_continue = False
+        self._update_limit = clock.updates_before_continue or CLOCK_UPDATES_BEFORE_CONTINUE
+
+    def _history_full(self) -> bool:
+        if not self._may_continue:
+            return False
+        return self._updates >= self._update_limit or workflow.info().is_continue_as_new_suggested()
 
     def _instant(self, fraction: float) -> datetime:
         return self._trigger + (self._due - self._trigger) * fraction
 
     @workflow.run
     async def run(self, clock: ClockInput) -> ClockResult:
+        # Clocks started before continue-as-new existed replay without it.
+        self._may_continue = workflow.patched("clock-continue-as-new-v1")
         while not self._outcome:
             now = workflow.now()
             pending = [f for f in REMINDER_FRACTIONS if f not in self._notified]
@@ -66,7 +78,21 @@ class ObligationClockWorkflow:
             self._changed = False
             timeout = (self._instant(min(pending)) - now) if pending else None
             with contextlib.suppress(TimeoutError):  # the next notice is due
-                await workflow.wait_condition(lambda: self._changed or bool(self._outcome), timeout=timeout)
+                await workflow.wait_condition(
+                    lambda: self._changed or bool(self._outcome) or self._history_full(), timeout=timeout
+                )
+            if not self._outcome and self._history_full():
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                if not self._outcome:
+                    workflow.continue_as_new(
+                        dataclasses.replace(
+                            clock,
+                            trigger_at=self._trigger.isoformat(),
+                            due_at=self._due.isoformat(),
+                            notified=sorted(self._notified),
+                            escalated=self._escalated,
+                        )
+                    )
         await workflow.wait_condition(workflow.all_handlers_finished)
         return ClockResult(outcome=self._outcome, notified=sorted(self._notified), escalated=self._escalated)
 
@@ -84,13 +110,14 @@ class ObligationClockWorkflow:
                 ),
                 result_type=ClockNoticeResult,
                 start_to_close_timeout=retry.NOTIFY_TIMEOUT,
-                retry_policy=retry.NOTIFY,
+                retry_policy=retry.TELL,  # a legal reminder is delayed by an outage, never dropped
             )
         if fraction >= 1.0:
             self._escalated = True
 
     @workflow.update(name=CLOCK_MOVE_UPDATE)
     def move(self, move: ClockMove) -> str:
+        self._updates += 1
         self._trigger = _at(move.trigger_at)
         self._due = _at(move.due_at)
         now = workflow.now()
@@ -110,11 +137,13 @@ class ObligationClockWorkflow:
 
     @workflow.update(name=CLOCK_FILED_UPDATE)
     def filed(self, filed: ClockFiled) -> str:
+        self._updates += 1
         self._outcome = self._outcome or "filed"
         return self._outcome
 
     @workflow.update(name=CLOCK_CANCEL_UPDATE)
     def cancel(self, cancel: ClockCancel) -> str:
+        self._updates += 1
         self._outcome = self._outcome or "cancelled"
         return self._outcome
 

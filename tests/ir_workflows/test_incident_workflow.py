@@ -40,8 +40,17 @@ class Fakes:
     """Fake activities that record what the playbook asked for."""
 
     def __init__(
-        self, *, rewrap_crashes: int = 0, fail_hooks: int = 0, closure_blocks: list[list[str]] | None = None
+        self,
+        *,
+        rewrap_crashes: int = 0,
+        fail_hooks: int = 0,
+        closure_blocks: list[list[str]] | None = None,
+        outage: timedelta | None = None,
     ) -> None:
+        # ``outage``: from the first hook call on, every activity that needs the database fails (a
+        # retryable error, as psycopg's OperationalError) for that long (workflow time).
+        self.outage = outage
+        self.outage_ends: datetime | None = None
         self.calls: list[tuple[str, Any]] = []
         self.closure_blocks = list(closure_blocks or [])
         self.request_ids: set[str] = set()  # answered in turn by the closure check, then []
@@ -55,6 +64,12 @@ class Fakes:
 
     def names(self) -> list[str]:
         return [name for name, _ in self.calls]
+
+    def database_down(self, *, starts: bool = False) -> bool:
+        now = activity.info().current_attempt_scheduled_time
+        if starts and self.outage is not None and self.outage_ends is None:
+            self.outage_ends = now + self.outage
+        return self.outage_ends is not None and now < self.outage_ends
 
     def activities(self) -> list[Any]:
         fakes = self
@@ -102,6 +117,8 @@ class Fakes:
 
         @activity.defn(name=t.ATTENTION_ACTIVITY)
         async def attention(notice: t.AttentionInput) -> t.AttentionResult:
+            if fakes.database_down():
+                raise RuntimeError("connection to server at db.internal:5432 failed: Connection refused")
             fakes.record("attention", notice.message)
             return t.AttentionResult(sent=1)
 
@@ -141,6 +158,9 @@ class Fakes:
 
         @activity.defn(name=t.HOOKS_ACTIVITY)
         async def hooks(hook: t.HookInput) -> t.HookResult:
+            if fakes.database_down(starts=True):
+                fakes.record("hook-attempt-failed", activity.info().attempt)
+                raise RuntimeError("connection to server at db.internal:5432 failed: Connection refused")
             if fakes.fail_hooks:
                 fakes.fail_hooks -= 1
                 raise ApplicationError("mail relay refused", type="BusinessError", non_retryable=True)
@@ -168,6 +188,11 @@ class Fakes:
             fakes.record("expire", expire_input.request_id)
             return ExpireApprovalResult(status="expired")
 
+        @activity.defn(name=t.STALL_ALERT_ACTIVITY)
+        async def stall_alert(alert: t.StallAlertInput) -> t.StallAlertResult:
+            fakes.record("stall-resumed" if alert.resumed else "stall", (alert.step, alert.message))
+            return t.StallAlertResult(channels=["log"])
+
         @activity.defn(name=SEND_APPROVAL_NOTICE_ACTIVITY)
         async def notice(notice_input: ApprovalNoticeInput) -> ApprovalNoticeResult:
             fakes.record("notice", notice_input.kind)
@@ -190,6 +215,7 @@ class Fakes:
             closure_check,
             expire,
             notice,
+            stall_alert,
         ]
 
 

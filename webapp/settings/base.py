@@ -225,7 +225,7 @@ SEQUESTER_ENCRYPTION_EXCEPTION_MAX_HOURS = env_int(
 SEQUESTER_DECRYPT_GRANT_MAX_HOURS = env_int("SEQUESTER_DECRYPT_GRANT_MAX_HOURS", 24, minimum=1, maximum=168)
 SEQUESTER_REWRAP_BATCH_SIZE = env_int("SEQUESTER_REWRAP_BATCH_SIZE", 500, minimum=1, maximum=10_000)
 SEQUESTER_REWRAP_PAUSE_MS = env_int("SEQUESTER_REWRAP_PAUSE_MS", 0, minimum=0, maximum=60_000)
-SEQUESTER_REWRAP_HEARTBEAT_SECONDS = env_int("SEQUESTER_REWRAP_HEARTBEAT_SECONDS", 30, minimum=1, maximum=3600)
+SEQUESTER_REWRAP_HEARTBEAT_SECONDS = env_int("SEQUESTER_REWRAP_HEARTBEAT_SECONDS", 10, minimum=1, maximum=3600)
 SEQUESTER_USAGE_BACKGROUND_FLUSH = True  # tests turn it off: counters are then written when read
 SEQUESTER_RESTRICTION_CHECK_SECONDS = env_int("SEQUESTER_RESTRICTION_CHECK_SECONDS", 300, minimum=10)
 # Restrictions applied on the backend right after a state change commits; more keys go to the task.
@@ -344,3 +344,14 @@ LOG_FORMAT = env_choice("SEQUESTER_LOG_FORMAT", "console", ("console", "json"))
 LOG_LEVEL = env_choice("SEQUESTER_LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"))
 LOGGING = logging_config(json_logs=LOG_FORMAT == "json", level=LOG_LEVEL)
 configure_structlog()
+
+# --- Riding out an outage (docs/recovery.md) -----------------------------------------------------
+# A playbook step still retrying after two minutes (a database outage) is reported without the database:
+# an error log line, a Redis key per stalled incident (``sequester:stall:<reference>``) and a mail to
+# these addresses (the on-call list, not looked up in the database); again when the step resumes.
+SEQUESTER_STALL_ALERT_EMAILS = env_list("SEQUESTER_STALL_ALERT_EMAILS", [])
+# Outbox delivery to Temporal: a Celery process waits at most this long for one call (then retries later).
+TEMPORAL_RPC_TIMEOUT_SECONDS = env_int("TEMPORAL_RPC_TIMEOUT_SECONDS", 5, minimum=1, maximum=60)
+# The Temporal worker's build id (recorded in every workflow task it completes); by default a hash of the
+# workflow-side source, so two deploys of the same workflow code share one id.
+SEQUESTER_WORKER_BUILD_ID = env_optional("SEQUESTER_WORKER_BUILD_ID")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 from webapp.stack.processes import port_open, temporal_cli
@@ -18,10 +18,12 @@ def free_port() -> int:
 
 
 @contextmanager
-def temporal_dev_server(*, timeout: float = 60.0) -> Iterator[str]:
+def temporal_dev_server(*, timeout: float = 60.0, extra_args: Sequence[str] = ()) -> Iterator[str]:
+    """``extra_args``: more ``temporal server start-dev`` options (``--db-filename``, dynamic config, …)."""
     port = free_port()
     command = [temporal_cli(), "server", "start-dev", "--headless", "--ip", "127.0.0.1", "--port", str(port)]
     command += ["--http-port", str(free_port()), "--metrics-port", str(free_port()), "--log-level", "error"]
+    command += list(extra_args)
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, start_new_session=True)
     try:
         deadline = time.monotonic() + timeout
