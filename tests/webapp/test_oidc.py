@@ -49,7 +49,8 @@ def sign_in_with_provider(login: str, client: Client | None = None):
     assert start.status_code == 302
     authorization = start["Location"]
     query = dict(part.split("=", 1) for part in urlsplit(authorization).query.split("&"))
-    assert query["code_challenge_method"] == "S256" and query["nonce"]  # PKCE and a nonce
+    assert query["code_challenge_method"] == "S256"
+    assert query["nonce"]
     back = provider_sign_in(authorization, login, REDIRECT_URI, requests.Session())
     parts = urlsplit(back)
     return client, client.get(f"{parts.path}?{parts.query}")
@@ -62,7 +63,8 @@ def role_names(user: User) -> set[str]:
 def test_first_sign_in_creates_the_user_with_the_mapped_roles(provider):
     provider.person("alice", "ir-commanders", "audit", "some-other-group", given_name="Alice")
     client, response = sign_in_with_provider("alice")
-    assert response.status_code == 302 and response["Location"] == "/"
+    assert response.status_code == 302
+    assert response["Location"] == "/"
     home = client.get("/")
     assert home.status_code == 200
     assert "Signed in as <strong>alice</strong>" in home.content.decode()
@@ -93,7 +95,10 @@ def test_a_group_change_updates_the_roles_at_the_next_sign_in(provider):
     assert User.objects.filter(username="bob").count() == 1  # the same person, not a second account
     change = AuditEvent.objects.filter(action="auth.roles_changed", subject_id="bob").order_by("seq").last()
     assert change is not None
-    assert (change.data["before"], change.data["after"]) == ([roles.SECURITY_LEAD], [roles.KEY_CUSTODIAN, roles.LEGAL_DPO])
+    assert (change.data["before"], change.data["after"]) == (
+        [roles.SECURITY_LEAD],
+        [roles.KEY_CUSTODIAN, roles.LEGAL_DPO],
+    )
     assert client.get("/regulatory/").status_code != 403  # legal's page, with the role just given
 
 
@@ -127,7 +132,8 @@ def test_a_local_account_is_never_taken_over(provider, make_user):
     assert response.status_code == 403
     assert "already used by another Sequester account" in response.content.decode()
     erin = User.objects.get(username="erin")
-    assert role_names(erin) == {roles.CISO} and erin.has_usable_password()
+    assert role_names(erin) == {roles.CISO}
+    assert erin.has_usable_password()
     assert not ExternalIdentity.objects.exists()
     # and the local account still signs in with its password (break-glass)
     local = Client()
@@ -154,7 +160,7 @@ def test_a_tampered_id_token_is_refused(provider, monkeypatch):
         return answer
 
     monkeypatch.setattr(oidc_backend.OidcBackend, "get_token", tampered_in_transit)
-    client, response = sign_in_with_provider("frank")
+    _client, response = sign_in_with_provider("frank")
     assert response.status_code == 403
     assert "could not be verified" in response.content.decode()
     assert not User.objects.filter(username="frank").exists()
@@ -210,7 +216,8 @@ def test_sign_out_is_audited_and_ends_the_provider_session(provider):
     assert response.status_code == 302
     location = response["Location"]
     assert location.startswith(f"{provider.issuer}/session/end?")
-    assert "id_token_hint=" in location and "post_logout_redirect_uri=" in location
+    assert "id_token_hint=" in location
+    assert "post_logout_redirect_uri=" in location
     assert client.get("/").status_code == 302
     signed_out = AuditEvent.objects.get(action="auth.signed_out", subject_id="jo")
     assert signed_out.data == {"via": "oidc"}
