@@ -20,6 +20,7 @@ from approvals.selectors import requests_awaiting
 from approvals.services import decisions, factors
 from webapp.api.actors import actor_from_request
 from webapp.errors import DomainError
+from webapp.oidc.reauthentication import reauthenticated_at, reauthentication_used
 from webapp.permissions import require_any
 
 
@@ -104,7 +105,7 @@ def _proven_change(request: HttpRequest) -> FactorChange | None:
 def _security_step(request: HttpRequest, step: str, context: dict[str, object]) -> bool:
     """Carry out one posted step of the page; True when the page should reload (redirect)."""
     user, actor = _person(request), actor_from_request(request)
-    if step in ("prove-totp", "prove-password"):
+    if step in ("prove-totp", "prove-password", "prove-identity-provider"):
         begun, _ = factors.factor_change_begin(user=user)
         factors.factor_change_prove(
             change_id=begun.id,
@@ -112,8 +113,10 @@ def _security_step(request: HttpRequest, step: str, context: dict[str, object]) 
             actor=actor,
             totp=request.POST.get("code") if step == "prove-totp" else None,
             password=request.POST.get("password") if step == "prove-password" else None,
+            reauthenticated_at=reauthenticated_at(request) if step == "prove-identity-provider" else None,
         )
         request.session[factors.SESSION_KEY] = str(begun.id)
+        reauthentication_used(request)
         messages.success(request, "Confirmed: you may now add or replace a factor (for 10 minutes).")
         return True
     if step == "recovery":
@@ -157,6 +160,7 @@ def account_security(request: HttpRequest) -> HttpResponse:
             "totp_confirmed": TotpDevice.objects.filter(user=user, confirmed_at__isnull=False).exists(),
             "has_factor": factors.user_has_factor(user),
             "accepts": factors.accepted_proofs(user),
+            "reauthenticated": reauthenticated_at(request) is not None,
             "change": change,
             "recovery_pending": ApprovalRequest.objects.filter(
                 action=FACTOR_RECOVERY, status=ApprovalRequest.Status.PENDING, subject_id=user.get_username()

@@ -7,15 +7,20 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterator
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 import pytest
 import requests
 from django.contrib.auth.models import User
 from django.test import Client
+from django.utils import timezone
 
 from approvals import policies
-from approvals.models import ApprovalRequest
+from approvals.errors import StepUpRequired
+from approvals.models import ApprovalRequest, FactorChange
+from approvals.services import factors
+from audit.actors import Actor
 from audit.models import AuditEvent
 from tests.approvals.conftest import open_request, suspended_key
 from tests.conftest import PASSWORD
@@ -236,3 +241,50 @@ def test_without_configuration_the_routes_are_absent(settings):
     assert Client().get("/oidc/start/").status_code == 404
     assert Client().get("/oidc/callback/?code=x&state=y").status_code == 404
     assert "Sign in with" not in Client().get("/login/").content.decode()
+
+
+def test_a_fresh_sign_in_at_the_provider_proves_the_first_factor(provider):
+    """No password here: the first step-up factor's enrolment is proven by signing in again at the
+    provider (prompt=login, max_age=0), once, within 5 minutes."""
+    provider.person("kim", "sec-leads")
+    client, _ = sign_in_with_provider("kim")
+    kim = User.objects.get(username="kim")
+    assert 'id="reauthenticate"' in client.get("/account/security/").content.decode()
+    refused = client.post("/account/security/", {"step": "prove-identity-provider"}, follow=True)
+    assert "sign in again at your identity provider first" in refused.content.decode()
+
+    start = client.get("/oidc/start/?reauth=1&next=/account/security/")
+    assert "prompt=login" in start["Location"]
+    assert "max_age=0" in start["Location"]
+    back = urlsplit(provider_sign_in(start["Location"], "kim", REDIRECT_URI, requests.Session()))
+    returned = client.get(f"{back.path}?{back.query}")
+    assert returned["Location"] == "/account/security/"
+    assert 'id="confirm-identity-provider"' in client.get("/account/security/").content.decode()
+    proven = client.post("/account/security/", {"step": "prove-identity-provider"}, follow=True)
+    assert "Confirmed: you may now add or replace a factor" in proven.content.decode()
+    change = FactorChange.objects.get(user=kim, proven_at__isnull=False)
+    assert change.proof == "provider"
+    again = client.post("/account/security/", {"step": "prove-identity-provider"}, follow=True)
+    assert "sign in again at your identity provider first" in again.content.decode()  # used once
+    assert FactorChange.objects.filter(user=kim, proven_at__isnull=False).count() == 1
+
+
+def test_a_stale_sign_in_at_the_provider_proves_nothing(make_user):
+    person = User.objects.create_user("lee")  # no usable password: signs in at the provider only
+    begun, _ = factors.factor_change_begin(user=person)
+    with pytest.raises(StepUpRequired):
+        factors.factor_change_prove(
+            change_id=begun.id,
+            user=person,
+            actor=Actor(name="lee", type="user"),
+            reauthenticated_at=timezone.now() - timedelta(seconds=factors.REAUTHENTICATION_SECONDS + 1),
+        )
+    local = make_user("local-lee")  # a local account: its password, never a provider's sign-in
+    begun, _ = factors.factor_change_begin(user=local)
+    with pytest.raises(StepUpRequired):
+        factors.factor_change_prove(
+            change_id=begun.id,
+            user=local,
+            actor=Actor(name="local-lee", type="user"),
+            reauthenticated_at=timezone.now(),
+        )

@@ -21,6 +21,8 @@ from webapp.services.oidc_accounts import SignInRefused, oidc_sign_in, refusal_r
 
 # Where the callback finds why a sign-in was refused (set on the request by the backend).
 REFUSAL_ATTRIBUTE = "sequester_oidc_refusal"
+# Where the callback finds the verified ID token's claims (auth_time, for a re-authentication).
+CLAIMS_ATTRIBUTE = "sequester_oidc_claims"
 PATH = "webapp.oidc.backend.OidcBackend"
 
 
@@ -88,4 +90,5 @@ class OidcBackend(OIDCAuthenticationBackend):  # type: ignore[misc]
 
     def get_or_create_user(self, access_token: str, id_token: str, payload: dict[str, Any]) -> User:
         assert self.config is not None
+        setattr(self.request, CLAIMS_ATTRIBUTE, payload)
         return oidc_sign_in(config=self.config, claims=payload, actor=_actor(self.request))

@@ -17,7 +17,8 @@ from mozilla_django_oidc.views import (  # type: ignore[import-untyped]
 )
 
 from webapp.oidc import config as oidc_config
-from webapp.oidc.backend import PATH, REFUSAL_ATTRIBUTE
+from webapp.oidc.backend import CLAIMS_ATTRIBUTE, PATH, REFUSAL_ATTRIBUTE
+from webapp.oidc.reauthentication import reauthentication_record, reauthentication_request
 
 # The session remembers that its sign-in came from the provider (the sign-out goes there too).
 SESSION_VIA = "sequester_sign_in_via"
@@ -43,6 +44,10 @@ class OidcStart(OIDCAuthenticationRequestView):  # type: ignore[misc]
         response: HttpResponseBase = super().dispatch(request, *args, **kwargs)
         return response
 
+    def get_extra_params(self, request: HttpRequest) -> dict[str, str]:
+        # ?reauth=1: a fresh sign-in at the provider, to prove a first step-up factor's enrolment
+        return reauthentication_request(request) if request.GET.get("reauth") == "1" else {}
+
 
 class OidcCallback(OIDCAuthenticationCallbackView):  # type: ignore[misc]
     get_settings = staticmethod(oidc_config.mozilla_setting)
@@ -55,6 +60,7 @@ class OidcCallback(OIDCAuthenticationCallbackView):  # type: ignore[misc]
     def login_success(self) -> HttpResponse:
         response: HttpResponse = super().login_success()
         self.request.session[SESSION_VIA] = "oidc"
+        reauthentication_record(self.request, self.user, getattr(self.request, CLAIMS_ATTRIBUTE, {}))
         return response
 
     def login_failure(self) -> HttpResponse:
