@@ -104,7 +104,7 @@ def test_a_group_change_updates_the_roles_at_the_next_sign_in(provider):
         [roles.SECURITY_LEAD],
         [roles.KEY_CUSTODIAN, roles.LEGAL_DPO],
     )
-    assert client.get("/regulatory/").status_code != 403  # legal's page, with the role just given
+    assert client.get("/regulatory/due/").status_code == 200  # legal's page, with the role just given
 
 
 def test_no_mapped_group_gets_no_role_and_is_refused_politely(provider):

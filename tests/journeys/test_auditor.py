@@ -1,0 +1,62 @@
+"""The auditor's day: closed incidents, one opened, its signed case file exported and downloaded, the
+file's digest the one the page shows — axe-core clean on every page."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from casefile.models import CaseFileExport
+from tests.browser import sign_in
+from tests.casefile.scenario import run_case
+from tests.conftest import PASSWORD
+from webapp import roles
+from webapp.celery import app as celery_app
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def eager_celery():
+    """The export renders in the request that asks for it (no worker process in this test)."""
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = False
+
+
+def test_auditor_finds_a_closed_incident_and_downloads_its_case_file(journey, people, authenticators, eager_celery):
+    incident = run_case(people, authenticators)
+    assert incident.status == "closed"
+    auditor = people[roles.AUDITOR]
+    page = journey.page
+
+    sign_in(page, journey.base, auditor.username, PASSWORD)
+    journey.axe()
+    journey.go("/incidents/?scope=all")
+    listed = page.locator("main table tbody")
+    listed.get_by_role("link", name=incident.reference).wait_for()
+    row = listed.locator("tr", has=page.get_by_role("link", name=incident.reference)).inner_text()
+    assert "Closed" in row
+
+    listed.get_by_role("link", name=incident.reference).click()
+    journey.see("Case file")
+    assert "Closed" in page.locator("dl.facts").first.inner_text()
+    assert page.get_by_role("button", name="Request closure").count() == 0  # read-only
+
+    page.get_by_role("button", name="Export the case file").click()
+    download_link = page.get_by_role("link", name="Download the signed PDF")
+    download_link.wait_for()
+    journey.axe()
+    shown_digest = page.locator("dt:text-is('SHA-256') + dd code").inner_text()
+    with page.expect_download() as downloading:
+        download_link.click()
+    pdf = downloading.value.path().read_bytes()
+    assert pdf.startswith(b"%PDF")
+    assert hashlib.sha256(pdf).hexdigest() == shown_digest
+
+    journey.go("/case-files/")
+    page.get_by_role("link", name=incident.reference).first.wait_for()
+    journey.go("/audit/")
+    export = CaseFileExport.objects.get(incident=incident)
+    assert (export.status, export.requested_by) == ("done", auditor)
