@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -28,15 +29,20 @@ class Journey:
 
     page: Any
     base: str
-    seen: list[str] = field(default_factory=list)
+    checked: set[tuple[str, bool]] = field(default_factory=set)
 
-    def axe(self) -> None:
+    def axe(self, *, force: bool = False) -> None:
+        """axe-core on the page as it is now; a page already checked in the same state (its path, with or
+        without a flash message) is not checked again (a 4000-element page takes seconds)."""
+        state = (urlsplit(self.page.url).path, self.page.locator(".messages li").count() > 0)
+        if state in self.checked and not force:
+            return
         if not self.page.evaluate("() => typeof window.axe === 'object'"):
             # Evaluated by the DevTools protocol: the page's Content-Security-Policy stays as served.
             self.page.evaluate(AXE.read_text(encoding="utf-8") + "\n;undefined")
         violations = self.page.evaluate(AXE_RUN)
         assert violations == [], f"axe-core on {self.page.url}: {violations}"
-        self.seen.append(self.page.url)
+        self.checked.add(state)
 
     def go(self, path: str) -> None:
         self.page.goto(f"{self.base}{path}")
