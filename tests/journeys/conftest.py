@@ -12,6 +12,7 @@ import pytest
 
 from tests.approvals.conftest import authenticators, people  # noqa: F401 - shared fixtures
 from tests.browser import browser_page
+from tests.keyvault.conftest import app, gate_user  # noqa: F401 - shared fixtures
 from tests.oidc_provider import NODE_DIR
 
 AXE = NODE_DIR / "node_modules" / "axe-core" / "axe.min.js"

@@ -11,21 +11,20 @@ from casefile.models import CaseFileExport
 from tests.browser import sign_in
 from tests.casefile.scenario import run_case
 from tests.conftest import PASSWORD
+from tests.servers import celery_worker_process
 from webapp import roles
-from webapp.celery import app as celery_app
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def eager_celery():
-    """The export renders in the request that asks for it (no worker process in this test)."""
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = False
+def celery_worker():
+    """A real Celery worker process renders the export (the page follows its progress)."""
+    with celery_worker_process() as node:
+        yield node
 
 
-def test_auditor_finds_a_closed_incident_and_downloads_its_case_file(journey, people, authenticators, eager_celery):
+def test_auditor_finds_a_closed_incident_and_downloads_its_case_file(journey, people, authenticators, celery_worker):
     incident = run_case(people, authenticators)
     assert incident.status == "closed"
     auditor = people[roles.AUDITOR]
@@ -46,7 +45,8 @@ def test_auditor_finds_a_closed_incident_and_downloads_its_case_file(journey, pe
 
     page.get_by_role("button", name="Export the case file").click()
     download_link = page.get_by_role("link", name="Download the signed PDF")
-    download_link.wait_for()
+    page.get_by_text("Rendering", exact=False).or_(download_link).first.wait_for()  # the progress, live
+    download_link.wait_for(timeout=180_000)  # WeasyPrint and the signature, on a busy 2-core machine
     journey.axe()
     shown_digest = page.locator("dt:text-is('SHA-256') + dd code").inner_text()
     with page.expect_download() as downloading:

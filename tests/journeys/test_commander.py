@@ -69,7 +69,7 @@ def test_commander_reports_contains_and_drives_the_playbook_to_closure(
     pending.get_by_role("link", name="confirm_compromise").wait_for()
     assert "security_lead" in pending.inner_text()
     journey.axe()
-    assert page.locator("ol.steps li[aria-current=step]").inner_text() == "Confirm"
+    assert page.locator("ol.steps li[aria-current=step]").inner_text().lower() == "confirm"
 
     confirm = _pending(reference, "confirm_compromise")
     assert confirm is not None
@@ -78,7 +78,7 @@ def test_commander_reports_contains_and_drives_the_playbook_to_closure(
 
     # Restrict, replace and rewrap, notify, regulatory: the live page follows the steps up to Close.
     pump_until(lambda: Incident.objects.get(reference=reference).step == "close", timeout=120, what="the Close step")
-    page.locator("ol.steps li[aria-current=step]", has_text="Close").wait_for()
+    page.locator("ol.steps li[aria-current=step]", has_text="close").wait_for()
     for alias in ("platform-kek", "payments"):
         assert "compromised" in keys.locator("tr", has=page.get_by_role("link", name=alias, exact=True)).inner_text()
     page.reload()  # the Actions block is drawn with the page (the live refresh redraws the steps only)
