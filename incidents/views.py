@@ -16,7 +16,9 @@ from incidents.cloudevents import CompromiseEvent, KeyReference
 from incidents.errors import IncidentNotFound
 from incidents.models import Incident, Severity
 from incidents.presenters import STEPS, incident_detail
+from incidents.selectors import LIST_SCOPES, commanders, list_default_scope, list_scope_filter
 from incidents.services import incidents as services
+from incidents.services import ownership
 from incidents.services.closure import closure_by_check
 from incidents.services.signals import signal_receive
 from keyvault.selectors import keys_inventory
@@ -30,18 +32,23 @@ from webapp.permissions import require_any
 def incident_list(request: HttpRequest) -> HttpResponse:
     require_any(request, "webapp.view_incidents")
     found = Incident.objects.select_related("commander").order_by("-opened_at")
-    scope = request.GET.get("scope", "open")
-    if scope == "open":
-        found = found.filter(status=Incident.Status.OPEN)
-    elif scope == "mine":
-        found = found.filter(commander_id=request.user.pk)
+    scope = request.GET.get("scope", "")
+    if scope not in LIST_SCOPES:
+        scope = list_default_scope(request.user)
+    found = list_scope_filter(found, scope=scope, user=request.user)
     severity = request.GET.get("severity", "")
     if severity in Severity.values:
         found = found.filter(severity=severity)
     return render(
         request,
         "incidents/list.html",
-        {"incidents": found[:200], "scope": scope, "severity": severity, "severities": Severity.choices},
+        {
+            "incidents": found[:200],
+            "scope": scope,
+            "scopes": LIST_SCOPES.items(),
+            "severity": severity,
+            "severities": Severity.choices,
+        },
     )
 
 
@@ -68,6 +75,7 @@ def incident_page(request: HttpRequest, reference: str) -> HttpResponse:
     context = _page_context(request, reference)
     if context["can_command"]:
         context["inventory"] = keys_inventory(state="active")[:300]
+        context["commanders"] = commanders()
         incident = context["incident"]
         assert isinstance(incident, Incident)
         if incident.status == Incident.Status.OPEN and incident.step == Incident.Step.CLOSE:
@@ -169,4 +177,26 @@ def incident_action(request: HttpRequest, reference: str, action: str) -> HttpRe
         messages.error(request, f"Not done: {getattr(exc, 'message', str(exc))}")
     else:
         messages.success(request, "Done.")
+    return redirect("incident-page", reference=reference)
+
+
+@login_required
+@require_POST
+def incident_assign(request: HttpRequest, reference: str) -> HttpResponse:
+    """Take the incident (no ``commander`` given) or give it to another commander."""
+    require_any(request, "webapp.command_incidents")
+    username = request.POST.get("commander", "") or request.user.get_username()
+    try:
+        incident = ownership.incident_assign_commander(
+            reference=reference,
+            commander=username,
+            by=request.user,
+            actor=actor_from_request(request),
+            reason=request.POST.get("reason", ""),
+        )
+    except DomainError as exc:
+        messages.error(request, f"Commander not changed: {exc.message}")
+    else:
+        who = "you" if username == request.user.get_username() else username
+        messages.success(request, f"{incident.reference} is now commanded by {who}.")
     return redirect("incident-page", reference=reference)

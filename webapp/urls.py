@@ -14,6 +14,7 @@ from webapp.oidc import views as oidc_views
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("search/", views.search, name="search"),
     path("metrics", metrics_view, name="metrics"),
     path("login/", require_http_methods(["GET", "POST"])(oidc_views.SignIn.as_view()), name="login"),
     path("logout/", oidc_views.SignOut.as_view(), name="logout"),

@@ -20,6 +20,7 @@ from incidents.models import Incident
 from incidents.presenters import incident_detail, incident_summary
 from incidents.senders import Sender
 from incidents.services import incidents as incident_services
+from incidents.services import ownership
 from incidents.services.signals import SignalResult, signal_receive
 from incidents.webhooks import webhook_body_check, webhook_event, webhook_sender, webhook_source_get
 from keyvault.api.permissions import any_of
@@ -98,6 +99,8 @@ def _incidents(request: Request) -> QuerySet[Incident]:
         found = found.filter(severity=severity)
     if request.query_params.get("mine") in ("1", "true"):
         found = found.filter(commander_id=request.user.pk)
+    if request.query_params.get("unassigned") in ("1", "true"):
+        found = found.filter(commander__isnull=True)
     return found
 
 
@@ -106,7 +109,7 @@ class IncidentListApi(APIView):
 
     @extend_schema(
         operation_id="incidents_list",
-        summary="Incidents (?status=open|closed, ?severity=, ?mine=1)",
+        summary="Incidents (?status=open|closed, ?severity=, ?mine=1, ?unassigned=1: waiting for a commander)",
         responses={200: OpenApiTypes.OBJECT},
     )
     def get(self, request: Request) -> Response:
@@ -140,6 +143,11 @@ class SeverityInput(serializers.Serializer[Any]):
 
 class NoteInput(serializers.Serializer[Any]):
     text = serializers.CharField(max_length=4000)
+
+
+class CommanderInput(serializers.Serializer[Any]):
+    commander = serializers.CharField(max_length=150, help_text="The username of a person with the commander role")
+    reason = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
 
 
 class AdvanceInput(serializers.Serializer[Any]):
@@ -199,6 +207,26 @@ class IncidentSeverityApi(APIView):
         data = _valid(SeverityInput, request)
         incident = incident_services.incident_change_severity(
             reference=reference, severity=data["severity"], actor=actor_from_request(request), reason=data["reason"]
+        )
+        return Response(incident_summary(incident))
+
+
+class IncidentCommanderApi(APIView):
+    permission_classes = [CanCommand]
+
+    @extend_schema(
+        summary="Assign (or take) the incident's commander: audited; the new and the previous commander are mailed",
+        request=CommanderInput,
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    def post(self, request: Request, reference: str) -> Response:
+        data = _valid(CommanderInput, request)
+        incident = ownership.incident_assign_commander(
+            reference=reference,
+            commander=data["commander"],
+            by=request.user,
+            actor=actor_from_request(request),
+            reason=data["reason"],
         )
         return Response(incident_summary(incident))
 
