@@ -49,6 +49,10 @@ class Journey:
         self.page.goto(f"{self.base}{path}")
         self.axe()
 
+    def home_section(self, name: str) -> Any:
+        """A section of the person's home page (role homes: ``webapp.home``)."""
+        return self.page.locator(f"section[aria-labelledby=home-{name}]")
+
     def see(self, text: str, *, within: str = "main") -> None:
         """Wait until the text is visible in the page's main region, then check the page with axe."""
         self.page.locator(within).get_by_text(text, exact=False).first.wait_for(state="visible")
@@ -57,7 +61,7 @@ class Journey:
 
 @pytest.fixture
 def base(live_server, settings, monkeypatch) -> str:
-    url = live_server.url.replace("127.0.0.1", "localhost")
+    url: str = live_server.url.replace("127.0.0.1", "localhost")
     # The browser's origin, and the one of the other approvers' software authenticators (their own devices).
     settings.SEQUESTER_WEBAUTHN_ORIGINS = [url, "http://localhost:8000"]
     settings.SEQUESTER_WEBAUTHN_RP_ID = "localhost"

@@ -26,7 +26,8 @@ def test_approver_decides_a_pending_confirmation_with_webauthn(journey, people, 
     add_virtual_authenticator(page)
 
     sign_in(page, journey.base, lead.username, PASSWORD)
-    journey.axe()  # home
+    journey.axe()  # home: the decision waiting for them, first thing
+    journey.home_section("decisions").get_by_text("INC-2026-0042").first.wait_for()
     journey.go("/approvals/")
     awaiting = page.locator("section[aria-labelledby=awaiting]")
     awaiting.get_by_role("link", name="confirm_compromise").wait_for()
@@ -61,6 +62,8 @@ def test_approver_decides_a_pending_confirmation_with_webauthn(journey, people, 
     recent = page.locator("section[aria-labelledby=recent]")
     recent.get_by_role("link", name="confirm_compromise").wait_for()
     assert "Nothing awaits your decision." in page.locator("section[aria-labelledby=awaiting]").inner_text()
+    journey.go("/")
+    assert "INC-2026-0042" not in journey.home_section("decisions").inner_text()
 
 
 def test_the_axe_check_fails_on_a_violation(journey, make_user):

@@ -31,7 +31,8 @@ def test_auditor_finds_a_closed_incident_and_downloads_its_case_file(journey, pe
     page = journey.page
 
     sign_in(page, journey.base, auditor.username, PASSWORD)
-    journey.axe()
+    journey.axe()  # home: the incidents, closed ones included
+    assert incident.reference in journey.home_section("incidents_audit").inner_text()
     journey.go("/incidents/?scope=all")
     listed = page.locator("main table tbody")
     listed.get_by_role("link", name=incident.reference).wait_for()
@@ -55,6 +56,8 @@ def test_auditor_finds_a_closed_incident_and_downloads_its_case_file(journey, pe
     assert pdf.startswith(b"%PDF")
     assert hashlib.sha256(pdf).hexdigest() == shown_digest
 
+    journey.go("/")
+    journey.home_section("case_files").get_by_text(incident.reference).first.wait_for()
     journey.go("/case-files/")
     page.get_by_role("link", name=incident.reference).first.wait_for()
     journey.go("/audit/")

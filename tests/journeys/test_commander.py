@@ -62,6 +62,10 @@ def test_commander_reports_contains_and_drives_the_playbook_to_closure(
         assert "suspended" in keys.locator("tr", has=page.get_by_role("link", name=alias, exact=True)).inner_text()
     assert {k.key_state for k in ManagedKey.objects.filter(id__in=[kek.id, dek.id])} == {KeyState.SUSPENDED}
 
+    journey.go("/")  # home: the incident is theirs
+    journey.home_section("incidents_mine").get_by_role("link", name=reference).wait_for()
+    journey.go(f"/incidents/{reference}/")
+
     # The playbook waits at the confirmation gate, and says who must still decide.
     pump_until(lambda: _pending(reference, "confirm_compromise") is not None, what="the confirmation gate")
     page.reload()

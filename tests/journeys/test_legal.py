@@ -39,7 +39,8 @@ def test_legal_sees_what_is_due_decides_the_facts_and_signs_off_the_filing(journ
     filed_at = (datetime.now(UTC) - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M")
 
     sign_in(page, journey.base, dpo.username, PASSWORD)
-    journey.axe()
+    journey.axe()  # home: the obligations due, first thing
+    assert "INC-2026-7001" in journey.home_section("obligations_due").inner_text()
     journey.go("/regulatory/due/")
     due = page.locator("main")
     due.get_by_text("EU-GDPR-33").first.wait_for()
@@ -65,6 +66,8 @@ def test_legal_sees_what_is_due_decides_the_facts_and_signs_off_the_filing(journ
     filing_signoff_request(
         obligation=obligation, user=commander, actor=Actor(name="cmdr", type="user"), reason="ready to file"
     )
+    journey.go("/")
+    journey.home_section("signoffs").get_by_text("EU-GDPR-33").first.wait_for()  # the sign-off asked of legal
     enrol_first_authenticator(page, journey.base, PASSWORD, name="dpo key")
     journey.see("dpo key — registered")
     journey.go(f"/regulatory/incidents/{incident.reference}/")
