@@ -38,7 +38,7 @@ def _pending(reference: str, action: str) -> ApprovalRequest | None:
 
 
 def test_commander_reports_contains_and_drives_the_playbook_to_closure(
-    journey, people, authenticators, app, playbook_worker
+    playbook_worker, journey, people, authenticators, app
 ):
     kek, dek, _ = _estate(app, items=12)
     commander = people[roles.COMMANDER]
