@@ -37,11 +37,11 @@ class OidcStart(OIDCAuthenticationRequestView):  # type: ignore[misc]
     def __init__(self, **kwargs: Any) -> None:
         View.__init__(self, **kwargs)  # the endpoints are read per request (below), not at construction
 
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+    def get(self, request: HttpRequest) -> HttpResponseBase:  # other methods: 405, before any 404
         config = _configured()
         self.OIDC_OP_AUTH_ENDPOINT = config.authorization_url
         self.OIDC_RP_CLIENT_ID = config.client_id
-        response: HttpResponseBase = super().dispatch(request, *args, **kwargs)
+        response: HttpResponseBase = super().get(request)
         return response
 
     def get_extra_params(self, request: HttpRequest) -> dict[str, str]:
@@ -52,9 +52,9 @@ class OidcStart(OIDCAuthenticationRequestView):  # type: ignore[misc]
 class OidcCallback(OIDCAuthenticationCallbackView):  # type: ignore[misc]
     get_settings = staticmethod(oidc_config.mozilla_setting)
 
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+    def get(self, request: HttpRequest) -> HttpResponseBase:  # other methods: 405, before any 404
         _configured()
-        response: HttpResponseBase = super().dispatch(request, *args, **kwargs)
+        response: HttpResponseBase = super().get(request)
         return response
 
     def login_success(self) -> HttpResponse:
