@@ -8,6 +8,7 @@ from approvals.models import ApprovalRequest
 from approvals.presenters import request_summary
 from audit.models import AuditEvent
 from incidents.models import Incident, IncidentKey
+from incidents.timeline import event_words
 from keyvault.selectors import key_restriction_status
 
 STEPS = ["contain", "confirm", "restrict", "rewrap", "notify", "regulatory", "close", "closed"]
@@ -47,6 +48,7 @@ def incident_keys(incident: Incident, limit: int = 500) -> list[dict[str, Any]]:
             "restricted": link.key.restricted_at is not None,
             "restriction": key_restriction_status(link.key),
             "replacement": str(link.key.replaced_by_id) if link.key.replaced_by_id else None,
+            "replacement_alias": link.key.replaced_by.alias if link.key.replaced_by else None,
             "retired": link.key.retired_reason if link.key.retired_at else "",
             "ai_category": link.key.ai_category,
         }
@@ -69,12 +71,14 @@ def incident_detail(incident: Incident) -> dict[str, Any]:
             "rewrap": [
                 {
                     "key": str(p.key_id),
+                    "key_alias": p.key.alias,
                     "replacement": str(p.replacement_id),
+                    "replacement_alias": p.replacement.alias,
                     "done": p.done,
                     "total": p.total,
                     "finished": p.finished_at is not None,
                 }
-                for p in incident.rewraps.order_by("started_at")
+                for p in incident.rewraps.select_related("key", "replacement").order_by("started_at")
             ],
             "signals": [
                 {
@@ -96,6 +100,7 @@ def incident_detail(incident: Incident) -> dict[str, Any]:
                     "actor": e.actor,
                     "reason": e.reason,
                     "subject": f"{e.subject_type}:{e.subject_id}",
+                    **dict(zip(("what", "details"), event_words(e.action, e.reason, e.data or {}), strict=True)),
                 }
                 for e in AuditEvent.objects.filter(incident=incident.reference).order_by("-seq")[:300]
             ],

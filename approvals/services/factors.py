@@ -57,6 +57,8 @@ IDENTITY_PROVIDER_PROOF = "provider"  # FactorChange.proof: at most 10 character
 REAUTHENTICATION_SECONDS = 300
 # Where the web UI keeps the id of the change a session proved (a name only; the row is the truth).
 SESSION_KEY = "sequester_factor_change"
+# Where the person goes back to once a factor is enrolled (the request they came from), in the session.
+RETURN_SESSION_KEY = "sequester_security_return_to"
 
 
 def user_has_factor(user: Any) -> bool:

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('webapp', '0002_own_control_capability'),
+        ('webapp', '0003_staff_mail'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
