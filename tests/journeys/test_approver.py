@@ -30,7 +30,7 @@ def test_approver_decides_a_pending_confirmation_with_webauthn(journey, people, 
     journey.home_section("decisions").get_by_text("INC-2026-0042").first.wait_for()
     journey.go("/approvals/")
     awaiting = page.locator("section[aria-labelledby=awaiting]")
-    awaiting.get_by_role("link", name="confirm_compromise").wait_for()
+    awaiting.get_by_role("link", name="Confirm the compromise").wait_for()
     assert "INC-2026-0042" in awaiting.inner_text()
 
     # No authenticator yet: the first one is added with the password re-entered.
@@ -38,7 +38,7 @@ def test_approver_decides_a_pending_confirmation_with_webauthn(journey, people, 
     journey.see("lead's key — registered")
 
     journey.go("/approvals/")
-    page.locator("section[aria-labelledby=awaiting]").get_by_role("link", name="confirm_compromise").click()
+    page.locator("section[aria-labelledby=awaiting]").get_by_role("link", name="Confirm the compromise").click()
     journey.see("Exactly what is approved")
     assert page.inner_text("#payload-hash") == request.payload_hash
     assert str(key.id) in page.inner_text("#payload")
@@ -60,7 +60,7 @@ def test_approver_decides_a_pending_confirmation_with_webauthn(journey, people, 
     assert Decision.objects.filter(request=request).count() == 2
     journey.go("/approvals/")
     recent = page.locator("section[aria-labelledby=recent]")
-    recent.get_by_role("link", name="confirm_compromise").wait_for()
+    recent.get_by_role("link", name="Confirm the compromise").wait_for()
     assert "Nothing awaits your decision." in page.locator("section[aria-labelledby=awaiting]").inner_text()
     journey.go("/")
     assert "INC-2026-0042" not in journey.home_section("decisions").inner_text()

@@ -70,8 +70,8 @@ def test_commander_reports_contains_and_drives_the_playbook_to_closure(
     pump_until(lambda: _pending(reference, "confirm_compromise") is not None, what="the confirmation gate")
     page.reload()
     pending = page.locator("h2:text-is('Pending approvals') + ul")
-    pending.get_by_role("link", name="confirm_compromise").wait_for()
-    assert "security_lead" in pending.inner_text()
+    pending.get_by_role("link", name="Confirm the compromise").wait_for()
+    assert "Security lead" in pending.inner_text()  # role names in words
     journey.axe()
     assert page.locator("ol.steps li[aria-current=step]").inner_text().lower() == "confirm"
 
@@ -97,5 +97,5 @@ def test_commander_reports_contains_and_drives_the_playbook_to_closure(
     pump_until(lambda: _pending(reference, "close_incident") is not None, what="the close request")
     page.reload()
     pending = page.locator("h2:text-is('Pending approvals') + ul")
-    pending.get_by_role("link", name="close_incident").wait_for()
+    pending.get_by_role("link", name="Close the incident").wait_for()
     journey.axe()
