@@ -51,7 +51,12 @@ def test_approver_decides_a_pending_confirmation_with_webauthn(journey, people, 
     row = decisions.locator("tbody tr").first.inner_text()
     assert lead.username in row
     assert "approve" in row
-    assert "Still required" in page.inner_text("dl.facts")  # the custodian's decision is still needed
+    # Their decision counted: a confirmation, no decide form any more, and who is still needed, in words.
+    page.reload()
+    journey.see("You decided to")
+    assert "approve" in page.locator("p.status-ok").inner_text()
+    assert page.locator("#decide-form").count() == 0
+    assert "Key custodian" in page.inner_text("#still-needed")
 
     # The custodian decides (their own authenticator); the lead sees the request approved.
     decide(custodian, ApprovalRequest.objects.get(pk=request.pk), authenticator=authenticators[roles.KEY_CUSTODIAN])
