@@ -11,7 +11,7 @@ UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 # SoftHSM2 for the PKCS#11 backend; Chromium for the browser tests, driven by Playwright).
 DEBIAN_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core softhsm2 chromium
 
-.PHONY: help run test lint format typecheck pytest bench venv uv system-deps clean
+.PHONY: help run test lint format typecheck pytest bench venv uv system-deps node-deps clean
 
 help:
 	@echo "make run    - the whole stack on the embedded default (URL printed)"
@@ -38,10 +38,26 @@ system-deps:
 		echo "warning: missing Debian packages:$$missing (run as root to install them)"; \
 	fi
 
+# Node tools the tests start (tests/node: a real OpenID provider, axe-core), from the npm registry at
+# install time only; node and npm themselves from Debian when missing.
+NODE_DIR := tests/node
+node-deps:
+	@if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+			echo "installing Debian packages: nodejs npm"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm; \
+		else \
+			echo "warning: node and npm are missing (run as root to install them)"; exit 1; \
+		fi; \
+	fi
+	@if [ ! -f $(NODE_DIR)/node_modules/.package-lock.json ] || [ $(NODE_DIR)/package-lock.json -nt $(NODE_DIR)/node_modules/.package-lock.json ]; then \
+		npm ci --prefix $(NODE_DIR) --no-audit --no-fund --loglevel=error; \
+	fi
+
 run: system-deps venv
 	$(PY) manage.py runstack
 
-test: system-deps venv lint typecheck pytest
+test: system-deps venv node-deps lint typecheck pytest
 
 lint: venv
 	$(VENV)/bin/ruff check .

@@ -22,6 +22,7 @@ from approvals.services import decisions, factors
 from approvals.wording import refusal_words, role_label
 from webapp.api.actors import actor_from_request
 from webapp.errors import DomainError
+from webapp.oidc.reauthentication import reauthenticated_at, reauthentication_used
 from webapp.permissions import require_any
 from webapp.services.staff_mail import staff_mail_undelivered
 
@@ -134,7 +135,7 @@ def _proven_change(request: HttpRequest) -> FactorChange | None:
 def _security_step(request: HttpRequest, step: str, context: dict[str, object]) -> bool:
     """Carry out one posted step of the page; True when the page should reload (redirect)."""
     user, actor = _person(request), actor_from_request(request)
-    if step in ("prove-totp", "prove-password"):
+    if step in ("prove-totp", "prove-password", "prove-identity-provider"):
         begun, _ = factors.factor_change_begin(user=user)
         factors.factor_change_prove(
             change_id=begun.id,
@@ -142,8 +143,10 @@ def _security_step(request: HttpRequest, step: str, context: dict[str, object]) 
             actor=actor,
             totp=request.POST.get("code") if step == "prove-totp" else None,
             password=request.POST.get("password") if step == "prove-password" else None,
+            reauthenticated_at=reauthenticated_at(request) if step == "prove-identity-provider" else None,
         )
         request.session[factors.SESSION_KEY] = str(begun.id)
+        reauthentication_used(request)
         messages.success(request, "Confirmed: you may now add or replace a factor (for 10 minutes).")
         return True
     if step == "recovery":
@@ -191,6 +194,7 @@ def account_security(request: HttpRequest) -> HttpResponse:
             "totp_confirmed": TotpDevice.objects.filter(user=user, confirmed_at__isnull=False).exists(),
             "has_factor": factors.user_has_factor(user),
             "accepts": factors.accepted_proofs(user),
+            "reauthenticated": reauthenticated_at(request) is not None,
             "change": change,
             "return_to": request.session.get(factors.RETURN_SESSION_KEY, ""),
             "recovery_pending": ApprovalRequest.objects.filter(

@@ -22,19 +22,28 @@ class RunningWorker:
         self.address, self.task_queue = address, task_queue
         self._loop = asyncio.new_event_loop()
         self._started = threading.Event()
+        self._failure: BaseException | None = None
         self._thread = threading.Thread(target=self._loop.run_until_complete, args=(self._main(),), daemon=True)
 
     async def _main(self) -> None:
-        client = await temporal_client(address=self.address)
-        self._stop = asyncio.Event()
-        with activity_executor(8) as executor:
-            async with build_worker(client, task_queue=self.task_queue, executor=executor):
-                self._started.set()
-                await self._stop.wait()
+        try:
+            client = await temporal_client(address=self.address)
+            self._stop = asyncio.Event()
+            with activity_executor(8) as executor:
+                async with build_worker(client, task_queue=self.task_queue, executor=executor):
+                    self._started.set()
+                    await self._stop.wait()
+        except BaseException as exc:
+            self._failure = exc
+            self._started.set()
+            raise
 
     def __enter__(self) -> RunningWorker:
         self._thread.start()
-        assert self._started.wait(30)
+        # A busy 2-core machine (CI, parallel sessions) may take a while to connect.
+        assert self._started.wait(120), "the Temporal worker did not start within 120 s"
+        if self._failure is not None:
+            raise RuntimeError(f"the Temporal worker failed to start: {self._failure!r}") from self._failure
         return self
 
     def __exit__(self, *exc: object) -> None:

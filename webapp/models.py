@@ -72,6 +72,25 @@ class StackProbe(models.Model):
         return f"{self.via}:{self.probe_id}"
 
 
+class ExternalIdentity(models.Model):
+    """A person's account at the organisation's identity provider (OpenID Connect), linked to the Sequester
+    user it signs in as. The link is by issuer and subject (``iss``, ``sub``), never by a name or an email
+    that a local account may share."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="external_identity")
+    issuer = models.CharField(max_length=500)
+    subject = models.CharField(max_length=255)
+    groups = models.JSONField(default=list, help_text="The groups of the last sign-in, as the ID token gave them.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_sign_in_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["issuer", "subject"], name="external_identity_once")]
+
+    def __str__(self) -> str:
+        return f"{self.subject} at {self.issuer}"
+
+
 class StaffMail(models.Model):
     """An alert mail to Sequester's own people (approvers, the commander): what was to be sent, to whom,
     and what happened. Tried at once, then retried with backoff (``webapp.services.staff_mail``); a

@@ -19,6 +19,8 @@ from audit.models import AuditEvent
 from audit.services import audit_record
 from webapp.api.actors import client_ip
 
+OIDC_BACKEND = "webapp.oidc.backend.OidcBackend"
+
 
 def _actor(name: str, request: HttpRequest | None) -> Actor:
     if request is None:
@@ -28,21 +30,39 @@ def _actor(name: str, request: HttpRequest | None) -> Actor:
     )
 
 
+def _via(user: Any) -> str:
+    """How the person proved who they are: the identity provider (OpenID Connect) or a local password."""
+    return "oidc" if getattr(user, "backend", "") == OIDC_BACKEND else "password"
+
+
 def _signed_in(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
     name = user.get_username()
-    audit_record(action="auth.signed_in", actor=_actor(name, request), subject_type="user", subject_id=name)
+    audit_record(
+        action="auth.signed_in",
+        actor=_actor(name, request),
+        subject_type="user",
+        subject_id=name,
+        data={"via": _via(user)},
+    )
 
 
 def _signed_out(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
     if user is None:
         return
     name = user.get_username()
-    audit_record(action="auth.signed_out", actor=_actor(name, request), subject_type="user", subject_id=name)
+    via = "password"
+    if request is not None and request.session.get("_auth_user_backend") == OIDC_BACKEND:
+        via = "oidc"
+    audit_record(
+        action="auth.signed_out", actor=_actor(name, request), subject_type="user", subject_id=name, data={"via": via}
+    )
 
 
 def _failed(sender: Any, credentials: dict[str, Any], request: HttpRequest | None = None, **kwargs: Any) -> None:
     if request is not None and getattr(request, "axes_locked_out", False):
         return  # refused by the lockout, which is audited once (below)
+    if "nonce" in credentials:
+        return  # an OpenID Connect callback: webapp.services.oidc_accounts audits it with its reason
     # Django hands over cleansed credentials: the username, never the password.
     name = str(credentials.get("username", ""))[:150] or "(none)"
     audit_record(

@@ -1,5 +1,4 @@
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.urls import include, path
 from django.views.decorators.http import require_http_methods
@@ -10,18 +9,17 @@ from evaluation.prometheus import metrics_view
 from notifications import views as notification_views
 from webapp import views
 from webapp.api.views import MeApi
+from webapp.oidc import views as oidc_views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("search/", views.search, name="search"),
     path("metrics", metrics_view, name="metrics"),
-    path(
-        "login/",
-        require_http_methods(["GET", "POST"])(auth_views.LoginView.as_view(redirect_authenticated_user=True)),
-        name="login",
-    ),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("login/", require_http_methods(["GET", "POST"])(oidc_views.SignIn.as_view()), name="login"),
+    path("logout/", oidc_views.SignOut.as_view(), name="logout"),
+    path("oidc/start/", oidc_views.OidcStart.as_view(), name="oidc-start"),
+    path("oidc/callback/", oidc_views.OidcCallback.as_view(), name="oidc-callback"),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", login_required(SpectacularSwaggerSplitView.as_view(url_name="api-schema")), name="api-docs"),

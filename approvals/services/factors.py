@@ -12,7 +12,7 @@ every try counts against the step-up throttle, and the person is told by mail.
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pyotp
@@ -51,6 +51,10 @@ from webapp.sealing import seal, unseal
 # How long a proven change may wait for its enrolment.
 PROVEN_SECONDS = 600
 PASSWORD_PROOF = "password"  # noqa: S105 - the name of a proof, not a password
+# A person who signs in at the organisation's identity provider has no password here: a fresh sign-in
+# there (forced with prompt=login, max_age=0) proves a first factor's enrolment instead.
+IDENTITY_PROVIDER_PROOF = "provider"  # FactorChange.proof: at most 10 characters
+REAUTHENTICATION_SECONDS = 300
 # Where the web UI keeps the id of the change a session proved (a name only; the row is the truth).
 SESSION_KEY = "sequester_factor_change"
 # Where the person goes back to once a factor is enrolled (the request they came from), in the session.
@@ -71,7 +75,9 @@ def accepted_proofs(user: Any) -> list[str]:
         proofs.append("webauthn")
     if TotpDevice.objects.filter(user=user, confirmed_at__isnull=False).exists():
         proofs.append("totp")
-    return proofs or [PASSWORD_PROOF]
+    if proofs:
+        return proofs
+    return [PASSWORD_PROOF] if user.has_usable_password() else [IDENTITY_PROVIDER_PROOF]
 
 
 @transaction.atomic
@@ -95,8 +101,10 @@ def factor_change_prove(
     webauthn: dict[str, Any] | str | None = None,
     totp: str | None = None,
     password: str | None = None,
+    reauthenticated_at: datetime | None = None,
 ) -> FactorChange:
-    """Prove a change with an existing factor, or with the password when the person has no factor."""
+    """Prove a change with an existing factor; with none yet, with the password (or, for a person
+    without one, a sign-in at the identity provider at ``reauthenticated_at``, within 5 minutes)."""
     with (
         throttle.step_up_try(
             user=user,
@@ -108,7 +116,14 @@ def factor_change_prove(
         ) as attempt,
         transaction.atomic(),
     ):
-        change = _prove(change_id=change_id, user=user, webauthn=webauthn, totp=totp, password=password)
+        change = _prove(
+            change_id=change_id,
+            user=user,
+            webauthn=webauthn,
+            totp=totp,
+            password=password,
+            reauthenticated_at=reauthenticated_at,
+        )
         throttle.step_up_attempt_succeeded(attempt)
         return change
 
@@ -133,6 +148,7 @@ def _prove(
     webauthn: dict[str, Any] | str | None,
     totp: str | None,
     password: str | None,
+    reauthenticated_at: datetime | None = None,
 ) -> FactorChange:
     change = (
         FactorChange.objects.select_for_update()
@@ -152,6 +168,11 @@ def _prove(
             raise FactorRequired(
                 "you have a second factor: prove it is you with it (lost it? ask for a recovery with your password)"
             )
+    elif not user.has_usable_password():
+        fresh = timezone.now() - timedelta(seconds=REAUTHENTICATION_SECONDS)
+        if reauthenticated_at is None or reauthenticated_at < fresh:
+            raise StepUpRequired("you have no second factor yet: sign in again at your identity provider first")
+        proof = IDENTITY_PROVIDER_PROOF
     else:
         if not password:
             raise StepUpRequired("you have no second factor yet: re-enter your password")

@@ -101,6 +101,8 @@ MATRIX: tuple[Route, ...] = (
     route("search/", GET=SIGNED_IN_PEOPLE, note="each provider shows only what the person may see"),
     route("login/", GET=EVERYONE, POST=EVERYONE),
     route("logout/", POST=EVERYONE),
+    route("oidc/start/", GET=EVERYONE, note="to the identity provider (404 while OpenID Connect is off)"),
+    route("oidc/callback/", GET=EVERYONE, note="back from the identity provider: state, nonce, PKCE, ID token"),
     route("metrics", GET=EVERYONE, note="by address (loopback here) or SEQUESTER_METRICS_TOKEN, not by role"),
     route("api/schema/", GET=SIGNED_IN),
     route("api/docs/", GET=SIGNED_IN_PEOPLE),

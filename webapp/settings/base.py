@@ -13,6 +13,7 @@ from pathlib import Path
 import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
 
+from webapp.oidc.config import oidc_config_from_env
 from webapp.settings.env import (
     env_bool,
     env_choice,
@@ -140,7 +141,11 @@ AUTHENTICATION_BACKENDS = [
     # First: refuses any sign-in (site or admin) while the account or the address is locked out.
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
+    # OpenID Connect (the callback only; authenticates nobody while SEQUESTER_OIDC_ISSUER is unset).
+    "webapp.oidc.backend.OidcBackend",
 ]
+# Sign-in with the organisation's identity provider: webapp/oidc/config.py, docs/identity-provider.md.
+SEQUESTER_OIDC = oidc_config_from_env(require_https=False)
 # Brute-force limits on sign-in and admin sign-in (django-axes, failures kept in the database):
 # N failures for one username, or from one address, lock further sign-ins for the cool-off period.
 AXES_FAILURE_LIMIT = env_int("SEQUESTER_SIGN_IN_FAILURE_LIMIT", 5, minimum=1, maximum=100)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ImproperlyConfigured
 
+from webapp.oidc.config import oidc_config_from_env
 from webapp.settings.base import *  # noqa: F403
 from webapp.settings.base import LOG_LEVEL
 from webapp.settings.env import env_bool, env_choice, env_int, env_optional, env_secret
@@ -34,6 +35,7 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SEQUESTER_HSTS_INCLUDE_SUBDOMAINS", T
 SECURE_HSTS_PRELOAD = env_bool("SEQUESTER_HSTS_PRELOAD", True)
 SEQUESTER_WEBHOOK_REQUIRE_HTTPS = env_bool("SEQUESTER_WEBHOOK_REQUIRE_HTTPS", True)
 SESSION_COOKIE_SECURE = True
+SEQUESTER_OIDC = oidc_config_from_env(require_https=True)  # the provider over https only
 CSRF_COOKIE_SECURE = True
 
 LOG_FORMAT = env_choice("SEQUESTER_LOG_FORMAT", "json", ("console", "json"))
