@@ -20,6 +20,7 @@ from approvals.selectors import requests_awaiting
 from approvals.services import decisions, factors
 from webapp.api.actors import actor_from_request
 from webapp.errors import DomainError
+from webapp.pagination import html_page
 from webapp.permissions import require_any
 
 
@@ -32,13 +33,23 @@ def _person(request: HttpRequest) -> User:
 @require_GET
 def approval_inbox(request: HttpRequest) -> HttpResponse:
     require_any(request, "webapp.view_incidents")
-    context = {
-        "awaiting": requests_awaiting(request.user)[:100],
-        "mine": ApprovalRequest.objects.filter(requested_by=_person(request)).order_by("-requested_at")[:50],
-        "recent": ApprovalRequest.objects.exclude(status=ApprovalRequest.Status.PENDING)
+    awaiting = html_page(request, requests_awaiting(request.user), param="awaiting_page")
+    mine = html_page(
+        request,
+        ApprovalRequest.objects.filter(requested_by=_person(request))
         .select_related("requested_by")
-        .order_by("-closed_at")[:50],
-    }
+        .order_by("-requested_at", "-id"),
+        param="mine_page",
+    )
+    recent = html_page(
+        request,
+        ApprovalRequest.objects.exclude(status=ApprovalRequest.Status.PENDING)
+        .select_related("requested_by")
+        .order_by("-closed_at", "-id"),
+        param="recent_page",
+    )
+    context: dict[str, object] = {"awaiting": awaiting.items, "mine": mine.items, "recent": recent.items}
+    context |= {"awaiting_page": awaiting, "mine_page": mine, "recent_page": recent}
     return render(request, "approvals/inbox.html", context)
 
 

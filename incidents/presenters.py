@@ -13,6 +13,11 @@ from keyvault.selectors import key_restriction_status
 STEPS = ["contain", "confirm", "restrict", "rewrap", "notify", "regulatory", "close", "closed"]
 
 
+def _key_count(incident: Incident) -> int:
+    counted = getattr(incident, "key_count", None)  # annotated by incidents_find: no query per row
+    return int(counted) if counted is not None else incident.incident_keys.count()
+
+
 def incident_summary(incident: Incident) -> dict[str, Any]:
     return {
         "reference": incident.reference,
@@ -28,7 +33,7 @@ def incident_summary(incident: Incident) -> dict[str, Any]:
         "aware_at": incident.aware_at.isoformat() if incident.aware_at else None,
         "closed_at": incident.closed_at.isoformat() if incident.closed_at else None,
         "attention": incident.attention,
-        "key_count": incident.incident_keys.count(),
+        "key_count": _key_count(incident),
     }
 
 

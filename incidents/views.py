@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import datetime
 
 from django.contrib import messages
@@ -16,12 +17,14 @@ from incidents.cloudevents import CompromiseEvent, KeyReference
 from incidents.errors import IncidentNotFound
 from incidents.models import Incident, Severity
 from incidents.presenters import STEPS, incident_detail
+from incidents.selectors import incident_filters_parse, incidents_find
 from incidents.services import incidents as services
 from incidents.services.closure import closure_by_check
 from incidents.services.signals import signal_receive
 from keyvault.selectors import keys_inventory
 from webapp.api.actors import actor_from_request
 from webapp.errors import DomainError
+from webapp.pagination import html_page
 from webapp.permissions import require_any
 
 
@@ -29,20 +32,32 @@ from webapp.permissions import require_any
 @require_GET
 def incident_list(request: HttpRequest) -> HttpResponse:
     require_any(request, "webapp.view_incidents")
-    found = Incident.objects.select_related("commander").order_by("-opened_at")
+    filters = incident_filters_parse(request.GET, strict=False)
     scope = request.GET.get("scope", "open")
     if scope == "open":
-        found = found.filter(status=Incident.Status.OPEN)
+        filters = replace(filters, status=Incident.Status.OPEN)
     elif scope == "mine":
-        found = found.filter(commander_id=request.user.pk)
-    severity = request.GET.get("severity", "")
-    if severity in Severity.values:
-        found = found.filter(severity=severity)
-    return render(
-        request,
-        "incidents/list.html",
-        {"incidents": found[:200], "scope": scope, "severity": severity, "severities": Severity.choices},
-    )
+        filters = replace(filters, commander_id=request.user.pk)
+    elif scope != "closed":
+        scope = "all"
+    if scope == "closed":
+        filters = replace(filters, status=Incident.Status.CLOSED)
+    context = {
+        "page": html_page(request, incidents_find(filters)),
+        "filters": filters,
+        "scope": scope,
+        "severity": filters.severity,
+        "severities": Severity.choices,
+        "steps": Incident.Step.choices,
+        "sorts": [
+            ("-opened_at", "newest first"),
+            ("opened_at", "oldest first"),
+            ("-severity", "most severe first"),
+            ("severity", "least severe first"),
+            ("reference", "reference"),
+        ],
+    }
+    return render(request, "incidents/list.html", context)
 
 
 def _page_context(request: HttpRequest, reference: str) -> dict[str, object]:
