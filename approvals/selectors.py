@@ -66,7 +66,9 @@ def requests_awaiting(user: Any) -> QuerySet[ApprovalRequest]:
         .order_by("expires_at")
     )
     ids = [r.id for r in pending if request_rules(r).may_decide(user.get_username(), roles)]
-    return ApprovalRequest.objects.filter(id__in=ids).select_related("policy", "requested_by").order_by("expires_at", "id")
+    return (
+        ApprovalRequest.objects.filter(id__in=ids).select_related("policy", "requested_by").order_by("expires_at", "id")
+    )
 
 
 def eligible_approvers(request: ApprovalRequest, *, extra_roles: tuple[str, ...] = ()) -> list[Any]:

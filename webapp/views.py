@@ -8,7 +8,7 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from webapp.health import HealthReport, stack_health
+from webapp.health import HealthReport, health_snapshot, stack_health
 from webapp.notices import home_notices
 
 
@@ -34,4 +34,5 @@ def healthz(request: HttpRequest) -> JsonResponse:
 @login_required
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "home.html", {"health": stack_health(), "notices": home_notices(request.user)})
+    # The health shown is the background refresher's latest: the page never waits on a probe.
+    return render(request, "home.html", {"health": health_snapshot(), "notices": home_notices(request.user)})

@@ -71,7 +71,9 @@ def _queries(client: Client, url: str) -> int:
 LISTS: dict[str, Callable[[World], str]] = {
     # the API (cursor pages; the largest page size, so that rows multiply any per-row query)
     "api incidents": lambda w: "/api/v1/incidents/?page_size=500",
-    "api incidents filtered": lambda w: "/api/v1/incidents/?page_size=500&status=open&sort=-severity&opened_from=2000-01-01",
+    "api incidents filtered": lambda w: (
+        "/api/v1/incidents/?page_size=500&status=open&sort=-severity&opened_from=2000-01-01"
+    ),
     "api incidents by key": lambda w: f"/api/v1/incidents/?page_size=500&key={w.keys[0].id}",
     "api keys": lambda w: "/api/v1/keys/?page_size=500",
     "api quarantine": lambda w: "/api/v1/keys/quarantine/?page_size=500",
