@@ -220,7 +220,7 @@ class _Snapshots:
         while not self.stopping.is_set():
             try:
                 health_refresh()
-            except Exception:  # noqa: BLE001 - a failed round leaves the last snapshot (its age shows it)
+            except Exception:  # a failed round leaves the last snapshot (its age shows it)
                 logger.exception("health.refresh_failed")
             self.stopping.wait(every)
 

@@ -74,5 +74,8 @@ def test_the_refresher_thread_keeps_the_snapshot(client, snapshots, monkeypatch)
         while not health.health_snapshot().known and time.monotonic() < deadline:
             snapshots.stopping.wait(0.05)
     latest = health.health_snapshot()
-    assert latest.known and latest.ok and latest.checked_at is not None
-    assert snapshots.thread is not None and snapshots.thread.is_alive()
+    assert latest.known
+    assert latest.ok
+    assert latest.checked_at is not None
+    assert snapshots.thread is not None
+    assert snapshots.thread.is_alive()
