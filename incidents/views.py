@@ -60,12 +60,19 @@ def incident_list(request: HttpRequest) -> HttpResponse:
     return render(request, "incidents/list.html", context)
 
 
+def _timeline_before(request: HttpRequest) -> int | None:
+    try:
+        return int(request.GET["timeline_before"])
+    except (KeyError, ValueError):
+        return None
+
+
 def _page_context(request: HttpRequest, reference: str) -> dict[str, object]:
     try:
         incident = services.incident_get(reference)
     except IncidentNotFound:
         raise Http404("no such incident") from None
-    detail = incident_detail(incident)
+    detail = incident_detail(incident, timeline_before=_timeline_before(request))
     step_index = STEPS.index(incident.step) if incident.step in STEPS else 0
     return {
         "incident": incident,
@@ -73,6 +80,7 @@ def _page_context(request: HttpRequest, reference: str) -> dict[str, object]:
         "steps": [(step, i < step_index, i == step_index) for i, step in enumerate(STEPS)],
         "can_command": request.user.has_perm("webapp.command_incidents"),
         "severities": Severity.choices,
+        "timeline_before": _timeline_before(request),
     }
 
 

@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 
 from audit.actors import Actor
 from incidents.cloudevents import parse
-from incidents.presenters import incident_detail, incident_summary
+from incidents.presenters import incident_detail, incident_summary, incident_timeline_events, timeline_event
 from incidents.selectors import INCIDENT_SORTS, IncidentFilters, incident_filters_parse, incidents_find
 from incidents.senders import Sender
 from incidents.services import incidents as incident_services
@@ -124,11 +124,32 @@ class IncidentDetailApi(APIView):
     permission_classes = [CanView]
 
     @extend_schema(
-        summary="One incident: keys, blast radius, step, approvals, rewrap progress",
+        summary="One incident: keys, blast radius, step, approvals, rewrap progress, the newest timeline events",
+        description="The older timeline: GET …/timeline (paginated); timeline_older_than says whether there is more.",
         responses={200: OpenApiTypes.OBJECT},
     )
     def get(self, request: Request, reference: str) -> Response:
         return Response(incident_detail(incident_services.incident_get(reference)))
+
+
+class IncidentTimelineApi(APIView):
+    permission_classes = [CanView]
+
+    @extend_schema(
+        operation_id="incident_timeline",
+        summary="An incident's timeline (its audit events), newest first, a page at a time",
+        description=f"?page_size= (at most {API_MAX_PAGE_SIZE}); the cursor is in next/previous.",
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    def get(self, request: Request, reference: str) -> Response:
+        incident = incident_services.incident_get(reference)
+        return api_page(
+            request=request,
+            view=self,
+            queryset=incident_timeline_events(incident.reference),
+            ordering=("-seq",),
+            present=lambda rows: [timeline_event(e) for e in rows],
+        )
 
 
 class AddKeysInput(serializers.Serializer[Any]):

@@ -91,6 +91,7 @@ LISTS: dict[str, Callable[[World], str]] = {
     "page inbox": lambda w: "/notifications/inbox/?per_page=200",
     # details that hold lists (an incident's keys and timeline, a key's children and history)
     "api incident detail": lambda w: f"/api/v1/incidents/{w.big.reference}/",
+    "api incident timeline": lambda w: f"/api/v1/incidents/{w.big.reference}/timeline?page_size=500",
     "page incident": lambda w: f"/incidents/{w.big.reference}/",
     "page incident live": lambda w: f"/incidents/{w.big.reference}/live",
     "page key": lambda w: f"/keys/{w.keys[0].id}/",
