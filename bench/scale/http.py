@@ -47,6 +47,7 @@ def web_server() -> Iterator[str]:
     from django.conf import settings
 
     from webapp.stack.processes import StackOptions, port_open, stack_processes
+    from webapp.stack.supervisor import _pdeathsig_prefix
 
     port = _free_port()
     options = StackOptions(
@@ -69,7 +70,7 @@ def web_server() -> Iterator[str]:
         del argv[at : at + 2]
     log = (Path(settings.VAR_DIR) / "bench-web.log").open("wb")
     process = subprocess.Popen(
-        argv,
+        [*_pdeathsig_prefix(), *argv],  # gunicorn stops if the bench is killed
         env={**os.environ, **web.env},
         stdin=subprocess.DEVNULL,
         stdout=log,

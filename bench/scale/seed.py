@@ -1,7 +1,7 @@
-"""A year of a large organisation's data, written in bulk: keys with hierarchies (real material from the
-local keystore), incidents with their keys, parties and inbox notifications, obligations, case-file
-exports, approval requests with decisions, and audit events appended through the chain's own bulk path
-(``audit_record_many``: hashed and linked as every event is).
+"""A year of a large organisation's data, written in bulk (COPY on PostgreSQL: ``webapp.bulk``): keys
+with hierarchies (real material from the local keystore), incidents with their keys, parties and inbox
+notifications, obligations, case-file exports, approval requests with decisions, and audit events appended
+through the chain's own bulk path (``audit_record_many``: hashed and linked as every event is).
 
 Every function adds rows (call it again for more): the query-count tests build 10 rows, then 1,000, with the
 same code the scale benchmark uses for 10,000 incidents and a million events.
@@ -20,6 +20,8 @@ from typing import Any
 from django.contrib.auth.models import Group, User
 from django.db import transaction
 from django.utils import timezone
+
+from webapp.bulk import rows_write
 
 BATCH = 5000
 YEAR = timedelta(days=365)
@@ -83,15 +85,15 @@ def seed_keys(count: int, *, tag: str, keys_per_kek: int = 100, custodian: User 
         keys.append(key)
     for chunk in _chunks(keys):
         with transaction.atomic():
-            ManagedKey.objects.bulk_create(chunk)
+            rows_write(ManagedKey, chunk)
             versions = []
             for key in chunk:
                 created = backend.create_version(key_id=key.id, version=1)
                 versions.append(
                     KeyVersion(key=key, version=1, material=created.material, fingerprint=created.fingerprint)
                 )
-            KeyVersion.objects.bulk_create(versions)
-            KeyUsage.objects.bulk_create([KeyUsage(key=k, shard=s) for k in chunk for s in range(USAGE_SHARDS)])
+            rows_write(KeyVersion, versions)
+            rows_write(KeyUsage, [KeyUsage(key=k, shard=s) for k in chunk for s in range(USAGE_SHARDS)])
     return keys
 
 
@@ -134,9 +136,9 @@ def seed_incidents(
         for key in rng.sample(list(keys), k=min(len(keys), rng.randint(1, 3))):
             links.append(IncidentKey(incident=incident, key=key, via=IncidentKey.Via.SIGNAL, added_at=opened))
     for chunk in _chunks(incidents):
-        Incident.objects.bulk_create(chunk)
+        rows_write(Incident, chunk)
     for chunk in _chunks(links):
-        IncidentKey.objects.bulk_create(chunk)
+        rows_write(IncidentKey, chunk)
     return incidents
 
 
@@ -183,7 +185,7 @@ def seed_parties_and_inbox(incidents: Sequence[Any], *, tag: str, members: Seque
         if n.party_id == team.pk
     ]
     for chunk in _chunks(deliveries):
-        Delivery.objects.bulk_create(chunk)
+        rows_write(Delivery, chunk)
 
 
 def seed_obligations(incidents: Sequence[Any], *, hours_ahead: float = 48) -> None:
@@ -216,7 +218,7 @@ def seed_obligations(incidents: Sequence[Any], *, hours_ahead: float = 48) -> No
         for n, a in enumerate(assessments)
     ]
     for chunk in _chunks(obligations):
-        Obligation.objects.bulk_create(chunk)
+        rows_write(Obligation, chunk)
 
 
 def seed_casefiles(incidents: Sequence[Any], *, requested_by: User) -> None:
@@ -239,7 +241,7 @@ def seed_casefiles(incidents: Sequence[Any], *, requested_by: User) -> None:
         if i.status == "closed"
     ]
     for chunk in _chunks(exports):
-        CaseFileExport.objects.bulk_create(chunk)
+        rows_write(CaseFileExport, chunk)
 
 
 def seed_approvals(
@@ -299,9 +301,9 @@ def seed_approvals(
                 )
             )
     for chunk in _chunks(requests):
-        ApprovalRequest.objects.bulk_create(chunk)
+        rows_write(ApprovalRequest, chunk)
     for chunk in _chunks(decisions):
-        Decision.objects.bulk_create(chunk)
+        rows_write(Decision, chunk)
 
 
 def seed_audit(count: int, *, incidents: Sequence[Any], keys: Sequence[Any], batch: int = 10_000) -> None:

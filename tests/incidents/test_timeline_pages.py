@@ -92,5 +92,5 @@ def test_the_incident_page_pages_through_every_incident(client, commander):
     second = client.get("/incidents/?scope=all&page=2").content.decode()
     shown = re.findall(r">(INC-pg-\d+)</a>", first) + re.findall(r">(INC-pg-\d+)</a>", second)
     assert sorted(shown) == sorted(i.reference for i in incidents)
-    assert "1–50 of 75" in first
+    assert "1\N{EN DASH}50 of 75" in first
     assert 'rel="next" href="?scope=all&amp;page=2"' in first
