@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+import signal
 import subprocess
 import sys
 import time
@@ -109,7 +110,9 @@ def run(out: IO[str]) -> int:
     url = os.environ["DATABASE_URL"]
     _ensure_database(url, fresh=os.environ.get("SEQUESTER_BENCH_SCALE_RESEED") == "1")
     connection.close()
+    signal.signal(signal.SIGTERM, _stop)  # a stopped bench still stops the server it started
     call_command("migrate", interactive=False, verbosity=0)
+    call_command("collectstatic", interactive=False, verbosity=0)  # as `make run` prepares it
     label = f"{name}: {scale.label}"
     out.write(f"database {urlsplit(url).path.lstrip('/')}, scale {label}\n")
     seconds = _seeded(label)
@@ -137,6 +140,10 @@ def run(out: IO[str]) -> int:
 
         ok &= measure_audit(out)
     return 0 if ok else 1
+
+
+def _stop(signum: int, frame: object) -> None:
+    raise SystemExit(f"stopped by signal {signum}")
 
 
 def _seeded_anything() -> bool:
