@@ -126,4 +126,5 @@ def counts(django_db_setup: None, django_db_blocker: Any) -> dict[str, tuple[int
 @pytest.mark.parametrize("name", sorted(LISTS))
 def test_query_count_does_not_grow_with_rows(counts: dict[str, tuple[int, int]], name: str) -> None:
     small, large = counts[name]
+    print(f"{name}: {small} queries at {SMALL} rows, {large} at {LARGE}")  # shown with -s
     assert large == small, f"{name}: {small} queries at {SMALL} rows, {large} at {LARGE}"
