@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 
+import pytest
 import yaml
 
 from tests.servers import ROOT
@@ -51,6 +52,7 @@ def test_the_production_topology():
     assert services["temporal"]["environment"]["DB"] == "postgres12"
 
 
+@pytest.mark.slow  # starts manage.py in a process of its own
 def test_compose_environment_passes_check_deploy(tmp_path):
     secret = tmp_path / "django_secret_key.txt"
     secret.write_text("compose-" + "k" * 60)

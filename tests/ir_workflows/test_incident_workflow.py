@@ -8,6 +8,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import Worker
@@ -318,13 +319,20 @@ async def test_a_failing_step_tells_the_commander_and_waits_for_a_retry(time_ski
     assert [value for name, value in fakes.calls if name == "hook"] == ["notify", "regulatory"]
 
 
-async def test_critical_incidents_alert_the_commander_at_once(time_skipping_env):
+@pytest.mark.parametrize(
+    ("severity", "alerts"),
+    [("critical", ["critical incident opened: keys contained, confirmation requested"]), ("high", [])],
+)
+async def test_critical_incidents_alert_the_commander_at_once(time_skipping_env, severity, alerts):
     fakes = Fakes()
-    worker, start = await _run(time_skipping_env, fakes, severity="critical")
+    worker, start = await _run(time_skipping_env, fakes, severity=severity)
     async with worker:
         handle = await start
         await _pending(handle, "confirm_compromise")
-    assert any("critical" in value for name, value in fakes.calls if name == "attention")
+    names = [name for name, _ in fakes.calls]
+    assert [value for name, value in fakes.calls if name == "attention"] == alerts
+    if alerts:  # after containment, before the confirmation is requested: nobody waits on a vote unwarned
+        assert names.index("contain") < names.index("attention") < names.index("approval")
 
 
 async def _wait_step(handle, step: str, timeout: float = 30.0) -> None:

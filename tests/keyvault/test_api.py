@@ -308,5 +308,18 @@ def test_pkcs11_without_configuration_is_a_400(machine, settings):
     assert ManagedKey.objects.count() == 0
 
 
-def test_key_state_enum_is_what_the_api_speaks():
-    assert {s.value for s in KeyState} >= {"active", "suspended", "compromised"}
+def test_the_state_filter_and_the_state_field_speak_the_key_states(as_role, machine):
+    """The API's state words are the lifecycle's: what a key is in is what it reads and filters as."""
+    active, suspended, deactivated = (_create(machine, alias=a)["id"] for a in ("a", "s", "d"))
+    lifecycle.key_suspend(key_ids=[suspended], actor=SYSTEM, reason="leak")
+    lifecycle.key_deactivate(key_id=deactivated, actor=SYSTEM, reason="retired")
+    responder = as_role(roles.SECURITY_LEAD)
+    for key_id, state in (
+        (active, KeyState.ACTIVE),
+        (suspended, KeyState.SUSPENDED),
+        (deactivated, KeyState.DEACTIVATED),
+    ):
+        assert responder.get(f"/api/v1/keys/{key_id}/").json()["state"] == state.value
+        listed = responder.get("/api/v1/keys/quarantine/" if state == KeyState.SUSPENDED else "/api/v1/keys/")
+        listed_ids = [k["id"] for k in listed.json()["results"] if k["state"] == state.value]
+        assert key_id in listed_ids

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
 from django.test import Client
 
 from audit.models import AuditEvent
+from notifications.audiences import SUBJECTS, audience_of
 from notifications.models import Party, PartyRole
 from notifications.selectors import parties_for_incident
 
@@ -21,18 +23,34 @@ def test_the_blast_radius_selects_parties_by_key_system_and_data_asset(case):
     assert "Retired Vendor" not in [p.name for p in parties_for_incident(case.incident)]
 
 
-def test_the_roles_of_the_shared_responsibility_model():
-    assert set(PartyRole.labels) == {
-        "Cloud service provider",
-        "Model provider",
-        "Orchestrated service provider",
-        "Application provider",
-        "AI customer",
-        "HSM vendor",
-        "Cryptographic library maintainer",
-        "Regulator",
-        "Internal team",
-    }
+@pytest.mark.parametrize(
+    ("role", "audience"),
+    [
+        (PartyRole.CLOUD_SERVICE_PROVIDER, "upstream"),
+        (PartyRole.MODEL_PROVIDER, "upstream"),
+        (PartyRole.HSM_VENDOR, "upstream"),
+        (PartyRole.CRYPTO_LIBRARY_MAINTAINER, "upstream"),
+        (PartyRole.ORCHESTRATED_SERVICE_PROVIDER, "downstream"),
+        (PartyRole.APPLICATION_PROVIDER, "downstream"),
+        (PartyRole.AI_CUSTOMER, "downstream"),
+        (PartyRole.REGULATOR, "regulator"),
+        (PartyRole.INTERNAL_TEAM, "internal"),
+    ],
+)
+def test_each_shared_responsibility_role_gets_its_audiences_message(role, audience):
+    """Every role of the shared-responsibility model is a party someone can register, and it decides which
+    message the party is sent: upstream providers are asked to check their side, consumers are told the
+    key no longer encrypts, regulators are notified."""
+    party = Party(name=f"A {role.label}", role=role)
+    party.full_clean()
+    assert audience_of(party.role) == audience
+    assert SUBJECTS[audience_of(party.role)].format(reference="INC-1").startswith("Key compromise INC-1: ")
+
+
+def test_a_role_outside_the_model_is_refused():
+    with pytest.raises(ValidationError) as refused:
+        Party(name="Somebody", role="friend").full_clean()
+    assert "role" in refused.value.message_dict
 
 
 def _inline_management(prefix: str) -> dict[str, str]:

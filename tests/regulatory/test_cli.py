@@ -95,6 +95,7 @@ def test_missing_file(tmp_path):
     assert json.loads(err.getvalue())["error"]["code"] == "facts_unreadable"
 
 
+@pytest.mark.slow  # starts manage.py in a process of its own
 def test_process_exit_codes(tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text('{"deadline_tz": "UTC", "events": {"aware_at": "soon"}}')

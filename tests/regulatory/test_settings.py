@@ -7,7 +7,11 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from tests.servers import ROOT
+
+pytestmark = pytest.mark.slow  # each test starts manage.py in a process of its own
 
 
 def _manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:

@@ -115,6 +115,7 @@ def test_the_console_mail_log_redacts_ack_tokens():
     assert token in message.body  # the message itself is untouched
 
 
+@pytest.mark.slow  # starts manage.py in a process of its own
 def test_development_settings_print_mail_through_the_redacting_backend(tmp_path):
     env = {
         **os.environ,

@@ -6,7 +6,11 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from tests.servers import ROOT
+
+pytestmark = pytest.mark.slow  # each test starts manage.py in a process of its own
 
 PRODUCTION_ENV = {
     "DJANGO_SETTINGS_MODULE": "webapp.settings.production",
