@@ -133,7 +133,7 @@ def seed_incidents(
             workflow_id=f"incident-{tag}-{i}",
         )
         incidents.append(incident)
-        for key in rng.sample(list(keys), k=min(len(keys), rng.randint(1, 3))):
+        for key in rng.sample(keys, k=min(len(keys), rng.randint(1, 3))):
             links.append(IncidentKey(incident=incident, key=key, via=IncidentKey.Via.SIGNAL, added_at=opened))
     for chunk in _chunks(incidents):
         rows_write(Incident, chunk)
