@@ -18,6 +18,7 @@ class ApprovalsConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
+        from approvals import home
         from approvals.policies import policies_sync_after_migrate
         from approvals.restore_authority import restore_approved
         from ir_workflows.outbox import outbox_delivered
@@ -26,3 +27,4 @@ class ApprovalsConfig(AppConfig):
         post_migrate.connect(policies_sync_after_migrate, sender=self)
         outbox_delivered.connect(_mark_delivered, dispatch_uid="approvals-mark-delivered")
         key_restore_authority_register(restore_approved)
+        home.register()

@@ -20,7 +20,7 @@ def register() -> None:
     from approvals import policies
     from approvals.services.effects import approval_effect_register
     from casefile.gather import section_provider_register
-    from evaluation import casefile_sections
+    from evaluation import casefile_sections, home
     from evaluation.services import playbook, reports, reviews
     from evaluation.services.targets import targets_sync_after_migrate
     from incidents.services.closure import closure_check_register
@@ -40,3 +40,4 @@ def register() -> None:
     nav_item_register(NavItem("Drills", "drills-page", ("webapp.view_incidents", "webapp.view_audit")))
     nav_item_register(NavItem("Reports", "reports-page", ("webapp.view_audit", "webapp.export_case_files")))
     home_notice_register("playbook", _playbook_notice)
+    home.register()

@@ -73,3 +73,17 @@ class ExerciseMismatch(DomainError):
 
     code = "exercise_key_mismatch"
     http_status = 409
+
+
+class NotAllowedToAssign(DomainError):
+    """Only an incident commander assigns an incident's commander."""
+
+    code = "not_allowed_to_assign"
+    http_status = 403
+
+
+class CommanderNotEligible(DomainError):
+    """An incident's commander is an active person with the commander role."""
+
+    code = "commander_not_eligible"
+    http_status = 400

@@ -7,5 +7,6 @@ urlpatterns = [
     path("report/", views.incident_report, name="incident-report"),
     path("<str:reference>/", views.incident_page, name="incident-page"),
     path("<str:reference>/live", views.incident_live, name="incident-live"),
+    path("<str:reference>/assign", views.incident_assign, name="incident-assign"),
     path("<str:reference>/<slug:action>", views.incident_action, name="incident-action"),
 ]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import replace
 from datetime import datetime
 
 from django.contrib import messages
@@ -17,8 +16,16 @@ from incidents.cloudevents import CompromiseEvent, KeyReference
 from incidents.errors import IncidentNotFound
 from incidents.models import Incident, Severity
 from incidents.presenters import STEPS, incident_detail
-from incidents.selectors import incident_filters_parse, incidents_find
+from incidents.selectors import (
+    LIST_SCOPES,
+    commanders,
+    incident_filters_parse,
+    incidents_find,
+    list_default_scope,
+    list_scope_filter,
+)
 from incidents.services import incidents as services
+from incidents.services import ownership
 from incidents.services.closure import closure_by_check
 from incidents.services.signals import signal_receive
 from keyvault.selectors import keys_inventory
@@ -33,19 +40,17 @@ from webapp.permissions import require_any
 def incident_list(request: HttpRequest) -> HttpResponse:
     require_any(request, "webapp.view_incidents")
     filters = incident_filters_parse(request.GET, strict=False)
-    scope = request.GET.get("scope", "open")
-    if scope == "open":
-        filters = replace(filters, status=Incident.Status.OPEN)
-    elif scope == "mine":
-        filters = replace(filters, commander_id=request.user.pk)
-    elif scope != "closed":
-        scope = "all"
-    if scope == "closed":
-        filters = replace(filters, status=Incident.Status.CLOSED)
+    scope = request.GET.get("scope", "")
+    if scope not in LIST_SCOPES:
+        scope = list_default_scope(request.user)
+    found = list_scope_filter(incidents_find(filters), scope=scope, user=request.user)
+    if request.GET.get("sort") or scope != "closed":  # closed: by closing time unless a sort is asked for
+        found = found.order_by(*filters.ordering)
     context = {
-        "page": html_page(request, incidents_find(filters)),
+        "page": html_page(request, found),
         "filters": filters,
         "scope": scope,
+        "scopes": LIST_SCOPES.items(),
         "severity": filters.severity,
         "severities": Severity.choices,
         "steps": Incident.Step.choices,
@@ -91,6 +96,7 @@ def incident_page(request: HttpRequest, reference: str) -> HttpResponse:
     context = _page_context(request, reference)
     if context["can_command"]:
         context["inventory"] = keys_inventory(state="active")[:300]
+        context["commanders"] = commanders()
         incident = context["incident"]
         assert isinstance(incident, Incident)
         if incident.status == Incident.Status.OPEN and incident.step == Incident.Step.CLOSE:
@@ -192,4 +198,26 @@ def incident_action(request: HttpRequest, reference: str, action: str) -> HttpRe
         messages.error(request, f"Not done: {getattr(exc, 'message', str(exc))}")
     else:
         messages.success(request, "Done.")
+    return redirect("incident-page", reference=reference)
+
+
+@login_required
+@require_POST
+def incident_assign(request: HttpRequest, reference: str) -> HttpResponse:
+    """Take the incident (no ``commander`` given) or give it to another commander."""
+    require_any(request, "webapp.command_incidents")
+    username = request.POST.get("commander", "") or request.user.get_username()
+    try:
+        incident = ownership.incident_assign_commander(
+            reference=reference,
+            commander=username,
+            by=request.user,
+            actor=actor_from_request(request),
+            reason=request.POST.get("reason", ""),
+        )
+    except DomainError as exc:
+        messages.error(request, f"Commander not changed: {exc.message}")
+    else:
+        who = "you" if username == request.user.get_username() else username
+        messages.success(request, f"{incident.reference} is now commanded by {who}.")
     return redirect("incident-page", reference=reference)

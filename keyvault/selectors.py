@@ -9,8 +9,8 @@ from django.db.models import Max, QuerySet, Sum
 
 from keyvault.errors import KeyNotFound
 from keyvault.models import KeyUsage, ManagedKey
-from keyvault.policy import hidden
-from keyvault.states import INVENTORY, QUARANTINED, RESTRICTED
+from keyvault.policy import Operation, hidden, may_call
+from keyvault.states import INVENTORY, QUARANTINED, RESTRICTED, KeyState
 from keyvault.types import caller_for_user
 from keyvault.usage import tally
 
@@ -82,3 +82,12 @@ def key_restriction_status(key: ManagedKey) -> str:
     if key.restricted_at is not None:
         return "verified"
     return "pending" if key.key_state in RESTRICTED else "not restricted"
+
+
+def keys_visible(user: Any) -> QuerySet[ManagedKey]:
+    """Every key ``user`` may know of (none without the read capability): segregated keys exist only
+    for incident responders — the same rule as ``key_visible_to``, as a query."""
+    caller = caller_for_user(user)
+    if not may_call(caller, Operation.READ):
+        return ManagedKey.objects.none()
+    return ManagedKey.objects.filter(state__in=[state.value for state in KeyState if not hidden(caller, state)])

@@ -13,6 +13,7 @@ class RegulatoryConfig(AppConfig):
         from incidents.models import Incident
         from incidents.services.closure import closure_check_register
         from incidents.services.hooks import step_hook_register
+        from regulatory import home
         from regulatory.closure_check import obligations_open
         from regulatory.hooks import incident_saved, obligations_section, regulatory_step
         from webapp.navigation import NavItem, nav_item_register
@@ -22,6 +23,7 @@ class RegulatoryConfig(AppConfig):
         closure_check_register("obligations", "Regulatory obligations filed", obligations_open)
         post_save.connect(incident_saved, sender=Incident, dispatch_uid="regulatory-incident-opened")
         nav_item_register(NavItem("Due 72 h", "regulatory-due", ("webapp.view_incidents",)))
+        home.register()
         nav_item_register(
             NavItem("Organisation", "regulatory-profile", ("webapp.sign_filings", "regulatory.add_organisationprofile"))
         )

@@ -21,19 +21,6 @@ COLOURS = {
 }
 
 
-def countdown(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    sign = "overdue by " if seconds < 0 else "in "
-    left = int(abs(seconds))
-    days, rest = divmod(left, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes = rest // 60
-    parts = [f"{days} d"] if days else []
-    parts += [f"{hours} h", f"{minutes:02d} min"]
-    return sign + " ".join(parts)
-
-
 @dataclass(frozen=True, slots=True)
 class Bar:
     label: str

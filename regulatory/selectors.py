@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from incidents.models import Incident
 from regulatory.clocks import ClockState, clock_state
@@ -114,3 +114,28 @@ def open_questions(clocks: list[Clock]) -> list[Question]:
         for name, entry in found.items()
     ]
     return sorted(questions, key=lambda q: (not q.urgent, -len(q.obligations), q.name))
+
+
+@dataclass(frozen=True, slots=True)
+class DueList:
+    """Required, unfiled obligations of open incidents with a deadline, soonest (overdue) first; how
+    many there are; and how many duties still wait for a fact (no deadline yet, or awaiting the event
+    that starts their clock): unknown is not "not due"."""
+
+    clocks: list[Clock]
+    count: int
+    waiting: int
+
+
+def obligations_due(*, now: datetime, limit: int, commander: Any = None) -> DueList:
+    """Three queries whatever the number of obligations; ``commander``: only the incidents they command."""
+    unfiled = Obligation.objects.filter(filings__isnull=True, incident__status=Incident.Status.OPEN)
+    if commander is not None:
+        unfiled = unfiled.filter(incident__commander_id=commander.pk)
+    dated = unfiled.filter(status="required", due_at__isnull=False)
+    clocks = [
+        Clock(o, clock_state(status=o.status, due_at=o.due_at, trigger_at=o.trigger_at, now=now), None)
+        for o in dated.select_related("incident").order_by("due_at")[:limit]
+    ]
+    waiting = unfiled.filter(Q(status="awaiting_trigger") | Q(status="required", due_at__isnull=True)).count()
+    return DueList(clocks, dated.count(), waiting)

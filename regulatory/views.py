@@ -30,7 +30,7 @@ from notifications.services.regulators import (
 from regulatory.facts_diff import facts_diff
 from regulatory.forms import FactsForm, ProfileForm
 from regulatory.models import Assessment, Obligation, OrganisationProfile
-from regulatory.presenters import countdown, timeline
+from regulatory.presenters import timeline
 from regulatory.selectors import clocks_of, incident_clocks, obligations_due_within, open_questions
 from regulatory.services.assessments import (
     assessment_changes,
@@ -42,6 +42,7 @@ from regulatory.services.catalogue import catalogue_get, obligations_compute, ob
 from regulatory.services.filings import filing_record, filing_signoff_request, filing_signoffs, signoff_possible
 from regulatory.services.profile import profile_current, profile_publish
 from webapp.api.actors import actor_from_request
+from webapp.countdown import countdown
 from webapp.errors import DomainError
 from webapp.pagination import html_page
 from webapp.permissions import require_any

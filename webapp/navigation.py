@@ -36,6 +36,7 @@ NAV_ITEMS: list[NavItem] = [
     NavItem("Security", "account-security", ("webapp.decide_approvals",)),
     NavItem("Case files", "casefile-list", ("webapp.export_case_files",)),
     NavItem("Audit", "audit-page", ("webapp.view_audit", "webapp.export_case_files")),
+    NavItem("Search", "search", ("webapp.view_incidents", *INVENTORY_READERS)),
     NavItem("API docs", "api-docs"),
     NavItem("Admin", "admin:index", staff_only=True),
 ]

@@ -14,6 +14,7 @@ from webapp.api.views import MeApi
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("search/", views.search, name="search"),
     path("metrics", metrics_view, name="metrics"),
     path(
         "login/",

@@ -12,5 +12,6 @@ urlpatterns = [
     path("incidents/<str:reference>/awareness", views.IncidentAwarenessApi.as_view(), name="incident-awareness"),
     path("incidents/<str:reference>/severity", views.IncidentSeverityApi.as_view(), name="incident-severity"),
     path("incidents/<str:reference>/notes", views.IncidentNoteApi.as_view(), name="incident-notes"),
+    path("incidents/<str:reference>/commander", views.IncidentCommanderApi.as_view(), name="incident-commander"),
     path("incidents/<str:reference>/advance", views.IncidentAdvanceApi.as_view(), name="incident-advance"),
 ]

@@ -20,6 +20,7 @@ from incidents.presenters import incident_detail, incident_summary, incident_tim
 from incidents.selectors import INCIDENT_SORTS, IncidentFilters, incident_filters_parse, incidents_find
 from incidents.senders import Sender
 from incidents.services import incidents as incident_services
+from incidents.services import ownership
 from incidents.services.signals import SignalResult, signal_receive
 from incidents.webhooks import webhook_body_check, webhook_event, webhook_sender, webhook_source_get
 from keyvault.api.permissions import any_of
@@ -104,7 +105,8 @@ class IncidentListApi(APIView):
         summary="Incidents, one page at a time (cursor in next/previous)",
         description=(
             "Filters: ?status=open|closed, ?severity=, ?step=, ?opened_from=YYYY-MM-DD, ?opened_to=YYYY-MM-DD "
-            "(inclusive), ?key=<key id or alias>, ?party=<party name notified>, ?mine=1. "
+            "(inclusive), ?key=<key id or alias>, ?party=<party name notified>, ?commander=<username>, ?mine=1, "
+            "?unassigned=1 (open, waiting for a commander). "
             f"Sort: ?sort={'|'.join(INCIDENT_SORTS)}. Page size: ?page_size= (at most {API_MAX_PAGE_SIZE})."
         ),
         responses={200: OpenApiTypes.OBJECT},
@@ -170,6 +172,11 @@ class NoteInput(serializers.Serializer[Any]):
     text = serializers.CharField(max_length=4000)
 
 
+class CommanderInput(serializers.Serializer[Any]):
+    commander = serializers.CharField(max_length=150, help_text="The username of a person with the commander role")
+    reason = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
 class AdvanceInput(serializers.Serializer[Any]):
     action = serializers.ChoiceField(choices=["request_close", "retry"])
     choice = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
@@ -227,6 +234,26 @@ class IncidentSeverityApi(APIView):
         data = _valid(SeverityInput, request)
         incident = incident_services.incident_change_severity(
             reference=reference, severity=data["severity"], actor=actor_from_request(request), reason=data["reason"]
+        )
+        return Response(incident_summary(incident))
+
+
+class IncidentCommanderApi(APIView):
+    permission_classes = [CanCommand]
+
+    @extend_schema(
+        summary="Assign (or take) the incident's commander: audited; the new and the previous commander are mailed",
+        request=CommanderInput,
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    def post(self, request: Request, reference: str) -> Response:
+        data = _valid(CommanderInput, request)
+        incident = ownership.incident_assign_commander(
+            reference=reference,
+            commander=data["commander"],
+            by=request.user,
+            actor=actor_from_request(request),
+            reason=data["reason"],
         )
         return Response(incident_summary(incident))
 

@@ -23,6 +23,7 @@ from incidents.errors import (
 )
 from incidents.models import SEVERITY_RANK, Incident, IncidentCounter, IncidentKey, Severity
 from incidents.services.closure import closure_validate_waivers
+from incidents.services.ownership import incident_routing, incident_routing_record
 from ir_workflows.incident.types import (
     ADD_KEYS_UPDATE,
     ADD_NOTE_UPDATE,
@@ -178,6 +179,8 @@ def incident_open_or_attach(
     now = timezone.now()
     reference = _next_reference(now, exercise=exercise)
     incident_id = uuid.uuid4()
+    routing = incident_routing(commander)
+    commander = routing.commander
     incident = Incident.objects.create(
         id=incident_id,
         exercise=exercise,
@@ -197,9 +200,15 @@ def incident_open_or_attach(
         subject_id=reference,
         reason=reason,
         incident=reference,
-        data={"keys": [str(k.id) for k in keys], "severity": severity, "contained": len(suspended)}
+        data={
+            "keys": [str(k.id) for k in keys],
+            "severity": severity,
+            "contained": len(suspended),
+            "commander": commander.get_username() if commander else None,
+        }
         | ({"exercise": True} if exercise else {}),
     )
+    incident_routing_record(incident=incident, routing=routing, actor=actor)
     outbox_start(
         workflow_type=INCIDENT_WORKFLOW,
         workflow_id=incident.workflow_id,

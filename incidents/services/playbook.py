@@ -26,6 +26,7 @@ from incidents.services.closure import (
 )
 from incidents.services.hooks import change_hooks_run
 from incidents.services.incidents import incident_get, system_user
+from incidents.services.ownership import queue_members
 from ir_workflows.approvals.types import ApprovalGateSpec
 from keyvault.backends.managers import ManagerConnector
 from keyvault.errors import IllegalTransition
@@ -37,7 +38,6 @@ from keyvault.services.versions import key_backend
 from keyvault.services.wrapped_items import wrapped_items_rewrap_on_manager
 from keyvault.states import DESTROYED_STATES, SUSPENDABLE, KeyState
 from keyvault.types import Principal, UseContext
-from webapp.roles import COMMANDER
 
 S = KeyState
 PLAYBOOK = Actor.system("playbook")
@@ -155,15 +155,8 @@ def incident_attention(*, reference: str, message: str) -> int:
             incident=reference,
         )
     recipients = [incident.commander.email] if incident.commander and incident.commander.email else []
-    if not recipients:
-        from django.contrib.auth import get_user_model
-
-        recipients = list(
-            get_user_model()
-            .objects.filter(groups__name=COMMANDER, is_active=True)
-            .exclude(email="")
-            .values_list("email", flat=True)
-        )
+    if not recipients:  # nobody commands it yet (or no address): the queue's commanders stand in
+        recipients = [user.email for user in queue_members() if user.email]
     if not recipients:
         return 0
     link = f"{settings.SEQUESTER_BASE_URL.rstrip('/')}/incidents/{reference}/"

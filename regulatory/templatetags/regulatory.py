@@ -10,8 +10,8 @@ from django.utils import timezone
 from incidents.models import Incident
 from regulatory.forms import fact_field_id
 from regulatory.models import Assessment
-from regulatory.presenters import countdown
 from regulatory.selectors import incident_clocks
+from webapp.countdown import countdown
 
 register = template.Library()
 

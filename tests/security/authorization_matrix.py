@@ -98,6 +98,7 @@ MATRIX: tuple[Route, ...] = (
     # --- the base UI, health, sign-in --------------------------------------------------------------
     route("", GET=SIGNED_IN_PEOPLE),
     route("healthz", GET=EVERYONE, note="public for load balancers; details only when signed in"),
+    route("search/", GET=SIGNED_IN_PEOPLE, note="each provider shows only what the person may see"),
     route("login/", GET=EVERYONE, POST=EVERYONE),
     route("logout/", POST=EVERYONE),
     route("metrics", GET=EVERYONE, note="by address (loopback here) or SEQUESTER_METRICS_TOKEN, not by role"),
@@ -146,6 +147,7 @@ MATRIX: tuple[Route, ...] = (
     route("api/v1/incidents/<str:reference>/severity", POST=COMMAND),
     route("api/v1/incidents/<str:reference>/notes", POST=COMMAND | RESPOND),
     route("api/v1/incidents/<str:reference>/advance", POST=COMMAND),
+    route("api/v1/incidents/<str:reference>/commander", POST=COMMAND),
     # --- case files, regulatory, notifications ------------------------------------------------------
     route("api/v1/incidents/<str:reference>/case-files", POST=EXPORT),
     route("api/v1/case-files/", GET=EXPORT),
@@ -172,6 +174,7 @@ MATRIX: tuple[Route, ...] = (
     route("incidents/report/", GET=REPORT - {SERVICE}, POST=REPORT - {SERVICE}),
     route("incidents/<str:reference>/", GET=VIEW_INCIDENTS),
     route("incidents/<str:reference>/live", GET=VIEW_INCIDENTS),
+    route("incidents/<str:reference>/assign", POST=COMMAND),
     route("incidents/<str:reference>/<slug:action>", POST=COMMAND | RESPOND, note="note: responders; rest: commander"),
     route("approvals/", GET=VIEW_INCIDENTS),
     route("approvals/<uuid:request_id>/", GET=SIGNED_IN_PEOPLE, note="the request decides (viewers or requester)"),

@@ -240,6 +240,11 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("SEQUESTER_MAX_REQUEST_BYTES", 32 * 1024 *
 SEQUESTER_SIGNAL_WEBHOOK_MAX_BYTES = env_int(
     "SEQUESTER_SIGNAL_WEBHOOK_MAX_BYTES", 1024 * 1024, minimum=1024, maximum=DATA_UPLOAD_MAX_MEMORY_SIZE
 )
+# Incidents opened by a detector (no person reported them) go to the on-call commander (a username that
+# holds the commander role), else to the queue: the members of this group who may command are told and
+# one of them takes it (docs/ownership.md).
+SEQUESTER_ONCALL_COMMANDER = env_optional("SEQUESTER_ONCALL_COMMANDER") or ""
+SEQUESTER_ONCALL_QUEUE = env_str("SEQUESTER_ONCALL_QUEUE", "commander")
 CELERY_BEAT_SCHEDULE["temporal-outbox-sweep"] = {"task": "ir_workflows.sweep_outbox", "schedule": 30.0}
 CELERY_BEAT_SCHEDULE["audit-checkpoint"] = {
     "task": "audit.checkpoint",
