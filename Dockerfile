@@ -21,4 +21,6 @@ RUN SECRET_KEY=build-only-$(head -c 48 /dev/urandom | base64 | tr -d '\n') DATAB
  && mkdir -p /app/var && chown -R sequester /app/var
 USER sequester
 EXPOSE 8000
-CMD ["gunicorn", "webapp.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "4", "--worker-class", "gthread", "--threads", "4", "--access-logfile", "-", "--no-control-socket"]
+# Served as `make run` serves it: webapp/gunicorn_conf.py (workers, threads, keep-alive, access log).
+ENV SEQUESTER_WEB_BIND=0.0.0.0:8000
+CMD ["gunicorn", "-c", "python:webapp.gunicorn_conf", "webapp.wsgi:application"]

@@ -6,7 +6,8 @@ from typing import Any
 
 from approvals.actions import POLICY_CHANGE
 from approvals.models import ApprovalRequest
-from approvals.selectors import decision_roles, request_outcome, request_rules
+from approvals.selectors import decision_refusal, decision_roles, person_roles, request_outcome, request_rules
+from approvals.wording import action_title, approving_changes, refusal_words, requirement_words, role_label
 from audit.chain import canonical_json
 
 
@@ -23,12 +24,21 @@ def request_summary(request: ApprovalRequest) -> dict[str, Any]:
         "expires_at": request.expires_at.isoformat(),
         "payload_hash": request.payload_hash,
         "missing": [req.describe() for req in outcome.missing] if request.status == "pending" else [],
+        "title": action_title(request.action),
+        "still_needed": [requirement_words(req) for req in outcome.missing] if request.status == "pending" else [],
     }
 
 
 def request_detail(request: ApprovalRequest, *, viewer: Any) -> dict[str, Any]:
     data = request_summary(request)
     rules = request_rules(request)
+    decisions = list(request.decisions.select_related("approver").order_by("decided_at"))
+    yours = next((d for d in decisions if d.approver_id == getattr(viewer, "pk", None)), None)
+    refusal = decision_refusal(request, viewer) if request.status == "pending" and yours is None else None
+    keys, change = approving_changes(request)
+    your_roles = (
+        decision_roles(request, viewer) if request.status == "pending" and yours is None and refusal is None else []
+    )
     data.update(
         {
             "reason": request.reason,
@@ -49,6 +59,7 @@ def request_detail(request: ApprovalRequest, *, viewer: Any) -> dict[str, Any]:
                     "id": str(d.id),
                     "approver": d.approver.get_username(),
                     "role": d.role,
+                    "role_label": role_label(d.role),
                     "decision": d.verdict,
                     "reason": d.reason,
                     "decided_at": d.decided_at.isoformat(),
@@ -56,11 +67,26 @@ def request_detail(request: ApprovalRequest, *, viewer: Any) -> dict[str, Any]:
                     "method": d.method,
                     "delivered_to_workflow": d.delivered_at is not None,
                 }
-                for d in request.decisions.select_related("approver").order_by("decided_at")
+                for d in decisions
             ],
             "result": request.result,
             "closed_at": request.closed_at.isoformat() if request.closed_at else None,
-            "your_roles": decision_roles(request, viewer) if request.status == "pending" else [],
+            "your_roles": your_roles,
+            "your_role_choices": [(slug, role_label(slug)) for slug in your_roles],
+            "your_decision": (
+                {"decision": yours.verdict, "role": role_label(yours.role), "decided_at": yours.decided_at.isoformat()}
+                if yours
+                else None
+            ),
+            # Why the viewer cannot decide, in words (None: they may, or they already did).
+            "cannot_decide": (
+                refusal_words(refusal, rules=rules, held=person_roles(viewer)) if refusal is not None else None
+            ),
+            "plain": {
+                "keys": [{"id": k.id, "alias": k.alias, "state": k.state, "systems": k.systems} for k in keys],
+                "change": change,
+                "requirements": [requirement_words(r) for r in rules.requirements],
+            },
             "policy_diff": policy_diff_rows(request),
         }
     )

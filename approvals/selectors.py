@@ -34,6 +34,27 @@ def decision_roles(request: ApprovalRequest, user: Any) -> list[str]:
     return rules.roles_for(person_roles(user))
 
 
+def decision_refusal(request: ApprovalRequest, user: Any) -> str | None:
+    """Why ``user`` may not decide on ``request`` now, as the refusal's stable code (None: they may).
+    The same rules as deciding (approvals.quorum.vote_refusal), asked before any step-up."""
+    if request.status != ApprovalRequest.Status.PENDING:
+        return quorum.Refusal.CLOSED.value
+    if request.expires_at <= timezone.now():
+        return "approval_request_expired"
+    rules = request_rules(request)
+    held = person_roles(user)
+    eligible = rules.roles_for(held)
+    refused = quorum.vote_refusal(
+        rules,
+        approver=user.get_username(),
+        role=eligible[0] if eligible else "",
+        verdict=quorum.APPROVE,
+        decided=request.decisions.values_list("approver__username", flat=True),
+        holder_roles=held,
+    )
+    return refused.refusal.value if refused else None
+
+
 def request_votes(request: ApprovalRequest) -> list[quorum.Vote]:
     prefetched = getattr(request, "_prefetched_objects_cache", {}).get("decisions")
     decisions = (

@@ -1,6 +1,12 @@
 """Re-check a stored decision from its evidence alone: the document, its hash, the request payload it
-names, and (for WebAuthn) the signature under the approver's registered public key. Status fields are
-never consulted."""
+names, and (for WebAuthn) the assertion signature under the approver's enrolled public key. Status fields
+are never consulted.
+
+What can be re-checked depends on the step-up. A WebAuthn assertion is a signature: it is verified again,
+now, against the enrolled public key. A TOTP code is derived from a secret the server shares with the
+approver: it was checked once, at decision time, and nothing stored lets anyone check it again — the
+record only shows that the check was made and bound to the signed document. ``DecisionCheck.statement``
+says which, in words a case file and the CLI print as they are."""
 
 from __future__ import annotations
 
@@ -9,6 +15,7 @@ import json
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.utils import timezone
 
 from approvals.models import Decision
 from audit.chain import canonical_json
@@ -18,6 +25,8 @@ from audit.chain import canonical_json
 class DecisionCheck:
     decision_id: str
     checks: list[tuple[str, bool, str]] = field(default_factory=list)
+    statement: str = ""  # what was verified, how and when
+    reverified: bool = False  # the step-up itself was verified again now (a signature), not only its record
 
     def add(self, name: str, ok: bool, detail: str = "") -> None:
         self.checks.append((name, ok, detail))
@@ -50,10 +59,16 @@ def decision_verify(decision: Decision) -> DecisionCheck:
     )
     evidence = decision.evidence
     if decision.method == Decision.Method.TOTP:
+        checked_at = str(evidence.get("verified_at") or "an unrecorded time")
         report.add(
-            "step-up",
+            "TOTP record names this document",
             evidence.get("method") == "totp" and evidence.get("document_hash") == digest,
-            "TOTP marker only: a shared-secret code cannot be re-verified offline",
+            f"one-time code checked at decision time ({checked_at}, time step {evidence.get('time_step', '?')})",
+        )
+        report.statement = (
+            f"TOTP: a one-time code was checked at decision time ({checked_at}). TOTP is a secret shared with "
+            "the server, not a signature: the code cannot be re-verified afterwards; what was re-checked now is "
+            "the record binding that check to the signed document."
         )
         return report
     client_data = json.loads(b64url_decode(evidence["client_data_json"]))
@@ -75,6 +90,8 @@ def decision_verify(decision: Decision) -> DecisionCheck:
         },
         "clientExtensionResults": {},
     }
+    short = f"{evidence['credential_id'][:16]}…"
+    now = timezone.now().strftime("%Y-%m-%d %H:%M:%S UTC")
     try:
         verify_authentication_response(
             credential=assertion,
@@ -85,7 +102,15 @@ def decision_verify(decision: Decision) -> DecisionCheck:
             credential_current_sign_count=0,
             require_user_verification=False,
         )
-        report.add("WebAuthn signature", True, f"credential {evidence['credential_id'][:16]}…")
+        report.add(
+            "WebAuthn assertion signature", True, f"verified against the enrolled public key of credential {short}"
+        )
+        report.reverified = True
+        report.statement = (
+            f"WebAuthn: the assertion signature over the document hash was verified again, at {now}, against the "
+            f"approver's enrolled public key (credential {short})."
+        )
     except (WebAuthnException, ValueError, KeyError, TypeError) as exc:
-        report.add("WebAuthn signature", False, str(exc))
+        report.add("WebAuthn assertion signature", False, str(exc))
+        report.statement = f"WebAuthn: the assertion signature does NOT verify against the enrolled public key: {exc}"
     return report

@@ -10,6 +10,7 @@ from django.contrib.auth.models import User
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from approvals.actions import FACTOR_RECOVERY
@@ -18,10 +19,12 @@ from approvals.models import ApprovalRequest, FactorChange, TotpDevice, WebAuthn
 from approvals.presenters import request_detail
 from approvals.selectors import requests_awaiting
 from approvals.services import decisions, factors
+from approvals.wording import refusal_words, role_label
 from webapp.api.actors import actor_from_request
 from webapp.errors import DomainError
 from webapp.pagination import html_page
 from webapp.permissions import require_any
+from webapp.services.staff_mail import staff_mail_undelivered
 
 
 def _person(request: HttpRequest) -> User:
@@ -50,6 +53,13 @@ def approval_inbox(request: HttpRequest) -> HttpResponse:
     )
     context: dict[str, object] = {"awaiting": awaiting.items, "mine": mine.items, "recent": recent.items}
     context |= {"awaiting_page": awaiting, "mine_page": mine, "recent_page": recent}
+    # Mail to the approvers of the requests this person waits on, that did not go out.
+    context["undelivered_mail"] = list(
+        staff_mail_undelivered(
+            subject_type="approval_request",
+            subject_ids=[r.id for r in mine.items if r.status == ApprovalRequest.Status.PENDING],
+        )[:10]
+    )
     return render(request, "approvals/inbox.html", context)
 
 
@@ -66,6 +76,11 @@ def approval_page(request: HttpRequest, request_id: UUID) -> HttpResponse:
         "detail": request_detail(found, viewer=request.user),
         "has_authenticator": WebAuthnCredential.objects.filter(user=_person(request)).exists(),
         "has_totp": TotpDevice.objects.filter(user=_person(request), confirmed_at__isnull=False).exists(),
+        "undelivered_mail": list(
+            staff_mail_undelivered(subject_type="approval_request", subject_ids=[found.id])[:10]
+            if found.status == ApprovalRequest.Status.PENDING
+            else []
+        ),
     }
     return render(request, "approvals/request.html", context)
 
@@ -74,15 +89,16 @@ def approval_page(request: HttpRequest, request_id: UUID) -> HttpResponse:
 @require_POST
 def approval_decide_with_totp(request: HttpRequest, request_id: UUID) -> HttpResponse:
     """The no-JavaScript path: issue the document and decide with a TOTP code in one step."""
+    verdict = request.POST.get("decision", "")
     try:
         challenge, _ = decisions.decision_challenge_issue(
             request_id=request_id,
             approver=request.user,
-            verdict=request.POST.get("decision", ""),
+            verdict=verdict,
             reason=request.POST.get("reason", ""),
             role=request.POST.get("role") or None,
         )
-        decisions.approval_decide(
+        decision = decisions.approval_decide(
             challenge_id=challenge.id,
             request_id=request_id,
             approver=request.user,
@@ -92,10 +108,23 @@ def approval_decide_with_totp(request: HttpRequest, request_id: UUID) -> HttpRes
     except RequestNotFound:
         raise Http404("no such request") from None
     except DomainError as exc:
-        messages.error(request, f"Not recorded: {exc.message} ({exc.code})")
+        words = refusal_words(exc.code)
+        messages.error(request, f"Not recorded: {words if words != exc.code else f'{exc.message} ({exc.code}).'}")
     else:
-        messages.success(request, "Your decision is recorded and signed.")
+        messages.success(
+            request,
+            f"Recorded: you decided to {decision.verdict} as {role_label(decision.role)}, signed with your TOTP code.",
+        )
     return redirect("approval-page", request_id=request_id)
+
+
+def _remember_return(request: HttpRequest) -> None:
+    """Where the person came from (e.g. the request they were about to decide): back there once enrolled."""
+    target = request.GET.get("next", "")
+    if target.startswith("/") and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        request.session[factors.RETURN_SESSION_KEY] = target
 
 
 def _proven_change(request: HttpRequest) -> FactorChange | None:
@@ -142,7 +171,7 @@ def _security_step(request: HttpRequest, step: str, context: dict[str, object]) 
     if step == "totp-confirm":
         factors.totp_setup_confirm(user=user, change_id=change_id, code=request.POST.get("code", ""), actor=actor)
         request.session.pop(factors.SESSION_KEY, None)
-        messages.success(request, "TOTP is set up.")
+        messages.success(request, "TOTP is set up: you can now sign decisions with a TOTP code where allowed.")
         return True
     return False
 
@@ -156,9 +185,13 @@ def account_security(request: HttpRequest) -> HttpResponse:
     context: dict[str, object] = {
         "credentials": WebAuthnCredential.objects.filter(user=user).order_by("created_at"),
     }
+    _remember_return(request)
     if request.method == "POST":
         try:
-            if _security_step(request, request.POST.get("step", ""), context):
+            step = request.POST.get("step", "")
+            if _security_step(request, step, context):
+                if step == "totp-confirm" and request.session.get(factors.RETURN_SESSION_KEY):
+                    return redirect(request.session.pop(factors.RETURN_SESSION_KEY))
                 return redirect("account-security")
         except DomainError as exc:
             messages.error(request, f"{exc.message} ({exc.code})")
@@ -169,6 +202,7 @@ def account_security(request: HttpRequest) -> HttpResponse:
             "has_factor": factors.user_has_factor(user),
             "accepts": factors.accepted_proofs(user),
             "change": change,
+            "return_to": request.session.get(factors.RETURN_SESSION_KEY, ""),
             "recovery_pending": ApprovalRequest.objects.filter(
                 action=FACTOR_RECOVERY, status=ApprovalRequest.Status.PENDING, subject_id=user.get_username()
             ).first(),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -14,7 +15,6 @@ from django.utils import timezone
 from audit.actors import Actor
 from audit.chain import GENESIS_HASH, event_hash, timestamp
 from audit.models import AuditEvent
-from webapp.bulk import rows_write
 
 # pg_advisory_xact_lock key that serialises appends to the chain (held until the caller commits).
 _CHAIN_LOCK = 0x5E0E_57E2
@@ -40,10 +40,30 @@ class EventDraft:
     data: Mapping[str, Any] | None = None
 
 
-def _document(seq: int, prev_hash: str, occurred_at: Any, actor: Actor, draft: EventDraft) -> dict[str, Any]:
+_EVENT_FIELDS = (
+    "seq",
+    "occurred_at",
+    "actor",
+    "actor_type",
+    "action",
+    "subject_type",
+    "subject_id",
+    "reason",
+    "incident",
+    "affected_system",
+    "source_ip",
+    "user_agent",
+    "data",
+    "prev_hash",
+    "hash",
+)
+
+
+def _document(seq: int, prev_hash: str, occurred_at: str, actor: Actor, draft: EventDraft) -> dict[str, Any]:
+    """The event as the chain hashes it; ``occurred_at`` spelled by ``timestamp``."""
     document: dict[str, Any] = {
         "seq": seq,
-        "occurred_at": timestamp(occurred_at),
+        "occurred_at": occurred_at,
         "actor": actor.name,
         "actor_type": actor.type,
         "action": draft.action,
@@ -100,16 +120,40 @@ def _append(events: list[tuple[Actor, EventDraft]]) -> int:
         head = AuditEvent.objects.order_by("-seq").values_list("seq", "hash").first()
         seq, prev_hash = (head[0], head[1]) if head else (0, GENESIS_HASH)
         occurred_at = timezone.now()
-        rows = []
+        spelled = timestamp(occurred_at)
+        documents = []
         for actor, draft in events:
             seq += 1
-            document = _document(seq, prev_hash, occurred_at, actor, draft)
+            document = _document(seq, prev_hash, spelled, actor, draft)
             prev_hash = document["hash"]
-            rows.append(
+            documents.append(document)
+        _insert(documents, occurred_at)
+    return len(documents)
+
+
+# Past this many events a batch is streamed with COPY (PostgreSQL): one statement, no model per row.
+_COPY_FROM = 50
+_COLUMNS = (*(name for name in _EVENT_FIELDS if name != "occurred_at"), "occurred_at")
+
+
+def _insert(documents: list[dict[str, Any]], occurred_at: Any) -> None:
+    """The documents as rows, in one statement however many (the chain's order is their ``seq``)."""
+    if connection.vendor != "postgresql" or len(documents) < _COPY_FROM:
+        AuditEvent.objects.bulk_create(
+            [
                 AuditEvent(**{k: v for k, v in document.items() if k != "occurred_at"}, occurred_at=occurred_at)
+                for document in documents
+            ],
+            batch_size=2000,
+        )
+        return
+    statement = f"COPY {AuditEvent._meta.db_table} ({', '.join(_COLUMNS)}) FROM STDIN"
+    with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
+        for document in documents:
+            copy.write_row(
+                [json.dumps(document["data"]) if name == "data" else document[name] for name in _COLUMNS[:-1]]
+                + [occurred_at]
             )
-        rows_write(AuditEvent, rows)  # COPY on PostgreSQL: a containment of thousands of keys writes fast
-    return len(rows)
 
 
 def audit_record(
@@ -135,7 +179,7 @@ def audit_record(
         seq, prev_hash = (head[0] + 1, head[1]) if head else (1, GENESIS_HASH)
         occurred_at = timezone.now()
         draft = EventDraft(action, subject_type, subject_id, reason, incident, affected_system, data)
-        document = _document(seq, prev_hash, occurred_at, actor, draft)
+        document = _document(seq, prev_hash, timestamp(occurred_at), actor, draft)
         return AuditEvent.objects.create(
             **{key: value for key, value in document.items() if key != "occurred_at"}, occurred_at=occurred_at
         )

@@ -198,19 +198,26 @@ def _item5(data: CaseData) -> ChecklistItem:
 def _item6(data: CaseData) -> ChecklistItem:
     decisions = [d for a in data.approvals for d in a.decisions]
     verified = [d for d in decisions if d.verified]
+    signed = [d for d in verified if d.reverified]
     grants = [g for g in data.grants if g.principal.startswith("job:") or g.created_by]
     unverified = [f"{d.approver} ({d.verdict})" for d in decisions if not d.verified]
+    codes = len(verified) - len(signed)
+    how = f"{len(signed)} with a WebAuthn assertion signature re-verified at export against the enrolled public key" + (
+        f", {codes} with a TOTP one-time code checked at decision time (a shared secret: not re-verifiable since)"
+        if codes
+        else ""
+    )
     return _assessed(
         ChecklistItem(
             "AG-6",
             "Access to compromised keys is restricted to authorised response teams, with elevated approvals and roles.",
             EVIDENCED if decisions and len(verified) == len(decisions) else PARTLY,
             f"{len(decisions)} decision(s) by distinct approvers under role-based quorum policies, "
-            f"{len(verified)} with a step-up signature re-verified at export; {len(grants)} decrypt grant(s), each "
+            f"{how}; {len(grants)} decrypt grant(s), each "
             f"scoped to one principal, purpose, budget and expiry.",
             ["§ Approvals", "§ Controlled uses"],
         ),
-        [f"decision(s) whose signature did not re-verify: {_names(unverified)}"] if unverified else [],
+        [f"decision(s) whose step-up record did not verify: {_names(unverified)}"] if unverified else [],
     )
 
 

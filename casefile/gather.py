@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from approvals.models import ApprovalRequest, Decision
@@ -94,6 +94,9 @@ class DecisionRecord:
     checks: list[tuple[str, bool, str]]
     evidence: dict[str, Any]
     document: dict[str, Any]
+    statement: str = ""  # what was verified, how and when (a signature re-verified, or a code checked then)
+    reverified: bool = False  # the step-up was verified again at export (a WebAuthn signature)
+    enrolments: list[str] = field(default_factory=list)  # the approver's factor changes near the decision
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,6 +213,46 @@ def _keys(incident: Incident) -> list[KeyRecord]:
     return records
 
 
+FACTOR_ACTIONS = {
+    "stepup.webauthn_registered": "WebAuthn authenticator enrolled",
+    "stepup.totp_registered": "TOTP enrolled",
+    "stepup.factors_revoked": "factors revoked (recovery)",
+}
+ENROLMENT_WINDOW = timedelta(days=7)  # a factor enrolled this long before a decision is shown beside it
+
+
+def _enrolments(decision: Decision) -> list[str]:
+    """The approver's factor (re-)enrolments from a week before the decision to a day after it: a factor
+    enrolled just before a decision is what a reviewer of that decision wants to see."""
+    events = AuditEvent.objects.filter(
+        action__in=list(FACTOR_ACTIONS),
+        subject_type="user",
+        subject_id=decision.approver.get_username(),
+        occurred_at__gte=decision.decided_at - ENROLMENT_WINDOW,
+        occurred_at__lte=decision.decided_at + timedelta(days=1),
+    ).order_by("seq")
+    shown = []
+    for event in events[:10]:
+        what = FACTOR_ACTIONS[event.action]
+        if event.action == "stepup.totp_registered" and event.data.get("replaced"):
+            what = "TOTP re-enrolled (replaced)"
+        gap = decision.decided_at - event.occurred_at
+        when = f"{_duration(gap)} before the decision" if gap.total_seconds() >= 0 else f"{_duration(-gap)} after it"
+        shown.append(f"{what} {event.occurred_at:%Y-%m-%d %H:%M:%S} UTC (#{event.seq}, {when})")
+    return shown
+
+
+def _duration(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    if seconds < 120:
+        return f"{seconds} s"
+    if seconds < 7200:
+        return f"{seconds // 60} min"
+    if seconds < 172800:
+        return f"{seconds // 3600} h"
+    return f"{seconds // 86400} days"
+
+
 def _decision(decision: Decision) -> DecisionRecord:
     check = decision_verify(decision)
     return DecisionRecord(
@@ -225,6 +268,9 @@ def _decision(decision: Decision) -> DecisionRecord:
         checks=check.checks,
         evidence=decision.evidence,
         document=decision.document,
+        statement=check.statement,
+        reverified=check.reverified,
+        enrolments=_enrolments(decision),
     )
 
 
@@ -255,22 +301,26 @@ def _approvals(incident: Incident) -> list[ApprovalRecord]:
 
 
 def _uses(incident: Incident, aliases: dict[str, str]) -> list[UseRecord]:
+    """Every use of the case's keys (values, not model instances: a case can hold 100,000 of them)."""
     events = AuditEvent.objects.filter(action__in=USE_ACTIONS, subject_id__in=list(aliases)).order_by("seq")
+    fields = ("seq", "occurred_at", "actor", "subject_id", "action", "data", "reason", "affected_system", "incident")
     return [
         UseRecord(
-            seq=e.seq,
-            at=e.occurred_at,
-            actor=e.actor,
-            key_alias=aliases.get(e.subject_id, e.subject_id),
-            action=e.action.removeprefix("key.").removesuffix("_batch"),
-            count=int(e.data.get("count", 1)),
-            justification=e.reason,
-            affected_system=e.affected_system,
-            purpose=str(e.data.get("purpose", "")),
-            state=str(e.data.get("state", "")),
-            incident=e.incident,
+            seq=seq,
+            at=at,
+            actor=actor,
+            key_alias=aliases.get(subject_id, subject_id),
+            action=action.removeprefix("key.").removesuffix("_batch"),
+            count=int(data.get("count", 1)),
+            justification=reason,
+            affected_system=system,
+            purpose=str(data.get("purpose", "")),
+            state=str(data.get("state", "")),
+            incident=incident_ref,
         )
-        for e in events
+        for seq, at, actor, subject_id, action, data, reason, system, incident_ref in events.values_list(
+            *fields
+        ).iterator(chunk_size=5000)
     ]
 
 

@@ -11,10 +11,22 @@ from uuid import UUID
 from keyvault.models import DataAsset, ManagedKey
 from keyvault.services.blast_radius import key_descendant_ids
 
-WIDTH, ROW, TOP = 760, 34, 30
-COLUMNS = (20, 270, 520)
-BOX_WIDTH = 220
+# The page's content box is A4 less the case file's 14 mm side margins: 182 mm = 687 CSS px. The picture
+# is drawn within 680 px so that nothing runs off the page.
+WIDTH, ROW, TOP = 680, 34, 30
+COLUMNS = (0, 236, 472)
+BOX_WIDTH = 206
 MAX_ROWS = 14
+LABEL_CHARS, DETAIL_CHARS = 32, 44  # DejaVu Sans bold at 8 px, regular at 7 px: within BOX_WIDTH
+# WeasyPrint's SVG renderer ignores the CSS ``font`` shorthand (the labels were drawn at no size at all):
+# text is styled with presentation attributes, which every SVG renderer reads.
+FONT = 'font-family="DejaVu Sans"'
+TONES = {  # fill, stroke of each kind of box
+    "key": ("#fde8e8", "#b42318"),
+    "asset": ("#fff4e5", "#b54708"),
+    "system": ("#eef4ff", "#3538cd"),
+    "more": ("#f2f4f7", "#98a2b3"),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,17 +36,29 @@ class Node:
     tone: str  # css class: key, system, asset
 
 
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _box(x: int, y: int, node: Node) -> str:
+    fill, stroke = TONES.get(node.tone, TONES["more"])
     return (
-        f'<g class="{node.tone}"><rect x="{x}" y="{y}" width="{BOX_WIDTH}" height="{ROW - 8}" rx="4"/>'
-        f'<text x="{x + 8}" y="{y + 11}" class="label">{escape(node.label[:34])}</text>'
-        f'<text x="{x + 8}" y="{y + 22}" class="detail">{escape(node.detail[:44])}</text></g>'
+        f'<g class="{node.tone}"><rect x="{x}" y="{y}" width="{BOX_WIDTH}" height="{ROW - 8}" rx="4" '
+        f'fill="{fill}" stroke="{stroke}" stroke-width="0.8"/>'
+        f'<text x="{x + 8}" y="{y + 11}" {FONT} font-size="8" font-weight="bold" fill="#101828">'
+        f"{escape(_cut(node.label, LABEL_CHARS))}</text>"
+        f'<text x="{x + 8}" y="{y + 22}" {FONT} font-size="7" fill="#475467">'
+        f"{escape(_cut(node.detail, DETAIL_CHARS))}</text></g>"
     )
 
 
 def _edge(x1: int, y1: int, x2: int, y2: int) -> str:
     mid = (x1 + x2) // 2
-    return f'<path d="M{x1},{y1} C{mid},{y1} {mid},{y2} {x2},{y2}" class="edge"/>'
+    return f'<path d="M{x1},{y1} C{mid},{y1} {mid},{y2} {x2},{y2}" fill="none" stroke="#98a2b3" stroke-width="0.8"/>'
+
+
+def _heading(x: int, text: str) -> str:
+    return f'<text x="{x}" y="14" {FONT} font-size="9" font-weight="bold" fill="#101828">{escape(text)}</text>'
 
 
 def _capped(nodes: list[Node], what: str) -> list[Node]:
@@ -75,14 +99,10 @@ def blast_radius_svg(root_ids: list[str], radius: dict[str, Any]) -> str:
     height = TOP + rows * ROW + 10
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" viewBox="0 0 {WIDTH} {height}" '
-        f'role="img" aria-label="Blast radius">',
-        "<style>rect{stroke-width:0.8}.key rect{fill:#fde8e8;stroke:#b42318}.asset rect{fill:#fff4e5;stroke:#b54708}"
-        ".system rect{fill:#eef4ff;stroke:#3538cd}.more rect{fill:#f2f4f7;stroke:#98a2b3}"
-        ".label{font:bold 8px 'DejaVu Sans'}.detail{font:7px 'DejaVu Sans';fill:#475467}"
-        ".edge{fill:none;stroke:#98a2b3;stroke-width:0.8}.head{font:bold 9px 'DejaVu Sans'}</style>",
-        f'<text x="{COLUMNS[0]}" y="14" class="head">Reported keys</text>',
-        f'<text x="{COLUMNS[1]}" y="14" class="head">Data assets exposed</text>',
-        f'<text x="{COLUMNS[2]}" y="14" class="head">Systems</text>',
+        f'role="img" aria-label="Blast radius: reported keys, the data assets they expose, and their systems">',
+        _heading(COLUMNS[0], "Reported keys"),
+        _heading(COLUMNS[1], "Data assets exposed"),
+        _heading(COLUMNS[2], "Systems"),
     ]
     centre = (ROW - 8) // 2
     row_of_asset = {node.label: i for i, node in enumerate(asset_nodes)}

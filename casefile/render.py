@@ -8,7 +8,7 @@ import base64
 import json
 import logging
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -17,11 +17,11 @@ import pydyf  # type: ignore[import-untyped]
 from django.template.loader import render_to_string
 
 from audit.offline_verifier import key_id
+from casefile.appendix import Appendix, Line, appendix_build
 from casefile.checklist import ChecklistItem
 from casefile.gather import CaseData, Section, UseRecord
 
-APPENDIX_BLOCK = 250  # events per <pre> block
-USES_SHOWN = 100
+USES_SHOWN = 25
 GROUPS_SHOWN = 200
 KEYS_SHOWN = 300
 SECTION_SLOTS = {
@@ -39,51 +39,25 @@ class RenderedCase:
     pages: int
 
 
-DITTO = "″"
-WHO_WHAT_WHERE_CHARS = 58
-REASON_CHARS = 64  # with the above, a line stays within the page at 5.4 pt: no wrapping to lay out
+def _key_reference(reference: Any) -> str:
+    """How a signal named a key (``{"alias": "cf-kek"}``), as words rather than a Python value."""
+    if isinstance(reference, dict):
+        return ", ".join(f"{name} {value}" for name, value in reference.items() if value not in (None, ""))
+    return str(reference)
 
 
-def _cut(text: str, limit: int) -> str:
-    text = " ".join(text.split())  # one line, whatever the reason held
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _who_what_where(event: dict[str, Any], aliases: dict[str, str]) -> str:
-    subject_id = str(event["subject_id"])
-    subject = aliases.get(subject_id) or (subject_id[:8] if len(subject_id) == 36 else subject_id[:24])
-    system = f" @{event['affected_system']}" if event["affected_system"] else ""
-    described = f"{event['actor']} {event['action']} {event['subject_type']}:{subject}{system}"
-    return _cut(described, WHO_WHAT_WHERE_CHARS)
-
-
-def appendix_line(event: dict[str, Any], who_what_where: str) -> str:
-    """One line per event. WeasyPrint's cost is per glyph drawn (about 1 ms per 100 characters on this
-    machine), so the line is compact: sequence number, time of day, who/what/where (``″`` when the
-    same as the line above), the reason and the hash's first 10 hex digits. The whole event, data
-    included, is in the attached bundle."""
-    reason = _cut(str(event["reason"] or ""), REASON_CHARS)
-    return f"{event['seq']} {str(event['occurred_at'])[11:19]} {who_what_where} · {reason} {str(event['hash'])[:10]}"
-
-
-def _blocks(events: Iterable[dict[str, Any]], aliases: dict[str, str]) -> list[str]:
-    """Blocks of APPENDIX_BLOCK lines, a day heading wherever the date changes (times are UTC)."""
-    blocks: list[str] = []
-    current: list[str] = []
-    day = previous = ""
-    for event in events:
-        if str(event["occurred_at"])[:10] != day:
-            day, previous = str(event["occurred_at"])[:10], ""
-            current.append(f"— {day} (UTC) —")
-        described = _who_what_where(event, aliases)
-        current.append(appendix_line(event, DITTO if described == previous else described))
-        previous = described
-        if len(current) >= APPENDIX_BLOCK:
-            blocks.append("\n".join(current))
-            current = []
-    if current:
-        blocks.append("\n".join(current))
-    return blocks
+def _signals(data: CaseData) -> list[dict[str, Any]]:
+    return [
+        {
+            "received_at": s.received_at,
+            "source": s.source,
+            "type": s.type,
+            "received_via": s.received_via,
+            "keys": "; ".join(_key_reference(r) for r in (s.key_references or [])[:20])
+            + (f"; and {len(s.key_references) - 20} more" if len(s.key_references or []) > 20 else ""),
+        }
+        for s in data.signals
+    ]
 
 
 def _use_groups(uses: list[UseRecord]) -> list[dict[str, Any]]:
@@ -118,7 +92,7 @@ def _use_groups(uses: list[UseRecord]) -> list[dict[str, Any]]:
     return sorted(groups.values(), key=lambda g: g["first"])
 
 
-def _summary(data: CaseData, checklist: list[ChecklistItem]) -> list[str]:
+def _summary(data: CaseData, checklist: list[ChecklistItem], appendix: Appendix) -> list[str]:
     incident = data.incident
     roots, cascade = data.root_keys, [k for k in data.keys if k.via == "cascade"]
     first_suspension = min(
@@ -145,15 +119,48 @@ def _summary(data: CaseData, checklist: list[ChecklistItem]) -> list[str]:
     paragraphs.append(
         f"{restricted} of {len(data.keys)} key(s) verified decrypt-only on their backend; "
         f"{sum(1 for k in data.keys if k.replacement)} replaced; {rewrapped} of {to_rewrap} wrapped item(s) "
-        f"re-encrypted under replacement keys. {sum(u.count for u in data.uses)} controlled use(s) of the keys "
-        f"were recorded, each with who, why and which system."
+        f"re-encrypted under replacement keys. " + _uses_sentence(data.uses)
     )
+    if appendix.summarised:
+        listed = (
+            f"The appendix lists {appendix.listed:,} of the {data.event_count:,} audit events one by one and "
+            f"summarises the other {appendix.in_runs + appendix.omitted:,} (runs of the same actor, action, key and "
+            "system as one line each"
+            + (f"; {appendix.omitted:,} counted by action only" if appendix.omitted else "")
+            + "); every event is, in full, in the attached bundle, which lets anyone re-check them offline "
+            "against the deployment's signed checkpoints."
+        )
+    else:
+        listed = (
+            f"The appendix lists the {data.event_count:,} audit event(s); the attached bundle lets anyone re-check "
+            "them offline against the deployment's signed checkpoints."
+        )
     paragraphs.append(
         f"{evidenced} of {len(checklist)} CEK-19 checklist items are evidenced by this case; the others say what "
-        f"the case holds. The appendix lists {data.event_count} audit event(s); the attached bundle lets anyone "
-        f"re-check them offline against the deployment's signed checkpoints."
+        f"the case holds. {listed}"
     )
     return paragraphs
+
+
+def _uses_sentence(uses: list[UseRecord]) -> str:
+    """How many controlled uses, and — never claimed for all when it is not so — how many lack a reason
+    or an affected system."""
+    items = sum(u.count for u in uses)
+    no_reason = [u for u in uses if not u.justification.strip()]
+    no_system = [u for u in uses if not u.affected_system.strip()]
+    if not uses:
+        return "No controlled use of the keys was recorded."
+    if not no_reason and not no_system:
+        return f"{items:,} controlled use(s) of the keys were recorded, each with who, why and which system."
+    gaps = []
+    if no_reason:
+        gaps.append(f"{len(no_reason):,} without a reason")
+    if no_system:
+        gaps.append(f"{len(no_system):,} without an affected system")
+    return (
+        f"{items:,} controlled use(s) of the keys were recorded in {len(uses):,} event(s), each with who; "
+        f"of those events {' and '.join(gaps)} (see the checklist, AG-7)."
+    )
 
 
 def _sections(data: CaseData) -> list[tuple[str, Section]]:
@@ -176,25 +183,42 @@ def _appendices(data: CaseData) -> list[Section]:
     return [s for slot, s in data.sections.items() if slot.startswith("appendix:") and s is not None]
 
 
+@dataclass(frozen=True, slots=True)
+class CaseDocument:
+    html: str
+    expected_pages: int
+    appendix: Appendix
+
+
+def _referenced(data: CaseData, use_groups: list[dict[str, Any]], uses_shown: list[UseRecord]) -> set[int]:
+    """The events the report names by number: each gets its own appendix line, and a link to it."""
+    seqs = {e.seq for e in data.timeline} | {e.seq for k in data.keys[:KEYS_SHOWN] for e in k.history}
+    seqs |= {g[end] for g in use_groups for end in ("first", "last")}
+    return seqs | {u.seq for u in uses_shown}
+
+
 def case_html(
     data: CaseData,
     checklist: list[ChecklistItem],
     *,
-    events: Iterable[dict[str, Any]],
-    bundle: dict[str, Any],
+    lines: list[Line],
+    checkpoints: list[dict[str, Any]],
     picture: str,
     signer: str,
     audit_public_key: str,
     signing: dict[str, str] | None = None,
-) -> str:
-    """``signing``: the certificate's SHA-256 fingerprint and what the signing time rests on (cover page)."""
-    appendix = _blocks(events, {k.id: k.alias for k in data.keys})
+) -> CaseDocument:
+    """``lines``: the appendix's events (from the verified bundle); ``signing``: the certificate's SHA-256
+    fingerprint and what the signing time rests on (cover page)."""
+    use_groups = _use_groups(data.uses)
+    uses_shown = data.uses[:USES_SHOWN]
+    appendix = appendix_build(lines, referenced=_referenced(data, use_groups[:GROUPS_SHOWN], uses_shown))
     approvals = [
         asdict(a) | {"payload_json": json.dumps(a.payload, indent=1, sort_keys=True, ensure_ascii=False)[:4000]}
         for a in data.approvals
     ]
-    seqs = [e["seq"] for e in bundle["events"]]
-    return render_to_string(
+    sections = _sections(data)
+    html = render_to_string(
         "casefile/case.html",
         {
             "incident": data.incident,
@@ -204,10 +228,10 @@ def case_html(
             "audit_public_key": audit_public_key,
             "audit_key_id": key_id(base64.b64decode(audit_public_key)),
             "signing": signing or {},
-            "summary": _summary(data, checklist),
+            "summary": _summary(data, checklist, appendix),
             "timeline": data.timeline,
             "timeline_total": data.timeline_total,
-            "signals": data.signals,
+            "signals": _signals(data),
             "detection": data.detection,
             "keys": data.keys[:KEYS_SHOWN],
             "keys_truncated": max(0, len(data.keys) - KEYS_SHOWN),
@@ -215,23 +239,52 @@ def case_html(
             "blast_radius": data.incident.blast_radius,
             "picture": picture,
             "approvals": approvals,
-            "sections": _sections(data),
+            "sections": sections,
             "appendices": _appendices(data),
             "exercise": data.incident.exercise,
-            "use_groups": (use_groups := _use_groups(data.uses))[:GROUPS_SHOWN],
+            "use_groups": use_groups[:GROUPS_SHOWN],
             "use_groups_total": len(use_groups),
-            "uses_shown": data.uses[:USES_SHOWN],
+            "uses_shown": uses_shown,
             "uses_total": len(data.uses),
             "exceptions": data.exceptions,
             "grants": data.grants,
             "checklist": checklist,
             "event_count": data.event_count,
-            "checkpoints": bundle["checkpoints"],
-            "bundle_first": seqs[0] if seqs else 0,
-            "bundle_last": seqs[-1] if seqs else 0,
+            "checkpoints": checkpoints,
+            "bundle_first": lines[0].seq if lines else 0,
+            "bundle_last": lines[-1].seq if lines else 0,
             "appendix": appendix,
+            "anchored": appendix.anchored,
         },
     )
+    return CaseDocument(html, _expected_pages(data, appendix, approvals, sections, len(use_groups)), appendix)
+
+
+# What a page holds, in lines of body text (8.5 pt) and of appendix (7 pt), measured on rendered case files.
+BODY_LINES_PER_PAGE = 62
+APPENDIX_LINES_PER_PAGE = 84
+
+
+def _expected_pages(
+    data: CaseData,
+    appendix: Appendix,
+    approvals: list[dict[str, Any]],
+    sections: list[tuple[str, Section]],
+    groups: int,
+) -> int:
+    """An estimate of the page count from what the report holds (a table row is about two lines)."""
+    assets: list[Any] = list((data.incident.blast_radius or {}).get("data_assets", []))
+    body = 40  # contents, summary, headings, the blast radius' picture and facts
+    body += 2 * (len(data.timeline) + len(data.signals) + len(data.detection) + 3 * len(data.keys[:KEYS_SHOWN]))
+    body += sum(len(k.history) for k in data.keys[:KEYS_SHOWN]) // 3 + 3 * len(assets)
+    body += sum(12 + str(p["payload_json"]).count("\n") + 3 * len(p["decisions"]) for p in approvals)
+    body += sum(6 + 2 * len(section.rows) + section.text.count("\n") for _, section in sections)
+    body += 2 * (min(groups, GROUPS_SHOWN) + len(data.uses[:USES_SHOWN]) + len(data.exceptions) + len(data.grants))
+    body += 6 * 14  # the checklist
+    appendices = sum(6 + 2 * len(s.rows) + s.text.count("\n") for s in _appendices(data))
+    pages = 1 + -(-body // BODY_LINES_PER_PAGE)  # the cover, then the body
+    pages += -(-(appendix.lines + len(appendix.blocks) + appendix.runs) // APPENDIX_LINES_PER_PAGE)
+    return pages + -(-appendices // BODY_LINES_PER_PAGE)
 
 
 class _PageProgress(logging.Handler):
@@ -249,10 +302,11 @@ class _PageProgress(logging.Handler):
             return
         page = int(found.group(1))
         start, end = self.span
-        percent = start + min(page, self.expected) * (end - start) // self.expected
+        expected = max(self.expected, page + 1)  # an estimate, never below what is already laid out
+        percent = start + page * (end - start) // expected
         if percent != self.last and (page == 1 or page % 10 == 0):
             self.last = percent
-            self.progress(percent, f"laying out page {page} (about {self.expected})")
+            self.progress(percent, f"laying out page {page} of about {expected}")
 
 
 @contextmanager
@@ -272,11 +326,6 @@ def _page_progress(progress: Progress | None, expected_pages: int, span: tuple[i
         logger.removeHandler(handler)
         logger.setLevel(level)
         logger.propagate = propagate
-
-
-def expected_pages(events: int) -> int:
-    """About 100 appendix events fit a page, plus the report's own pages."""
-    return 8 + events // 100
 
 
 def _one_af_entry_per_attachment(document: Any, pdf: Any) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-from dataclasses import asdict, fields
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 from uuid import UUID
 
@@ -19,13 +19,14 @@ from audit.bundles import audit_bundle_write
 from audit.offline_verifier import BUNDLE_ATTACHMENT, verify_bundle
 from audit.services import audit_record
 from audit.signing import public_key_b64, public_key_raw
+from casefile.appendix import appendix_lines
 from casefile.certificates import casefile_certificates
 from casefile.checklist import checklist
 from casefile.errors import CaseFileNotFound, CaseFileNotReady
 from casefile.gather import CaseData, UseRecord, case_data
 from casefile.models import CaseFileDocument, CaseFileExport
 from casefile.picture import blast_radius_svg
-from casefile.render import Progress, case_html, case_pdf, expected_pages
+from casefile.render import Progress, case_html, case_pdf
 from casefile.signing import sign_pdf, signer_subject, signing_time_statement
 from incidents.models import Incident
 from incidents.services.incidents import incident_get
@@ -123,47 +124,62 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"not JSON: {type(value).__name__}")
 
 
-def casefile_build(incident: Incident, *, actor: Actor, progress: Progress) -> tuple[bytes, int, int]:
-    """Gather, export the audit bundle, lay out, sign. Returns (signed PDF, pages, events)."""
+@dataclass(frozen=True, slots=True)
+class PreparedCase:
+    """Everything but the layout: the report's HTML, the attachments, and how many pages to expect."""
+
+    html: str
+    attachments: dict[str, tuple[bytes, str]]
+    expected_pages: int
+    events: int
+
+
+def casefile_prepare(incident: Incident, *, actor: Actor, progress: Progress) -> PreparedCase:
+    """Gather, export the audit bundle and verify it, write the HTML and the evidence."""
     progress(5, "gathering the evidence")
     data = case_data(incident, generated_by=actor.name, now=timezone.now())
     progress(20, "exporting the audit trail")
     out = io.StringIO()
     audit_bundle_write(out=out, scope=incident_audit_scope(incident.reference), actor=actor, purpose="case file")
     bundle_bytes = out.getvalue().encode()
+    del out
     bundle = json.loads(bundle_bytes)
     report = verify_bundle(bundle, pinned_keys=[public_key_raw()])
     if not report.ok:  # never sign a file whose evidence does not verify
         raise RuntimeError(f"the audit bundle does not verify: {report.problems[0]}")
-    events = [e for e in bundle["events"] if not e.get("redacted")]
-    data.event_count = len(events)
+    aliases = {k.id: k.alias for k in data.keys}
+    lines = appendix_lines((e for e in bundle["events"] if not e.get("redacted")), aliases)
+    checkpoints = bundle["checkpoints"]
+    del bundle  # the appendix keeps only what its lines show: the bundle's objects are let go before the layout
+    data.event_count = len(lines)
     items = checklist(data)
-    progress(30, f"laying out {len(events):,} audit events")
-    html = case_html(
+    progress(30, f"laying out {len(lines):,} audit events")
+    document = case_html(
         data,
         items,
-        events=events,
-        bundle=bundle,
+        lines=lines,
+        checkpoints=checkpoints,
         picture=blast_radius_svg([k.id for k in data.root_keys], data.incident.blast_radius or {}),
         signer=signer_subject(),
         audit_public_key=public_key_b64(),
         signing={"fingerprint": casefile_certificates()[0].fingerprint, "time": signing_time_statement()},
     )
+    attachments = {
+        BUNDLE_ATTACHMENT: (bundle_bytes, "Audit events and signed checkpoints (offline_verifier.py checks it)"),
+        EVIDENCE_ATTACHMENT: (_evidence(data, items), "Keys, approvals, decisions, uses, obligations, notifications"),
+    }
+    return PreparedCase(document.html, attachments, document.expected_pages, len(lines))
+
+
+def casefile_build(incident: Incident, *, actor: Actor, progress: Progress) -> tuple[bytes, int, int]:
+    """Gather, export the audit bundle, lay out, sign. Returns (signed PDF, pages, events)."""
+    prepared = casefile_prepare(incident, actor=actor, progress=progress)
     rendered = case_pdf(
-        html,
-        attachments={
-            BUNDLE_ATTACHMENT: (bundle_bytes, "Audit events and signed checkpoints (offline_verifier.py checks it)"),
-            EVIDENCE_ATTACHMENT: (
-                _evidence(data, items),
-                "Keys, approvals, decisions, uses, obligations, notifications",
-            ),
-        },
-        progress=progress,
-        pages_hint=expected_pages(len(events)),
+        prepared.html, attachments=prepared.attachments, progress=progress, pages_hint=prepared.expected_pages
     )
     progress(90, "signing")
     signed = sign_pdf(rendered.pdf, reason=f"Sequester case file {incident.reference}")
-    return signed, rendered.pages, len(events)
+    return signed, rendered.pages, prepared.events
 
 
 def casefile_render(export_id: UUID | str) -> CaseFileExport:

@@ -65,9 +65,11 @@ def review_post(request: HttpRequest, reference: str, what: str) -> HttpResponse
             ):
                 require_any(request, "webapp.command_incidents")
             reviews.review_action_done(action_id=action_id, note=request.POST.get("note", ""), actor=actor)
+            done = "Action marked done."
         else:
             require_any(request, *EDITORS)
             if what == "text":
+                done = "Review text saved."
                 reviews.review_update(
                     reference=reference,
                     went_well=request.POST.get("went_well", ""),
@@ -77,6 +79,8 @@ def review_post(request: HttpRequest, reference: str, what: str) -> HttpResponse
                 )
             elif what == "action":
                 owner = get_user_model().objects.filter(pk=request.POST.get("owner") or 0).first()
+                owner_note = f" for {owner.get_username()}" if owner else ""
+                done = f"Action added{owner_note}, due {request.POST.get('due_on', '')}."
                 reviews.review_action_add(
                     reference=reference,
                     description=request.POST.get("description", ""),
@@ -86,10 +90,11 @@ def review_post(request: HttpRequest, reference: str, what: str) -> HttpResponse
                 )
             elif what == "submit":
                 reviews.review_submit(reference=reference, user=request.user, actor=actor)
+                done = "Review submitted: its sign-off approval is open for the approvers."
             else:
                 raise Http404("no such review action")
     except (ValueError, DomainError) as exc:
         messages.error(request, f"Not done: {getattr(exc, 'message', str(exc))}")
     else:
-        messages.success(request, "Done.")
+        messages.success(request, done)
     return redirect("review-page", reference=reference)

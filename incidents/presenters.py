@@ -11,6 +11,7 @@ from approvals.presenters import request_summary
 from approvals.selectors import requests_for_listing
 from audit.models import AuditEvent
 from incidents.models import Incident, IncidentKey
+from incidents.timeline import event_words
 from keyvault.selectors import key_restriction_status
 
 TIMELINE_PAGE = 50
@@ -57,6 +58,7 @@ def incident_keys(incident: Incident, limit: int = 500) -> list[dict[str, Any]]:
             "restricted": link.key.restricted_at is not None,
             "restriction": key_restriction_status(link.key),
             "replacement": str(link.key.replaced_by_id) if link.key.replaced_by_id else None,
+            "replacement_alias": link.key.replaced_by.alias if link.key.replaced_by else None,
             "retired": link.key.retired_reason if link.key.retired_at else "",
             "ai_category": link.key.ai_category,
         }
@@ -72,6 +74,7 @@ def timeline_event(event: AuditEvent) -> dict[str, Any]:
         "actor": event.actor,
         "reason": event.reason,
         "subject": f"{event.subject_type}:{event.subject_id}",
+        **dict(zip(("what", "details"), event_words(event.action, event.reason, event.data or {}), strict=True)),
     }
 
 
@@ -107,12 +110,14 @@ def incident_detail(incident: Incident, *, timeline_before: int | None = None) -
             "rewrap": [
                 {
                     "key": str(p.key_id),
+                    "key_alias": p.key.alias,
                     "replacement": str(p.replacement_id),
+                    "replacement_alias": p.replacement.alias,
                     "done": p.done,
                     "total": p.total,
                     "finished": p.finished_at is not None,
                 }
-                for p in incident.rewraps.order_by("started_at")
+                for p in incident.rewraps.select_related("key", "replacement").order_by("started_at")
             ],
             "signals": [
                 {

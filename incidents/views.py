@@ -12,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from audit.actors import Actor
 from incidents.cloudevents import CompromiseEvent, KeyReference
 from incidents.errors import IncidentNotFound
 from incidents.models import Incident, Severity
@@ -28,11 +29,13 @@ from incidents.services import incidents as services
 from incidents.services import ownership
 from incidents.services.closure import closure_by_check
 from incidents.services.signals import signal_receive
+from keyvault.models import ManagedKey
 from keyvault.selectors import keys_inventory
 from webapp.api.actors import actor_from_request
 from webapp.errors import DomainError
 from webapp.pagination import html_page
 from webapp.permissions import require_any
+from webapp.services.staff_mail import staff_mail_undelivered
 
 
 @login_required
@@ -81,9 +84,12 @@ def _page_context(request: HttpRequest, reference: str) -> dict[str, object]:
     step_index = STEPS.index(incident.step) if incident.step in STEPS else 0
     return {
         "incident": incident,
+        # What the Actions block depends on: the live refresh re-renders it when this changes.
+        "actions_version": f"{incident.status}:{incident.step}:{int(bool(incident.attention))}:{incident.commander_id}",
         "detail": detail,
         "steps": [(step, i < step_index, i == step_index) for i, step in enumerate(STEPS)],
         "can_command": request.user.has_perm("webapp.command_incidents"),
+        "undelivered_mail": list(staff_mail_undelivered(incident=incident.reference)[:10]),
         "severities": Severity.choices,
         "timeline_before": _timeline_before(request),
     }
@@ -93,23 +99,31 @@ def _page_context(request: HttpRequest, reference: str) -> dict[str, object]:
 @require_GET
 def incident_page(request: HttpRequest, reference: str) -> HttpResponse:
     require_any(request, "webapp.view_incidents")
-    context = _page_context(request, reference)
-    if context["can_command"]:
+    return render(request, "incidents/page.html", _with_actions(_page_context(request, reference)))
+
+
+def _with_actions(context: dict[str, object]) -> dict[str, object]:
+    """What the commander's Actions block needs (the key picker, the closure checklist at Close)."""
+    incident = context["incident"]
+    assert isinstance(incident, Incident)
+    if context["can_command"] and incident.status == Incident.Status.OPEN:
         context["inventory"] = keys_inventory(state="active")[:300]
         context["commanders"] = commanders()
-        incident = context["incident"]
-        assert isinstance(incident, Incident)
-        if incident.status == Incident.Status.OPEN and incident.step == Incident.Step.CLOSE:
+        if incident.step == Incident.Step.CLOSE:
             context["closure"] = closure_by_check(incident)
-    return render(request, "incidents/page.html", context)
+    return context
 
 
 @login_required
 @require_GET
 def incident_live(request: HttpRequest, reference: str) -> HttpResponse:
-    """The live part of the incident page, polled every few seconds."""
+    """The live part of the incident page, polled every few seconds; ``?part=actions``: the Actions block,
+    fetched by the page when the live part says it changed (the step moved, the incident closed)."""
     require_any(request, "webapp.view_incidents")
-    return render(request, "incidents/_live.html", _page_context(request, reference))
+    context = _page_context(request, reference)
+    if request.GET.get("part") == "actions":
+        return render(request, "incidents/_actions.html", _with_actions(context))
+    return render(request, "incidents/_live.html", context)
 
 
 @login_required
@@ -155,50 +169,70 @@ def incident_action(request: HttpRequest, reference: str, action: str) -> HttpRe
     require_any(request, "webapp.respond_to_incidents" if action == "note" else "webapp.command_incidents")
     actor = actor_from_request(request)
     try:
-        if action == "keys":
-            services.incident_add_keys(
-                reference=reference,
-                key_ids=[uuid.UUID(k) for k in request.POST.getlist("keys")],
-                actor=actor,
-                reason=request.POST.get("reason", "") or "added by the commander",
-            )
-        elif action == "awareness":
-            aware_at = datetime.fromisoformat(request.POST.get("aware_at", ""))
-            if timezone.is_naive(aware_at):
-                aware_at = timezone.make_aware(aware_at, timezone.get_current_timezone())
-            services.incident_record_awareness(reference=reference, aware_at=aware_at, actor=actor)
-        elif action == "severity":
-            services.incident_change_severity(
-                reference=reference,
-                severity=request.POST.get("severity", ""),
-                actor=actor,
-                reason=request.POST.get("reason", ""),
-            )
-        elif action == "retire":
-            services.incident_key_retire(
-                reference=reference,
-                key_id=uuid.UUID(request.POST.get("key", "")),
-                actor=actor,
-                reason=request.POST.get("reason", ""),
-            )
-        elif action == "note":
-            services.incident_add_note(reference=reference, text=request.POST.get("text", ""), actor=actor)
-        elif action in ("request_close", "retry"):
-            waivers = {
-                name.removeprefix("waiver_"): request.POST.get(name, "")
-                for name in request.POST
-                if name.startswith("waiver_") and request.POST.get(name, "").strip()
-            }
-            services.incident_advance(
-                reference=reference, action=action, choice=request.POST.get("choice", ""), actor=actor, waivers=waivers
-            )
-        else:
-            raise Http404("no such action")
+        done = _incident_action_run(request, reference, action, actor)
     except (ValueError, DomainError) as exc:
         messages.error(request, f"Not done: {getattr(exc, 'message', str(exc))}")
     else:
-        messages.success(request, "Done.")
+        messages.success(request, done)
     return redirect("incident-page", reference=reference)
+
+
+def _incident_action_run(request: HttpRequest, reference: str, action: str, actor: Actor) -> str:
+    """Carry out one of the commander's actions; returns what happened, in a sentence for the page."""
+    if action == "keys":
+        added = services.incident_add_keys(
+            reference=reference,
+            key_ids=[uuid.UUID(k) for k in request.POST.getlist("keys")],
+            actor=actor,
+            reason=request.POST.get("reason", "") or "added by the commander",
+        )
+        if not added:
+            return "No key added: the keys chosen were already part of this incident."
+        aliases = ", ".join(ManagedKey.objects.filter(id__in=added).order_by("alias").values_list("alias", flat=True))
+        return f"Added and contained (suspended): {aliases}."
+    if action == "awareness":
+        aware_at = datetime.fromisoformat(request.POST.get("aware_at", ""))
+        if timezone.is_naive(aware_at):
+            aware_at = timezone.make_aware(aware_at, timezone.get_current_timezone())
+        incident = services.incident_record_awareness(reference=reference, aware_at=aware_at, actor=actor)
+        moment = incident.aware_at or aware_at
+        return f"Awareness recorded: {moment:%Y-%m-%d %H:%M} UTC; the regulatory clocks count from it."
+    if action == "severity":
+        incident = services.incident_change_severity(
+            reference=reference,
+            severity=request.POST.get("severity", ""),
+            actor=actor,
+            reason=request.POST.get("reason", ""),
+        )
+        return f"Severity is now {incident.get_severity_display()}."
+    if action == "retire":
+        key = services.incident_key_retire(
+            reference=reference,
+            key_id=uuid.UUID(request.POST.get("key", "")),
+            actor=actor,
+            reason=request.POST.get("reason", ""),
+        )
+        return f"{key.alias} is retired without a replacement; the reason is on the timeline."
+    if action == "note":
+        services.incident_add_note(reference=reference, text=request.POST.get("text", ""), actor=actor)
+        return "Note added to the timeline."
+    if action in ("request_close", "retry"):
+        waivers = {
+            name.removeprefix("waiver_"): request.POST.get(name, "")
+            for name in request.POST
+            if name.startswith("waiver_") and request.POST.get(name, "").strip()
+        }
+        services.incident_advance(
+            reference=reference, action=action, choice=request.POST.get("choice", ""), actor=actor, waivers=waivers
+        )
+        if action == "retry":
+            return "The stalled step is being retried; the steps above show when it moves on."
+        return (
+            "Closure requested: a “Close the incident” approval is open for the approvers"
+            + (f" ({len(waivers)} waiver(s) recorded in it)" if waivers else "")
+            + "; the incident closes once it is approved."
+        )
+    raise Http404("no such action")
 
 
 @login_required

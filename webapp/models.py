@@ -70,3 +70,44 @@ class StackProbe(models.Model):
 
     def __str__(self) -> str:
         return f"{self.via}:{self.probe_id}"
+
+
+class StaffMail(models.Model):
+    """An alert mail to Sequester's own people (approvers, the commander): what was to be sent, to whom,
+    and what happened. Tried at once, then retried with backoff (``webapp.services.staff_mail``); a
+    delivery failure is shown where the person waiting on it looks, and audited."""
+
+    class Status(models.TextChoices):
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Delivered"
+        FAILING = "failing", "Not delivered yet (retrying)"
+        FAILED = "failed", "Not delivered (gave up)"
+
+    kind = models.CharField(max_length=40)
+    subject_type = models.CharField(max_length=40)
+    subject_id = models.CharField(max_length=200)
+    incident = models.CharField(max_length=64, blank=True, db_index=True)
+    recipients = models.JSONField(default=list)
+    delivered_to = models.JSONField(default=list)
+    subject = models.CharField(max_length=300)
+    body = models.TextField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.SENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField()
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"]),
+            models.Index(fields=["subject_type", "subject_id"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} mail on {self.subject_type} {self.subject_id}: {self.status}"
+
+    @property
+    def undelivered(self) -> list[str]:
+        return [address for address in self.recipients if address not in set(self.delivered_to)]

@@ -333,7 +333,8 @@ class WebAuthnFinishApi(APIView):
             actor=actor_from_request(request),
         )
         request.session.pop(factors.SESSION_KEY, None)
-        return Response({"id": stored.pk, "name": stored.name}, status=status.HTTP_201_CREATED)
+        back_to = request.session.pop(factors.RETURN_SESSION_KEY, "")
+        return Response({"id": stored.pk, "name": stored.name, "next": back_to}, status=status.HTTP_201_CREATED)
 
 
 class FactorRecoveryApi(APIView):

@@ -53,6 +53,8 @@ PROVEN_SECONDS = 600
 PASSWORD_PROOF = "password"  # noqa: S105 - the name of a proof, not a password
 # Where the web UI keeps the id of the change a session proved (a name only; the row is the truth).
 SESSION_KEY = "sequester_factor_change"
+# Where the person goes back to once a factor is enrolled (the request they came from), in the session.
+RETURN_SESSION_KEY = "sequester_security_return_to"
 
 
 def user_has_factor(user: Any) -> bool:

@@ -6,13 +6,14 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.mail import send_mail, send_mass_mail
+from django.core.mail import send_mail
 from django.urls import reverse
 from django.utils import timezone
 
 from approvals.models import ApprovalRequest
 from approvals.selectors import eligible_approvers, request_outcome
 from ir_workflows.approvals.types import NOTICE_ESCALATION, NOTICE_REMINDER
+from webapp.services.staff_mail import staff_mail_send
 
 OPENED = "opened"
 
@@ -42,7 +43,9 @@ def _message(request: ApprovalRequest, kind: str) -> tuple[str, str]:
 
 
 def approval_notice_send(*, request_id: Any, kind: str) -> int:
-    """Mail every person who may still decide (and, on escalation, the escalation role)."""
+    """Mail every person who may still decide (and, on escalation, the escalation role); returns how
+    many have it now. Never raises for the mail server: what is not delivered is retried with backoff
+    and shown on the request's page (webapp.services.staff_mail)."""
     request = ApprovalRequest.objects.select_related("policy", "requested_by").filter(id=request_id).first()
     if request is None or request.status != ApprovalRequest.Status.PENDING:
         return 0
@@ -51,8 +54,16 @@ def approval_notice_send(*, request_id: Any, kind: str) -> int:
     if not recipients:
         return 0
     subject, body = _message(request, kind)
-    messages = [(subject, body, settings.DEFAULT_FROM_EMAIL, [address]) for address in recipients]
-    return int(send_mass_mail(messages, fail_silently=False))
+    mail = staff_mail_send(
+        kind=f"approval_{kind}",
+        subject_type="approval_request",
+        subject_id=str(request.id),
+        incident=request.incident,
+        recipients=recipients,
+        subject=subject,
+        body=body,
+    )
+    return len(mail.delivered_to)
 
 
 def factor_notice_send(*, user_id: Any, what: str, source_ip: str) -> int:

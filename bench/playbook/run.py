@@ -22,13 +22,13 @@ from django.test.utils import setup_databases, setup_test_environment, teardown_
 
 from bench.timing import percentile
 
-TRIALS = {1: 30, 100: 10, 10_000: 3}
+TRIALS = {1: 30, 100: 10, 10_000: 3, 100_000: 2}
 WARM_UP = 3
 INCIDENTS = 40
 SENDERS = 4
 WARM_UP_INCIDENTS = SENDERS * 3
 ROUNDS = 5
-TARGET_RATIO = 0.3
+TARGET_RATIO = 0.6
 
 
 def _kek_with_deks(count: int, tag: str):
@@ -72,7 +72,7 @@ def bench_containment(client: Client, out: IO[str]) -> bool:
 
     job = Principal.for_rewrap_job("bench")
     ok = True
-    targets = {1: 0.100, 10_000: 5.0}
+    targets = {1: 0.025, 10_000: 1.0, 100_000: 10.0}
     for count, trials in TRIALS.items():
         latencies = []
         for trial in range(-WARM_UP if count == 1 else 0, trials):
@@ -97,7 +97,8 @@ def bench_containment(client: Client, out: IO[str]) -> bool:
         goal = f" (target p99 <= {target * 1000:.0f} ms)" if target else ""
         out.write(
             f"  [{mark}] signal POST -> encrypt refused, {count:>6,} key(s) under one KEK, {trials} trials: "
-            f"p50 {p50 * 1000:8.1f} ms, p99 {p99 * 1000:8.1f} ms{goal}\n"
+            f"p50 {p50 * 1000:8.1f} ms, p99 {p99 * 1000:8.1f} ms (min {min(latencies) * 1000:.1f}, "
+            f"max {max(latencies) * 1000:.1f}){goal}\n"
         )
     return ok
 
@@ -185,12 +186,13 @@ def bench_throughput(token: str, out: IO[str], address: str) -> bool:
             )
     baseline, rate = statistics.median(baselines), statistics.median(ours)
     ratio = rate / baseline
+    per_round = [o / b for o, b in zip(ours, baselines, strict=True)]
     met = ratio >= TARGET_RATIO
     out.write(
         f"  [{'ok ' if met else 'MISS'}] incidents/s to the first approval gate (contained, blast radius, "
         f"approval requested): {rate:6.1f}/s vs a trivial one-activity workflow {baseline:6.1f}/s, "
-        f"ratio {ratio:4.2f} (target >= {TARGET_RATIO}; medians of {ROUNDS} rounds of {INCIDENTS}, "
-        f"{SENDERS} concurrent senders)\n"
+        f"ratio {ratio:4.2f} (rounds min {min(per_round):4.2f}, max {max(per_round):4.2f}; target >= "
+        f"{TARGET_RATIO}; medians of {ROUNDS} rounds of {INCIDENTS}, {SENDERS} concurrent senders)\n"
     )
     return met
 
@@ -283,7 +285,7 @@ def run(out: IO[str]) -> int:
         out.write(f"database: {connection.vendor}\n")
         token = api_token_issue(service_account="bench-detector", name="bench", valid_days=1).secret
         client = Client(HTTP_AUTHORIZATION=f"Bearer {token}")
-        with temporal_dev_server() as address:  # first: the containment trials below leave 30,000 keys behind
+        with temporal_dev_server() as address:  # first: the containment trials below leave 230,000 keys behind
             ok = bench_throughput(token, out, address)
         ok &= bench_containment(client, out)
         return 0 if ok else 1

@@ -8,7 +8,6 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 
@@ -28,6 +27,7 @@ from incidents.services.hooks import change_hooks_run
 from incidents.services.incidents import incident_get, system_user
 from incidents.services.ownership import queue_members
 from ir_workflows.approvals.types import ApprovalGateSpec
+from ir_workflows.incident import procedure
 from keyvault.backends.managers import ManagerConnector
 from keyvault.errors import IllegalTransition
 from keyvault.models import DecryptGrant, ManagedKey, WrappedItem
@@ -38,6 +38,8 @@ from keyvault.services.versions import key_backend
 from keyvault.services.wrapped_items import wrapped_items_rewrap_on_manager
 from keyvault.states import DESTROYED_STATES, SUSPENDABLE, KeyState
 from keyvault.types import Principal, UseContext
+from webapp.models import StaffMail
+from webapp.services.staff_mail import staff_mail_attempt, staff_mail_record
 
 S = KeyState
 PLAYBOOK = Actor.system("playbook")
@@ -74,6 +76,22 @@ def incident_contain(*, reference: str) -> dict[str, Any]:
         "systems": len(radius.get("systems", [])),
         "record_count": int(radius.get("record_count", 0)),
     }
+
+
+def incident_contain_and_request_confirmation(*, reference: str) -> tuple[dict[str, Any], ApprovalGateSpec]:
+    """The path to the first gate in one step: containment checked (``incident_contain``), the incident
+    at the confirm step and the first round's confirm_compromise request open (idempotent under retries,
+    as each of them is)."""
+    contained = incident_contain(reference=reference)
+    confirmation = incident_open_approval(
+        reference=reference,
+        action=policies.CONFIRM_COMPROMISE,
+        round_number=1,
+        keys=contained["roots"],
+        disposition="",
+        step=procedure.CONFIRM,
+    )
+    return contained, confirmation
 
 
 @transaction.atomic
@@ -141,11 +159,42 @@ def incident_open_approval(
 
 
 def incident_attention(*, reference: str, message: str) -> int:
-    """Something needs the commander: on the incident, on the timeline, and by email."""
+    """Something needs the commander: on the incident, on the timeline, and by an alert mail (to the
+    commander, or the queue's commanders when it has none). Returns how many have the mail now.
+
+    The mail never fails this call: it is recorded with the event (``incident.attention`` names the
+    mail and its recipients, and claims no delivery), tried at once, then retried with backoff; its
+    delivery (or not) is audited by webapp.services.staff_mail and shown on the incident page. A retry
+    of this call with the same message while its mail is still on its way writes nothing again."""
     with transaction.atomic():
         incident = incident_get(reference, lock=True)
+        already = (
+            StaffMail.objects.filter(kind=ATTENTION_MAIL, incident=reference, subject_id=reference)
+            .order_by("-created_at")
+            .first()
+        )
+        if (
+            incident.attention == message[:2000]
+            and already is not None
+            and already.created_at > timezone.now() - ATTENTION_RETRY_WINDOW
+        ):
+            return len(already.delivered_to)  # the activity retried: recorded and mailed already
         incident.attention = message[:2000]
         incident.save(update_fields=["attention"])
+        recipients = _attention_recipients(incident)
+        mail = (
+            staff_mail_record(
+                kind=ATTENTION_MAIL,
+                subject_type="incident",
+                subject_id=reference,
+                incident=reference,
+                recipients=recipients,
+                subject=f"{'[Sequester] [EXERCISE]' if incident.exercise else '[Sequester]'} {reference} needs you",
+                body=f"{_attention_text(incident, message)}\n\n{_incident_link(reference)}\n",
+            )
+            if recipients
+            else None
+        )
         audit_record(
             action="incident.attention",
             actor=PLAYBOOK,
@@ -153,16 +202,35 @@ def incident_attention(*, reference: str, message: str) -> int:
             subject_id=reference,
             reason=message,
             incident=reference,
+            data={
+                "alert_mail": mail.pk if mail else None,
+                "alert_to": recipients,
+                "delivery": "attempted next; its outcome is its own event (mail.*)" if mail else "nobody to mail",
+            },
         )
-    recipients = [incident.commander.email] if incident.commander and incident.commander.email else []
-    if not recipients:  # nobody commands it yet (or no address): the queue's commanders stand in
-        recipients = [user.email for user in queue_members() if user.email]
-    if not recipients:
+    if mail is None:
         return 0
-    link = f"{settings.SEQUESTER_BASE_URL.rstrip('/')}/incidents/{reference}/"
-    tag = "[Sequester] [EXERCISE]" if incident.exercise else "[Sequester]"
-    body = ("EXERCISE — a drill, not a real compromise.\n\n" if incident.exercise else "") + f"{message}\n\n{link}\n"
-    return send_mail(f"{tag} {reference} needs you", body, settings.DEFAULT_FROM_EMAIL, recipients)
+    return len(staff_mail_attempt(mail_id=mail.pk).delivered_to)
+
+
+ATTENTION_MAIL = "incident_attention"
+# A call with the same message this soon after the last is the activity's retry, not a new alert.
+ATTENTION_RETRY_WINDOW = timedelta(minutes=5)
+
+
+def _incident_link(reference: str) -> str:
+    return f"{settings.SEQUESTER_BASE_URL.rstrip('/')}/incidents/{reference}/"
+
+
+def _attention_text(incident: Incident, message: str) -> str:
+    return ("EXERCISE — a drill, not a real compromise.\n\n" if incident.exercise else "") + message
+
+
+def _attention_recipients(incident: Incident) -> list[str]:
+    if incident.commander and incident.commander.email:
+        return [incident.commander.email]
+    # Nobody commands it yet (or no address): the queue's commanders stand in.
+    return [user.email for user in queue_members() if user.email]
 
 
 def key_mark_compromised(*, reference: str, key_id: str) -> str:

@@ -19,6 +19,7 @@ from ir_workflows.incident.types import (
     CLOSE_ACTIVITY,
     CLOSURE_CHECK_ACTIVITY,
     CONTAIN_ACTIVITY,
+    CONTAIN_AND_CONFIRM_ACTIVITY,
     DESTROY_ACTIVITY,
     HOOKS_ACTIVITY,
     MARK_COMPROMISED_ACTIVITY,
@@ -34,6 +35,7 @@ from ir_workflows.incident.types import (
     CloseResult,
     ClosureCheckInput,
     ClosureCheckResult,
+    ContainAndConfirmResult,
     ContainResult,
     DestroyResult,
     HookInput,
@@ -75,6 +77,13 @@ def django_activity(function: F) -> F:
 @django_activity
 def incident_contain(ref: IncidentRef) -> ContainResult:
     return ContainResult(**playbook.incident_contain(reference=ref.incident))
+
+
+@activity.defn(name=CONTAIN_AND_CONFIRM_ACTIVITY)
+@django_activity
+def incident_contain_and_request_confirmation(ref: IncidentRef) -> ContainAndConfirmResult:
+    contained, confirmation = playbook.incident_contain_and_request_confirmation(reference=ref.incident)
+    return ContainAndConfirmResult(ContainResult(**contained), confirmation)
 
 
 @activity.defn(name=SET_STEP_ACTIVITY)
@@ -212,6 +221,7 @@ def incident_closure_check(check: ClosureCheckInput) -> ClosureCheckResult:
 
 PLAYBOOK_ACTIVITIES = (
     incident_contain,
+    incident_contain_and_request_confirmation,
     incident_set_step,
     incident_open_approval,
     incident_attention,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ir_workflows.approvals.types import ApprovalGateSpec
+
 INCIDENT_WORKFLOW = "KeyCompromiseIncident"
 RESTRICTION_BATCH_WORKFLOW = "KeyRestrictionBatch"
 KEY_RESTRICTION_WORKFLOW = "KeyRestriction"
@@ -16,6 +18,8 @@ ADVANCE_UPDATE = "advance"
 INCIDENT_STATUS_QUERY = "status"
 
 CONTAIN_ACTIVITY = "incident_contain"
+# Containment checked and the confirmation requested in one activity: the path to the first gate.
+CONTAIN_AND_CONFIRM_ACTIVITY = "incident_contain_and_request_confirmation"
 SET_STEP_ACTIVITY = "incident_set_step"
 OPEN_APPROVAL_ACTIVITY = "incident_open_approval"
 ATTENTION_ACTIVITY = "incident_attention"
@@ -62,6 +66,12 @@ class ContainResult:
     keys: list[str]
     systems: int
     record_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class ContainAndConfirmResult:
+    contained: ContainResult
+    confirmation: ApprovalGateSpec  # the first round's confirm_compromise request
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,6 +36,7 @@ from ir_workflows.incident.types import (
     CLOSE_ACTIVITY,
     CLOSURE_CHECK_ACTIVITY,
     CONTAIN_ACTIVITY,
+    CONTAIN_AND_CONFIRM_ACTIVITY,
     DESTROY_ACTIVITY,
     HOOKS_ACTIVITY,
     INCIDENT_STATUS_QUERY,
@@ -62,6 +63,7 @@ from ir_workflows.incident.types import (
     CloseResult,
     ClosureCheckInput,
     ClosureCheckResult,
+    ContainAndConfirmResult,
     ContainResult,
     DestroyResult,
     HookInput,
@@ -280,9 +282,25 @@ class KeyCompromiseIncidentWorkflow:
     # --- the playbook ----------------------------------------------------------------------------
     @workflow.run
     async def run(self, incident: IncidentInput) -> IncidentResult:
-        contained = await self._act(CONTAIN_ACTIVITY, IncidentRef(self._ref), ContainResult)
-        self._roots = list(contained.roots)
-        self._keys = list(dict.fromkeys([*contained.keys, *self._keys]))
+        if workflow.patched("contain-with-confirm-request-v4"):
+            first: ApprovalGateSpec | None = None
+            if self._severity == "critical":  # the commander hears of it before the vote opens
+                self._contained(await self._act(CONTAIN_ACTIVITY, IncidentRef(self._ref), ContainResult))
+                await self._tell_commander("critical incident opened: keys contained, confirmation requested")
+            else:  # one activity to the first gate: containment checked, confirmation requested (round 1)
+                both: ContainAndConfirmResult = await self._act(
+                    CONTAIN_AND_CONFIRM_ACTIVITY, IncidentRef(self._ref), ContainAndConfirmResult
+                )
+                self._contained(both.contained)
+                first = both.confirmation
+            self._step = procedure.CONFIRM
+            confirmed = await self._approval(
+                policies.CONFIRM_COMPROMISE, keys=self._roots, step=procedure.CONFIRM, first=first
+            )
+            if confirmed != APPROVED:
+                return await self._false_positive()
+            return await self._after_confirmation()
+        self._contained(await self._act(CONTAIN_ACTIVITY, IncidentRef(self._ref), ContainResult))
         if workflow.patched("attention-on-critical-v2") and self._severity == "critical":
             await self._tell_commander("critical incident opened: keys contained, confirmation requested")
 
@@ -294,7 +312,13 @@ class KeyCompromiseIncidentWorkflow:
             confirmed = await self._approval(policies.CONFIRM_COMPROMISE, keys=self._roots)
         if confirmed != APPROVED:
             return await self._false_positive()
+        return await self._after_confirmation()
 
+    def _contained(self, contained: ContainResult) -> None:
+        self._roots = list(contained.roots)
+        self._keys = list(dict.fromkeys([*contained.keys, *self._keys]))
+
+    async def _after_confirmation(self) -> IncidentResult:
         self._resolution = "compromise"
         await self._set_step(procedure.RESTRICT)
         self._restricting = True
@@ -429,14 +453,26 @@ class KeyCompromiseIncidentWorkflow:
                 )
             return result
 
-    async def _approval(self, action: str, *, keys: list[str], disposition: str = "", step: str = "") -> str:
-        """Open a request and wait for it; an expired request escalates and opens again."""
+    async def _approval(
+        self,
+        action: str,
+        *,
+        keys: list[str],
+        disposition: str = "",
+        step: str = "",
+        first: ApprovalGateSpec | None = None,
+    ) -> str:
+        """Open a request and wait for it; an expired request escalates and opens again. ``first``: the
+        first round's request, opened already (with containment)."""
         for round_number in range(1, 1000):
-            spec = await self._act(
-                OPEN_APPROVAL_ACTIVITY,
-                OpenApprovalInput(self._ref, action, round_number, keys=keys, disposition=disposition, step=step),
-                ApprovalGateSpec,
-            )
+            if round_number == 1 and first is not None:
+                spec = first
+            else:
+                spec = await self._act(
+                    OPEN_APPROVAL_ACTIVITY,
+                    OpenApprovalInput(self._ref, action, round_number, keys=keys, disposition=disposition, step=step),
+                    ApprovalGateSpec,
+                )
             result = await self._gates.wait(spec)
             if result.status != EXPIRED:
                 return result.status

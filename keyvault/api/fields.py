@@ -7,6 +7,7 @@ import binascii
 from typing import Any
 
 from rest_framework import serializers
+from rest_framework.validators import ProhibitSurrogateCharactersValidator
 
 
 class Base64Field(serializers.CharField):
@@ -15,6 +16,9 @@ class Base64Field(serializers.CharField):
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("trim_whitespace", False)
         super().__init__(**kwargs)
+        # Strict base64 admits ASCII only, surrogates included out: CharField's per-character
+        # surrogate check would walk every character of the payload for nothing.
+        self.validators = [v for v in self.validators if not isinstance(v, ProhibitSurrogateCharactersValidator)]
 
     def to_internal_value(self, data: Any) -> bytes:  # type: ignore[override]
         text = super().to_internal_value(data)

@@ -6,7 +6,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from uuid import UUID
 
+from django.db.models import F
+
 from keyvault.models import DataAsset, ManagedKey, System
+from keyvault.set_filters import AnyOf
 
 
 def key_descendant_ids(roots: Iterable[UUID]) -> list[UUID]:
@@ -15,7 +18,7 @@ def key_descendant_ids(roots: Iterable[UUID]) -> list[UUID]:
     frontier = list(seen)
     found: list[UUID] = []
     while frontier:
-        children = list(ManagedKey.objects.filter(parent_id__in=frontier).values_list("id", flat=True))
+        children = list(ManagedKey.objects.filter(AnyOf(F("parent_id"), frontier)).values_list("id", flat=True))
         frontier = [child for child in children if child not in seen]
         seen.update(frontier)
         found.extend(frontier)

@@ -729,7 +729,6 @@ def _rewrap_target(source: ManagedKey, target_key_id: UUID | None) -> UUID:
 
 
 @_refusals_recorded("rewrap")
-@transaction.atomic
 def gate_rewrap(
     *,
     items: Sequence[DecryptItem],
@@ -738,9 +737,10 @@ def gate_rewrap(
     target_key_id: UUID | None = None,
     expected_key_id: UUID | None = None,
 ) -> tuple[UUID, list[bytes]]:
-    """Decrypt under the ciphertexts' key and encrypt under the target, in one transaction: the
-    plaintext never leaves this process. The decrypt side follows the source key's rules; the encrypt
-    side is part of the rewrap (an incident responder may rewrap without the gate permission)."""
+    """Decrypt under the ciphertexts' key and encrypt under the target: the plaintext never leaves this
+    process. The decrypt side follows the source key's rules; the encrypt side is part of the rewrap (an
+    incident responder may rewrap without the gate permission). Between keys whose uses leave no
+    evidence, one read and one check (``_rewrap_then_check``); otherwise one transaction."""
     context = context or UseContext()
     caller = principal.caller
     _require(caller, Op.REWRAP)
@@ -766,6 +766,77 @@ def gate_rewrap(
     target_id = target_key_id
     if target_id in source_ids:
         raise CiphertextKeyMismatch("the target key is the ciphertexts' own key")
+    fast = _rewrap_then_check(target_id, blobs, aads, groups, principal, caller, context)
+    if fast is not None:
+        return target_id, fast
+    return target_id, _rewrap_in_transaction(target_id, blobs, aads, groups, principal, caller, context)
+
+
+def _rewrap_then_check(
+    target_id: UUID,
+    blobs: list[bytes],
+    aads: list[bytes],
+    groups: Sequence[ct.Group],
+    principal: Principal,
+    caller: Caller,
+    context: UseContext,
+) -> list[bytes] | None:
+    """Rewrap between keys whose uses leave no evidence (no logged state, no grant), on PostgreSQL,
+    without a transaction: the sources are read as ``gate_decrypt`` reads them (the last committed
+    state), the plaintexts sealed under the version of the target this process used last, and the
+    target then checked in one statement, as ``_encrypt_then_check`` does: the ciphertexts leave only if
+    the target is active with that version at the check, which waits for a state change being
+    committed. None (nothing decrypted, nothing counted) sends the caller to the transactional path."""
+    current = _current.get(target_id)
+    if current is None or connection.vendor != "postgresql" or not connection.get_autocommit():
+        return None
+    if use_verdict(caller, Op.REWRAP, S.ACTIVE) is not Verdict.ALLOW:
+        return None
+    sources = _snapshot([g.key_id for g in groups], _wanted_versions(groups), lock=False)
+    if any(
+        _logged_state(s.state) or use_verdict(caller, Op.DECRYPT, s.state) is not Verdict.ALLOW
+        for s in sources.values()
+    ):
+        return None  # evidence, context or a grant: the transactional path decides and records
+    opened: list[bytes] = [b""] * len(blobs)
+    for group in groups:
+        snapshot = sources[group.key_id]
+        ref = _versions(snapshot, {group.key_version})[group.key_version]
+        if len(groups) == 1:
+            opened = _open(key_backend(snapshot.key), ref, blobs, aads)
+            continue
+        positions = group.positions
+        plaintexts = _open(key_backend(snapshot.key), ref, [blobs[p] for p in positions], [aads[p] for p in positions])
+        for position, plaintext in zip(positions, plaintexts, strict=True):
+            opened[position] = plaintext
+    with backend_errors():
+        backend = backend_for(current.backend)
+    sealed = _seal(backend, current.ref, opened, aads, exception=False, wrap=False)
+    with connection.cursor() as cursor:
+        cursor.execute(_PG_CHECK, [target_id])
+        row = cursor.fetchone()
+    if row is None or row[0] != S.ACTIVE.value or (row[1], row[2]) != (current.ref.version, current.generation):
+        _current.pop(target_id, None)
+        return None
+    for group in groups:
+        tally.add(group.key_id, decrypted=len(group.positions))
+    tally.add(target_id, encrypted=len(sealed))
+    return sealed
+
+
+@transaction.atomic
+def _rewrap_in_transaction(
+    target_id: UUID,
+    blobs: list[bytes],
+    aads: list[bytes],
+    groups: Sequence[ct.Group],
+    principal: Principal,
+    caller: Caller,
+    context: UseContext,
+) -> list[bytes]:
+    """Both sides under share locks until commit: decrypt grants consumed and logged uses recorded with
+    the operation, and the target's state decided as it is encrypted under."""
+    source_ids = {g.key_id for g in groups}
     snapshots = _snapshot([*source_ids, target_id], _wanted_versions(groups))
     target = snapshots[target_id]
     verdict = use_verdict(caller, Op.REWRAP, target.state)
@@ -774,7 +845,4 @@ def gate_rewrap(
     plaintexts = _decrypt_locked(
         snapshots, blobs, aads, groups, principal, context, caller=caller, action="key.rewrap_decrypt"
     )
-    sealed = _encrypt_locked(
-        target, plaintexts, aads, principal, context, wrap=False, caller=caller, operation=Op.REWRAP
-    )
-    return target_id, sealed
+    return _encrypt_locked(target, plaintexts, aads, principal, context, wrap=False, caller=caller, operation=Op.REWRAP)

@@ -14,7 +14,7 @@ from typing import Any
 from uuid import UUID
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from audit.actors import Actor
@@ -44,6 +44,7 @@ from keyvault.policy import SYSTEM, Caller, Verdict, hidden, manage_verdict
 from keyvault.services.blast_radius import BlastRadius, key_blast_radius, key_descendant_ids
 from keyvault.services.restriction import key_plan, restrictions_apply
 from keyvault.services.versions import backend_errors, key_backend, version_material_set, version_ref
+from keyvault.set_filters import AnyOf
 from keyvault.states import (
     DESTROYED_STATES,
     QUARANTINED,
@@ -323,7 +324,42 @@ class SuspendResult:
     suspended: list[UUID]
     already_restricted: list[UUID]
     blast_radius: BlastRadius | None
-    keys: list[ManagedKey] = field(repr=False)
+    key_ids: list[UUID] = field(repr=False)  # every key locked: the named ones and every key they wrapped
+
+
+@dataclass(frozen=True, slots=True)
+class _Row:
+    id: UUID
+    state: str
+    alias: str
+
+
+def _locked_rows(key_ids: list[UUID]) -> list[_Row]:
+    """Lock the keys (in id order, as every writer does) in one statement; their id, state and alias."""
+    rows = ManagedKey.objects.select_for_update().filter(AnyOf(F("id"), key_ids)).order_by("id")
+    return [_Row(*row) for row in rows.values_list("id", "state", "alias")]
+
+
+def _locked_tree_rows(roots: list[UUID], *, cascade: bool) -> tuple[list[UUID], list[_Row]]:
+    """``_locked_tree`` for a set: one statement per level of the hierarchy (to find the keys below),
+    one to lock them all, whatever their number; no model is loaded."""
+    all_ids = roots + [i for i in key_descendant_ids(roots) if i not in set(roots)] if cascade else roots
+    rows = _locked_rows(all_ids)
+    if len(rows) != len(set(all_ids)):
+        missing = sorted({str(i) for i in all_ids} - {str(row.id) for row in rows})
+        raise KeyNotFound(f"no key with id {', '.join(missing)}")
+    while cascade:  # a key created under one of them while this waited for the locks (see _locked_tree)
+        late = list(
+            ManagedKey.objects.filter(AnyOf(F("parent_id"), all_ids))
+            .exclude(AnyOf(F("id"), all_ids))
+            .values_list("id", flat=True)
+        )
+        if not late:
+            break
+        late += [i for i in key_descendant_ids(late) if i not in set(all_ids)]
+        all_ids = all_ids + late
+        rows = sorted([*rows, *_locked_rows(late)], key=lambda row: row.id)
+    return all_ids, rows
 
 
 @transaction.atomic(savepoint=False)
@@ -341,47 +377,45 @@ def key_suspend(
     they are. Call it inside the transaction that records the signal. The backend restriction follows
     the commit (``_restriction_owed``).
 
-    Written in bulk (one update, one batch of chained audit events), so that a KEK with ten thousand
-    wrapped keys is contained in one short transaction."""
+    Set-based, so that a KEK with a hundred thousand wrapped keys is contained in one short
+    transaction: one statement per level of the hierarchy to find the keys, one to lock them, one to
+    suspend them, one to append their audit events (one event per key, chained as every other)."""
     reason = _require_reason(reason)
-    roots = list(dict.fromkeys(key_ids))
-    all_ids, keys = _locked_tree(roots, cascade=cascade)
-    suspendable = [key for key in keys if key.key_state in SUSPENDABLE]
-    already = [key.id for key in keys if key.key_state not in SUSPENDABLE]
-    now = timezone.now()
-    if suspendable:
-        ManagedKey.objects.filter(id__in=[key.id for key in suspendable]).update(
+    roots = list(dict.fromkeys(UUID(str(key_id)) for key_id in key_ids))
+    all_ids, rows = _locked_tree_rows(roots, cascade=cascade)
+    suspendable = {state.value for state in SUSPENDABLE}
+    changed = [row for row in rows if row.state in suspendable]
+    if changed:
+        now = timezone.now()
+        ManagedKey.objects.filter(AnyOf(F("id"), [row.id for row in changed])).update(
             state=S.SUSPENDED.value, suspended_at=now, state_changed_at=now, restricted_at=None
         )
         root_set = set(roots)
-        cascade_note = [str(r) for r in roots]
+        cascade_note = {"cascade_from": [str(r) for r in roots]}
         audit_record_many(
             actor=actor,
             drafts=[
                 EventDraft(
                     action=f"key.{S.SUSPENDED.value}",
                     subject_type="key",
-                    subject_id=key.id,
+                    subject_id=row.id,
                     reason=reason,
                     incident=incident,
-                    data={"from": key.state, "to": S.SUSPENDED.value, "alias": key.alias}
-                    | ({} if key.id in root_set else {"cascade_from": cascade_note}),
+                    data={"from": row.state, "to": S.SUSPENDED.value, "alias": row.alias}
+                    | ({} if row.id in root_set else cascade_note),
                 )
-                for key in suspendable
+                for row in changed
             ],
         )
-        for key in suspendable:
-            key.state, key.suspended_at, key.state_changed_at = S.SUSPENDED.value, now, now
-            key.restricted_at = None
         order = {str(key_id): position for position, key_id in enumerate(all_ids)}  # the named keys first
         _restriction_owed(
-            sorted((key.id for key in suspendable), key=lambda i: order[str(i)]), actor=actor, incident=incident
+            sorted((row.id for row in changed), key=lambda i: order[str(i)]), actor=actor, incident=incident
         )
     return SuspendResult(
-        suspended=[key.id for key in suspendable],
-        already_restricted=already,
+        suspended=[row.id for row in changed],
+        already_restricted=[row.id for row in rows if row.state not in suspendable],
         blast_radius=key_blast_radius(roots) if with_blast_radius else None,
-        keys=keys,
+        key_ids=[row.id for row in rows],
     )
 
 

@@ -22,6 +22,7 @@ from uuid import UUID
 import structlog
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.dispatch import Signal
 from django.utils import timezone
 
@@ -31,6 +32,7 @@ from keyvault.backends.base import KeyBackend, KeyRestriction, Restriction, Vers
 from keyvault.errors import BackendUnavailable, IllegalTransition, KeyNotFound
 from keyvault.models import KeyVersion, ManagedKey
 from keyvault.services.versions import backend_errors, key_backend, version_material_set
+from keyvault.set_filters import AnyOf
 from keyvault.states import RESTRICTED, KeyState
 from webapp.errors import DomainError
 
@@ -132,8 +134,25 @@ def _store_materials(versions: list[KeyVersion], materials: list[bytes]) -> None
             version_material_set(version, material)
 
 
-def key_restrict(*, key_id: UUID, actor: Actor, incident: str = "") -> RestrictionReport:
+# Why a restriction is applied, as its ``key.restricted`` event says: owed by a state change (the
+# first restriction in that state), or re-applied because the drift check found the backend undone.
+CAUSE_OWED = "owed"
+CAUSE_DRIFT = "drift"
+
+
+def _restricted_reason(key: ManagedKey, cause: str) -> str:
+    if cause == CAUSE_DRIFT:
+        where = "on the manager" if key.manager_id else "on the backend"
+        return f"decrypt-only re-applied {where} after drift, and verified"
+    if key.manager_id:
+        return VERIFIED_ON_MANAGER
+    return f"decrypt-only applied on the backend and verified (owed since the key became {key.key_state.label})"
+
+
+def key_restrict(*, key_id: UUID, actor: Actor, incident: str = "", cause: str = CAUSE_OWED) -> RestrictionReport:
     """Apply decrypt-only on the backend for a suspended, deactivated or compromised key, and prove it.
+    ``cause`` says why (``CAUSE_OWED``: a state change owes it; ``CAUSE_DRIFT``: the drift check found
+    it undone): the audit event says which, so a first restriction never reads as a drift repair.
 
     The backend is called with no database lock held (a slow HSM or key manager must not hold the key's
     row, which every encrypt checks); the result is then recorded under the key's lock, if the key is
@@ -162,9 +181,9 @@ def key_restrict(*, key_id: UUID, actor: Actor, incident: str = "") -> Restricti
             actor=actor,
             subject_type="key",
             subject_id=key.id,
-            reason=VERIFIED_ON_MANAGER if key.manager_id else "decrypt-only applied on the backend and verified",
+            reason=_restricted_reason(key, cause),
             incident=incident,
-            data={"backend": report.backend, "versions": [_check(c) for c in report.versions]},
+            data={"backend": report.backend, "cause": cause, "versions": [_check(c) for c in report.versions]},
         )
     return report
 
@@ -215,7 +234,7 @@ def restrictions_apply(
     unreachable: set[str] = set()
     failures: list[dict[str, str]] = []
     rows = ManagedKey.objects.filter(
-        id__in=ids, state__in=[s.value for s in RESTRICTED], restricted_at__isnull=True
+        AnyOf(F("id"), ids), state__in=[s.value for s in RESTRICTED], restricted_at__isnull=True
     ).values_list("id", "backend", "manager_id")
     owed = {key_id: backend for key_id, backend, manager_id in rows if manager_id is None}
     managed = {key_id for key_id, _, manager_id in rows if manager_id is not None}
@@ -361,7 +380,7 @@ def _verify_one(key_id: UUID, actor: Actor) -> list[DriftFinding]:
             data={"backend": label, "state": key.state, "versions": drifted},
         )
     try:
-        repaired = key_restrict(key_id=key.id, actor=actor).verified
+        repaired = key_restrict(key_id=key.id, actor=actor, cause=CAUSE_DRIFT if applied else CAUSE_OWED).verified
     except RestrictionNotVerified as exc:
         repaired = False
         ManagedKey.objects.filter(id=key.id).update(  # owed again: the next check retries
@@ -473,11 +492,15 @@ def _restrict_batch(key_ids: list[UUID], *, actor: Actor, incident: str) -> list
                     action="key.restricted" if report.verified else "key.restriction_pending",
                     subject_type="key",
                     subject_id=key.id,
-                    reason=VERIFIED_ON_MANAGER
+                    reason=_restricted_reason(key, CAUSE_OWED)
                     if report.verified
                     else f"pending on the manager: {outcomes[-1].pending}",
                     incident=incident,
-                    data={"backend": report.backend, "versions": [_check(c) for c in report.versions]},
+                    data={
+                        "backend": report.backend,
+                        "cause": CAUSE_OWED,
+                        "versions": [_check(c) for c in report.versions],
+                    },
                 )
             )
         ManagedKey.objects.filter(id__in=verified_ids).update(restricted_at=now, restriction_pending="")

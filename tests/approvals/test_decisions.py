@@ -335,3 +335,30 @@ def test_the_grant_then_opens_compromised_decrypts(people, authenticators):
     assert gate.gate_decrypt(
         items=[gate.DecryptItem(sealed, AAD)], principal=Principal.for_user(commander), context=context
     ) == [PLAINTEXT]
+
+
+def test_verify_decision_says_what_a_totp_step_up_proves(people, authenticators, capsys):
+    """A TOTP code is a shared secret checked once, at decision time: never reported as a re-verified
+    signature (issue 14, bug 6). A WebAuthn assertion is: its signature is verified again."""
+    lead = people[roles.SECURITY_LEAD]
+    totp = setup_totp(lead)
+    request = open_request(policies.CONFIRM_COMPROMISE, people[roles.COMMANDER], {"keys": [str(suspended_key().id)]})
+    decision = decide(lead, request, totp=next_code(totp))
+    report = decision_verify(decision)
+    assert report.ok
+    assert not report.reverified
+    assert "one-time code was checked at decision time" in report.statement
+    assert "cannot be re-verified" in report.statement
+    assert decision.evidence["verified_at"] in report.statement
+    call_command("verify_decision", str(decision.id))
+    out = capsys.readouterr().out
+    assert "signature" not in out.replace("not a signature", "")
+    assert "its TOTP code was checked at decision time and cannot be re-verified" in out
+
+    custodian = people[roles.KEY_CUSTODIAN]
+    signed = decide(custodian, request, authenticator=authenticators[roles.KEY_CUSTODIAN])
+    report = decision_verify(signed)
+    assert report.reverified
+    assert "assertion signature over the document hash was verified again" in report.statement
+    call_command("verify_decision", str(signed.id))
+    assert "verifies, its signature included" in capsys.readouterr().out

@@ -79,7 +79,7 @@ def test_the_pdf_holds_every_section_and_the_key_facts(rendered):
         "prompt_store",
         "p-security_lead",
         "p-key_custodian",
-        "signature valid",
+        "assertion signature re-verified at export",
         confirm.payload_hash[:40],
         "https://scanner.example/secrets",
         "cardholder-db",

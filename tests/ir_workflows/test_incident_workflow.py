@@ -93,6 +93,13 @@ class Fakes:
                 escalation_role="ciso",
             )
 
+        @activity.defn(name=t.CONTAIN_AND_CONFIRM_ACTIVITY)
+        async def contain_and_confirm(ref: t.IncidentRef) -> t.ContainAndConfirmResult:
+            fakes.record("one_activity_to_the_gate", ref.incident)
+            contained = await contain(ref)
+            request = t.OpenApprovalInput(ref.incident, "confirm_compromise", 1, keys=contained.roots, step="confirm")
+            return t.ContainAndConfirmResult(contained, await open_approval(request))
+
         @activity.defn(name=t.ATTENTION_ACTIVITY)
         async def attention(notice: t.AttentionInput) -> t.AttentionResult:
             fakes.record("attention", notice.message)
@@ -168,6 +175,7 @@ class Fakes:
 
         return [
             contain,
+            contain_and_confirm,
             set_step,
             open_approval,
             attention,
@@ -333,6 +341,16 @@ async def test_critical_incidents_alert_the_commander_at_once(time_skipping_env,
     assert [value for name, value in fakes.calls if name == "attention"] == alerts
     if alerts:  # after containment, before the confirmation is requested: nobody waits on a vote unwarned
         assert names.index("contain") < names.index("attention") < names.index("approval")
+
+
+async def test_one_activity_carries_an_incident_to_its_first_gate(time_skipping_env):
+    fakes = Fakes()
+    worker, start = await _run(time_skipping_env, fakes, severity="high")
+    async with worker:
+        handle = await start
+        await _pending(handle, "confirm_compromise")
+        assert (await handle.query(KeyCompromiseIncidentWorkflow.status)).step == "confirm"
+    assert fakes.names() == ["one_activity_to_the_gate", "contain", "approval", "step-with-request"]
 
 
 async def _wait_step(handle, step: str, timeout: float = 30.0) -> None:

@@ -109,6 +109,9 @@ def test_drift_on_the_hsm_is_detected_alerted_and_repaired(backend, app):
     drift = AuditEvent.objects.get(action="key.restriction_drift")
     assert drift.subject_id == str(key.id)
     assert "CKA_ENCRYPT=True" in str(drift.data["versions"])
+    repaired = AuditEvent.objects.filter(action="key.restricted", subject_id=str(key.id)).latest("seq")
+    assert repaired.data["cause"] == restriction.CAUSE_DRIFT
+    assert "re-applied on the backend after drift" in repaired.reason
     assert hsm.verify_restriction(version).decrypt_only
     assert restriction.restrictions_verify_all(actor=SYSTEM) == []  # nothing left to repair
 

@@ -166,3 +166,17 @@ def test_a_restore_landing_while_the_backend_is_called_wins(monkeypatch, app):
     assert not _restricted(key)
     assert not _decrypt_only(key)
     gate.gate_encrypt(key_id=key.id, items=[gate.EncryptItem(PLAINTEXT)], principal=app)
+
+
+def test_the_first_restriction_of_a_fresh_suspension_is_not_a_drift_repair(queued):
+    """Bug 8: the periodic check applying a restriction still owed (never applied) is a first restriction:
+    no drift event, no drift incident, and the audit says it was owed, not re-applied after drift."""
+    key = lifecycle.key_create(actor=SYSTEM, alias="fresh", purpose="tests")
+    lifecycle.key_suspend(key_ids=[key.id], actor=SYSTEM, reason="signal")  # the restriction is owed
+    assert restriction.restrictions_verify_all(actor=SYSTEM) == []
+    event = AuditEvent.objects.get(action="key.restricted", subject_id=str(key.id))
+    assert event.data["cause"] == restriction.CAUSE_OWED
+    assert "drift" not in event.reason
+    assert "re-applied" not in event.reason
+    assert "owed since the key became" in event.reason
+    assert not AuditEvent.objects.filter(action__in=["key.restriction_drift", "incident.restriction_drift"]).exists()

@@ -172,6 +172,7 @@ MATRIX: tuple[Route, ...] = (
     # --- pages --------------------------------------------------------------------------------------
     route("incidents/", GET=VIEW_INCIDENTS),
     route("incidents/report/", GET=REPORT - {SERVICE}, POST=REPORT - {SERVICE}),
+    route("incidents/decrypt-access/<uuid:key_id>/", GET=RESPOND, POST=RESPOND),
     route("incidents/<str:reference>/", GET=VIEW_INCIDENTS),
     route("incidents/<str:reference>/live", GET=VIEW_INCIDENTS),
     route("incidents/<str:reference>/assign", POST=COMMAND),

@@ -290,6 +290,13 @@ EMAIL_HOST_PASSWORD = env_secret("SEQUESTER_SMTP_PASSWORD") or ""
 EMAIL_USE_TLS = env_bool("SEQUESTER_SMTP_STARTTLS", False)
 EMAIL_TIMEOUT = 10
 DEFAULT_FROM_EMAIL = env_str("SEQUESTER_MAIL_FROM", "sequester@localhost")
+# Alert mail to Sequester's own people (approval needed, the commander needed): tried at once, then
+# retried with exponential backoff (first retry, longest wait) until delivered or given up after so many
+# hours; the failure is shown on the incident, approval and home pages and audited (webapp.services.staff_mail).
+SEQUESTER_STAFF_MAIL_FIRST_RETRY_SECONDS = env_int("SEQUESTER_STAFF_MAIL_FIRST_RETRY_SECONDS", 30, minimum=1)
+SEQUESTER_STAFF_MAIL_MAX_BACKOFF_SECONDS = env_int("SEQUESTER_STAFF_MAIL_MAX_BACKOFF_SECONDS", 1800, minimum=10)
+SEQUESTER_STAFF_MAIL_GIVE_UP_HOURS = env_int("SEQUESTER_STAFF_MAIL_GIVE_UP_HOURS", 24, minimum=1, maximum=24 * 14)
+CELERY_BEAT_SCHEDULE["webapp-retry-staff-mail"] = {"task": "webapp.retry_staff_mail", "schedule": 30.0}
 
 # --- Notifying parties ------------------------------------------------------------------------
 SEQUESTER_ACK_LINK_DAYS = env_int("SEQUESTER_ACK_LINK_DAYS", 14, minimum=1, maximum=90)

@@ -26,7 +26,6 @@ class StackOptions:
     temporal_namespace: str
     temporal_dev: bool  # start the Temporal dev server on temporal_address
     temporal_ui_port: int
-    web_workers: int = 2
     celery_concurrency: int = 2
     extra_env: dict[str, str] = field(default_factory=dict)  # e.g. the SoftHSM2 token's settings
 
@@ -81,6 +80,21 @@ def ports_in_use(options: StackOptions) -> list[str]:
         host, port = _split(options.temporal_address)
         wanted += [("Temporal dev server", host, port), ("Temporal UI", host, options.temporal_ui_port)]
     return [f"{what} port {host}:{port}" for what, host, port in wanted if port_open(host, port)]
+
+
+def web_argv(bind: str) -> list[str]:
+    """The web server as ``make run`` serves it: ``webapp/gunicorn_conf.py``, as in the image (the
+    gate's benchmark serves it this way too)."""
+    return [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "-c",
+        "python:webapp.gunicorn_conf",
+        "--bind",
+        bind,
+        "webapp.wsgi:application",
+    ]
 
 
 def stack_processes(options: StackOptions) -> list[ProcessSpec]:
@@ -181,25 +195,7 @@ def stack_processes(options: StackOptions) -> list[ProcessSpec]:
         ),
         ProcessSpec(
             "web",
-            [
-                python,
-                "-m",
-                "gunicorn",
-                "webapp.wsgi:application",
-                "--bind",
-                f"{options.web_host}:{options.web_port}",
-                "--workers",
-                str(options.web_workers),
-                "--worker-class",
-                "gthread",
-                "--threads",
-                "4",
-                "--access-logfile",
-                "-",
-                "--graceful-timeout",
-                "10",
-                "--no-control-socket",
-            ],
+            web_argv(f"{options.web_host}:{options.web_port}"),
             env=env,
             ready=lambda: port_open(options.web_host, options.web_port),
             ready_timeout=60,

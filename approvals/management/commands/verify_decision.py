@@ -11,7 +11,10 @@ from approvals.verification import decision_verify
 
 
 class Command(BaseCommand):
-    help = "Re-verify a decision: document hash, request payload hash, and the approver's WebAuthn signature."
+    help = (
+        "Re-check a decision: document hash, request payload hash, and its step-up — a WebAuthn assertion "
+        "signature is verified again; a TOTP code was checked at decision time and cannot be re-verified."
+    )
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("decision_id")
@@ -27,6 +30,15 @@ class Command(BaseCommand):
         report = decision_verify(decision)
         for name, ok, detail in report.checks:
             self.stdout.write(f"{'ok  ' if ok else 'FAIL'} {name}{': ' + detail if detail else ''}")
+        if report.statement:
+            self.stdout.write(report.statement)
         if not report.ok:
             raise CommandError(f"decision {decision.id} does NOT verify")
-        self.stdout.write(f"decision {decision.id} verifies ({decision.verdict} by {decision.approver.get_username()})")
+        who = f"{decision.verdict} by {decision.approver.get_username()}"
+        if report.reverified:
+            self.stdout.write(f"decision {decision.id} verifies, its signature included ({who})")
+        else:
+            self.stdout.write(
+                f"decision {decision.id}: the record is consistent ({who}); its TOTP code was checked at decision "
+                "time and cannot be re-verified"
+            )

@@ -29,9 +29,11 @@
       const changeId = form.dataset.changeId;
       const options = await W.postJSON(form.dataset.beginUrl, { change_id: changeId });
       const credential = await navigator.credentials.create(W.creationOptions(options));
-      await W.postJSON(form.dataset.finishUrl, { change_id: changeId, credential: W.registrationJSON(credential), name: form.elements.name.value });
+      const stored = await W.postJSON(form.dataset.finishUrl, { change_id: changeId, credential: W.registrationJSON(credential), name: form.elements.name.value });
       status.textContent = "Authenticator registered.";
-      window.location.reload();
+      // Back to the request the person came from (the server remembered it), else this page.
+      if (stored.next) window.location.assign(stored.next);
+      else window.location.reload();
     } catch (error) {
       status.textContent = "Not registered: " + error.message;
     }
