@@ -23,6 +23,7 @@ from approvals.wording import refusal_words, role_label
 from webapp.api.actors import actor_from_request
 from webapp.errors import DomainError
 from webapp.oidc.reauthentication import reauthenticated_at, reauthentication_used
+from webapp.pagination import html_page
 from webapp.permissions import require_any
 from webapp.services.staff_mail import staff_mail_undelivered
 
@@ -36,21 +37,30 @@ def _person(request: HttpRequest) -> User:
 @require_GET
 def approval_inbox(request: HttpRequest) -> HttpResponse:
     require_any(request, "webapp.view_incidents")
-    mine = list(ApprovalRequest.objects.filter(requested_by=_person(request)).order_by("-requested_at")[:50])
-    context = {
-        "awaiting": requests_awaiting(request.user)[:100],
-        "mine": mine,
-        # Mail to the approvers of the requests this person waits on, that did not go out.
-        "undelivered_mail": list(
-            staff_mail_undelivered(
-                subject_type="approval_request",
-                subject_ids=[r.id for r in mine if r.status == ApprovalRequest.Status.PENDING],
-            )[:10]
-        ),
-        "recent": ApprovalRequest.objects.exclude(status=ApprovalRequest.Status.PENDING)
+    awaiting = html_page(request, requests_awaiting(request.user), param="awaiting_page")
+    mine = html_page(
+        request,
+        ApprovalRequest.objects.filter(requested_by=_person(request))
         .select_related("requested_by")
-        .order_by("-closed_at")[:50],
-    }
+        .order_by("-requested_at", "-id"),
+        param="mine_page",
+    )
+    recent = html_page(
+        request,
+        ApprovalRequest.objects.exclude(status=ApprovalRequest.Status.PENDING)
+        .select_related("requested_by")
+        .order_by("-closed_at", "-id"),
+        param="recent_page",
+    )
+    context: dict[str, object] = {"awaiting": awaiting.items, "mine": mine.items, "recent": recent.items}
+    context |= {"awaiting_page": awaiting, "mine_page": mine, "recent_page": recent}
+    # Mail to the approvers of the requests this person waits on, that did not go out.
+    context["undelivered_mail"] = list(
+        staff_mail_undelivered(
+            subject_type="approval_request",
+            subject_ids=[r.id for r in mine.items if r.status == ApprovalRequest.Status.PENDING],
+        )[:10]
+    )
     return render(request, "approvals/inbox.html", context)
 
 

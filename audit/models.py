@@ -51,6 +51,8 @@ class AuditEvent(models.Model):
         indexes = [
             models.Index(fields=["subject_type", "subject_id"]),
             models.Index(fields=["incident"]),
+            # an incident's timeline, newest first, a page at a time (however long the chain)
+            models.Index(fields=["incident", "-seq"], name="audit_incident_seq_idx"),
             models.Index(fields=["action"]),
         ]
 

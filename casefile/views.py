@@ -22,6 +22,7 @@ from incidents.errors import IncidentNotFound
 from keyvault.api.views import key_inventory_response
 from keyvault.services.inventory import FORMATS
 from webapp.api.actors import actor_from_request
+from webapp.pagination import html_page
 from webapp.permissions import require_any
 
 EXPORT = "webapp.export_case_files"
@@ -50,8 +51,10 @@ def casefile_new(request: HttpRequest, reference: str) -> HttpResponse:
 @require_GET
 def casefile_list(request: HttpRequest) -> HttpResponse:
     require_any(request, EXPORT)
-    exports = CaseFileExport.objects.select_related("incident", "requested_by")[:200]
-    return render(request, "casefile/list.html", {"exports": exports})
+    page = html_page(
+        request, CaseFileExport.objects.select_related("incident", "requested_by").order_by("-requested_at", "-id")
+    )
+    return render(request, "casefile/list.html", {"exports": page.items, "page": page})
 
 
 @login_required

@@ -17,7 +17,14 @@ from incidents.cloudevents import CompromiseEvent, KeyReference
 from incidents.errors import IncidentNotFound
 from incidents.models import Incident, Severity
 from incidents.presenters import STEPS, incident_detail
-from incidents.selectors import LIST_SCOPES, commanders, list_default_scope, list_scope_filter
+from incidents.selectors import (
+    LIST_SCOPES,
+    commanders,
+    incident_filters_parse,
+    incidents_find,
+    list_default_scope,
+    list_scope_filter,
+)
 from incidents.services import incidents as services
 from incidents.services import ownership
 from incidents.services.closure import closure_by_check
@@ -26,6 +33,7 @@ from keyvault.models import ManagedKey
 from keyvault.selectors import keys_inventory
 from webapp.api.actors import actor_from_request
 from webapp.errors import DomainError
+from webapp.pagination import html_page
 from webapp.permissions import require_any
 from webapp.services.staff_mail import staff_mail_undelivered
 
@@ -34,25 +42,37 @@ from webapp.services.staff_mail import staff_mail_undelivered
 @require_GET
 def incident_list(request: HttpRequest) -> HttpResponse:
     require_any(request, "webapp.view_incidents")
-    found = Incident.objects.select_related("commander").order_by("-opened_at")
+    filters = incident_filters_parse(request.GET, strict=False)
     scope = request.GET.get("scope", "")
     if scope not in LIST_SCOPES:
         scope = list_default_scope(request.user)
-    found = list_scope_filter(found, scope=scope, user=request.user)
-    severity = request.GET.get("severity", "")
-    if severity in Severity.values:
-        found = found.filter(severity=severity)
-    return render(
-        request,
-        "incidents/list.html",
-        {
-            "incidents": found[:200],
-            "scope": scope,
-            "scopes": LIST_SCOPES.items(),
-            "severity": severity,
-            "severities": Severity.choices,
-        },
-    )
+    found = list_scope_filter(incidents_find(filters), scope=scope, user=request.user)
+    if request.GET.get("sort") or scope != "closed":  # closed: by closing time unless a sort is asked for
+        found = found.order_by(*filters.ordering)
+    context = {
+        "page": html_page(request, found),
+        "filters": filters,
+        "scope": scope,
+        "scopes": LIST_SCOPES.items(),
+        "severity": filters.severity,
+        "severities": Severity.choices,
+        "steps": Incident.Step.choices,
+        "sorts": [
+            ("-opened_at", "newest first"),
+            ("opened_at", "oldest first"),
+            ("-severity", "most severe first"),
+            ("severity", "least severe first"),
+            ("reference", "reference"),
+        ],
+    }
+    return render(request, "incidents/list.html", context)
+
+
+def _timeline_before(request: HttpRequest) -> int | None:
+    try:
+        return int(request.GET["timeline_before"])
+    except (KeyError, ValueError):
+        return None
 
 
 def _page_context(request: HttpRequest, reference: str) -> dict[str, object]:
@@ -60,7 +80,7 @@ def _page_context(request: HttpRequest, reference: str) -> dict[str, object]:
         incident = services.incident_get(reference)
     except IncidentNotFound:
         raise Http404("no such incident") from None
-    detail = incident_detail(incident)
+    detail = incident_detail(incident, timeline_before=_timeline_before(request))
     step_index = STEPS.index(incident.step) if incident.step in STEPS else 0
     return {
         "incident": incident,
@@ -71,6 +91,7 @@ def _page_context(request: HttpRequest, reference: str) -> dict[str, object]:
         "can_command": request.user.has_perm("webapp.command_incidents"),
         "undelivered_mail": list(staff_mail_undelivered(incident=incident.reference)[:10]),
         "severities": Severity.choices,
+        "timeline_before": _timeline_before(request),
     }
 
 

@@ -19,20 +19,34 @@ def _with_relations(queryset: QuerySet[ManagedKey]) -> QuerySet[ManagedKey]:
     return queryset.select_related("custodian", "parent", "replaced_by").prefetch_related("versions")
 
 
-def keys_inventory(*, state: str | None = None, alias: str | None = None) -> QuerySet[ManagedKey]:
-    """The active inventory: never a suspended, compromised or destroyed key (segregation)."""
+KEY_ORDERING = ("alias", "id")
+
+
+def keys_inventory(
+    *,
+    state: str | None = None,
+    alias: str | None = None,
+    alias_prefix: str | None = None,
+    parent: UUID | None = None,
+) -> QuerySet[ManagedKey]:
+    """The active inventory: never a suspended, compromised or destroyed key (segregation). ``parent``:
+    the keys a KEK wrapped (one level of the hierarchy)."""
     states = [s.value for s in INVENTORY]
     if state is not None:
         states = [s for s in states if s == state]
     queryset = ManagedKey.objects.filter(state__in=states)
     if alias:
         queryset = queryset.filter(alias=alias)
-    return _with_relations(queryset)
+    if alias_prefix:
+        queryset = queryset.filter(alias__startswith=alias_prefix)
+    if parent is not None:
+        queryset = queryset.filter(parent_id=parent)
+    return _with_relations(queryset).order_by(*KEY_ORDERING)
 
 
 def keys_quarantine() -> QuerySet[ManagedKey]:
     """Suspended and compromised keys; for incident-response roles only (the view checks)."""
-    return _with_relations(ManagedKey.objects.filter(state__in=[s.value for s in QUARANTINED]))
+    return _with_relations(ManagedKey.objects.filter(state__in=[s.value for s in QUARANTINED])).order_by(*KEY_ORDERING)
 
 
 def key_visible_to(*, key_id: UUID, user: Any) -> ManagedKey:

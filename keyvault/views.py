@@ -14,6 +14,7 @@ from keyvault import selectors
 from keyvault.errors import KeyNotFound
 from keyvault.services.blast_radius import key_blast_radius
 from webapp.navigation import INVENTORY_READERS
+from webapp.pagination import html_page
 from webapp.permissions import require_any
 
 
@@ -21,14 +22,17 @@ from webapp.permissions import require_any
 @require_GET
 def key_inventory(request: HttpRequest) -> HttpResponse:
     require_any(request, *INVENTORY_READERS)
-    return render(request, "keyvault/inventory.html", {"keys": selectors.keys_inventory()[:500]})
+    prefix = request.GET.get("q", "").strip()[:100]
+    page = html_page(request, selectors.keys_inventory(alias_prefix=prefix or None))
+    return render(request, "keyvault/inventory.html", {"page": page, "keys": page.items, "q": prefix})
 
 
 @login_required
 @require_GET
 def key_quarantine(request: HttpRequest) -> HttpResponse:
     require_any(request, "webapp.respond_to_incidents")
-    return render(request, "keyvault/quarantine.html", {"keys": selectors.keys_quarantine()[:500]})
+    page = html_page(request, selectors.keys_quarantine())
+    return render(request, "keyvault/quarantine.html", {"page": page, "keys": page.items})
 
 
 @login_required

@@ -26,6 +26,7 @@ from notifications.services.messages import (
 )
 from notifications.services.regulators import held_for_signoff
 from webapp.api.actors import actor_from_request, client_ip
+from webapp.pagination import html_page
 from webapp.permissions import require_any
 
 VIEW = "webapp.view_incidents"
@@ -129,5 +130,6 @@ def inbox(request: HttpRequest) -> HttpResponse:
         except AckTokenInvalid:
             pass  # acknowledged already (by a colleague): the page shows by whom
         return redirect("notifications-inbox")
-    items = [(n, n.body.replace(ACK_PLACEHOLDER, INBOX_ACK)) for n in inbox_for(request.user)[:200]]
-    return render(request, "notifications/inbox.html", {"items": items})
+    page = html_page(request, inbox_for(request.user), per_page=25)
+    items = [(n, n.body.replace(ACK_PLACEHOLDER, INBOX_ACK)) for n in page.items]
+    return render(request, "notifications/inbox.html", {"items": items, "page": page})

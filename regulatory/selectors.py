@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
 from incidents.models import Incident
 from regulatory.clocks import ClockState, clock_state
@@ -53,9 +54,10 @@ def incident_clocks(incident: Incident, *, now: datetime) -> list[Clock]:
     return sorted(clocks, key=lambda c: (STATE_ORDER.get(c.state.state, 99), c.obligation.due_at or far))
 
 
-def clocks_due_within(*, now: datetime, hours: int = 72) -> list[Clock]:
-    """Required, unfiled obligations of open incidents due before ``now + hours`` (overdue included)."""
-    obligations = (
+def obligations_due_within(*, now: datetime, hours: int = 72) -> QuerySet[Obligation]:
+    """Required, unfiled obligations of open incidents due before ``now + hours`` (overdue included),
+    soonest first: the rows of the due list (``clock_of`` turns a page of them into clocks)."""
+    return (
         Obligation.objects.filter(
             status="required",
             due_at__isnull=False,
@@ -65,8 +67,11 @@ def clocks_due_within(*, now: datetime, hours: int = 72) -> list[Clock]:
         )
         .select_related("incident")
         .prefetch_related("filings")
-        .order_by("due_at")
+        .order_by("due_at", "id")
     )
+
+
+def clocks_of(obligations: Iterable[Obligation], *, now: datetime) -> list[Clock]:
     return [_clock(o, now) for o in obligations]
 
 

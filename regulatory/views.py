@@ -31,7 +31,7 @@ from regulatory.facts_diff import facts_diff
 from regulatory.forms import FactsForm, ProfileForm
 from regulatory.models import Assessment, Obligation, OrganisationProfile
 from regulatory.presenters import timeline
-from regulatory.selectors import clocks_due_within, incident_clocks, open_questions
+from regulatory.selectors import clocks_of, incident_clocks, obligations_due_within, open_questions
 from regulatory.services.assessments import (
     assessment_changes,
     assessment_latest,
@@ -44,6 +44,7 @@ from regulatory.services.profile import profile_current, profile_publish
 from webapp.api.actors import actor_from_request
 from webapp.countdown import countdown
 from webapp.errors import DomainError
+from webapp.pagination import html_page
 from webapp.permissions import require_any
 
 VIEW = "webapp.view_incidents"
@@ -257,9 +258,9 @@ def regulatory_regulator_message(
 def regulatory_due(request: HttpRequest) -> HttpResponse:
     require_any(request, VIEW)
     now = timezone.now()
-    clocks = clocks_due_within(now=now, hours=72)
-    rows = [{"clock": c, "countdown": countdown(c.state.seconds_left)} for c in clocks]
-    return render(request, "regulatory/due.html", {"rows": rows, "now": now})
+    page = html_page(request, obligations_due_within(now=now, hours=72))
+    rows = [{"clock": c, "countdown": countdown(c.state.seconds_left)} for c in clocks_of(page.items, now=now)]
+    return render(request, "regulatory/due.html", {"rows": rows, "now": now, "page": page})
 
 
 def _profile_facts(profile: OrganisationProfile) -> dict[str, Any]:

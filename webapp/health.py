@@ -7,12 +7,15 @@ check. Results carry a status and a latency; the error text is for signed-in sta
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 import redis
@@ -21,6 +24,8 @@ from django.db import connection
 
 if TYPE_CHECKING:
     from temporalio.client import Client
+
+logger = logging.getLogger(__name__)
 
 UP = "up"
 DOWN = "down"
@@ -157,3 +162,82 @@ def stack_health(timeout: float | None = None) -> HealthReport:
     # A hung check must not hold the request: its thread finishes (or times out) on its own.
     pool.shutdown(wait=False, cancel_futures=True)
     return HealthReport(tuple(results))
+
+
+# --- the snapshot pages read ------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class HealthSnapshot:
+    """The stack's health as last probed, and when. Unknown until the first probe has finished: a page
+    says "not checked yet", never "up"."""
+
+    report: HealthReport | None
+    checked_at: datetime | None
+
+    @property
+    def known(self) -> bool:
+        return self.report is not None
+
+    @property
+    def ok(self) -> bool:
+        return self.report is not None and self.report.ok
+
+    @property
+    def down(self) -> list[str]:
+        return self.report.down if self.report is not None else []
+
+    @property
+    def checks(self) -> tuple[CheckResult, ...]:
+        return self.report.checks if self.report is not None else ()
+
+
+class _Snapshots:
+    """One per process: the latest snapshot, and the daemon thread that refreshes it (started on first
+    read, again in a forked child, again if it died)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.latest = HealthSnapshot(None, None)
+        self.thread: threading.Thread | None = None
+        self.pid = 0
+        self.stopping = threading.Event()
+
+    def ensure_refreshing(self, every: float) -> None:
+        if every <= 0:
+            return
+        with self.lock:
+            if self.thread is not None and self.thread.is_alive() and self.pid == os.getpid():
+                return
+            self.pid = os.getpid()
+            self.thread = threading.Thread(target=self._loop, args=(every,), name="health-refresh", daemon=True)
+            self.thread.start()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        if self.thread is not None:
+            self.thread.join(timeout=10)
+
+    def _loop(self, every: float) -> None:
+        while not self.stopping.is_set():
+            try:
+                health_refresh()
+            except Exception:  # a failed round leaves the last snapshot (its age shows it)
+                logger.exception("health.refresh_failed")
+            self.stopping.wait(every)
+
+
+_snapshots = _Snapshots()
+
+
+def health_refresh(timeout: float | None = None) -> HealthSnapshot:
+    """Probe the stack now (bounded by the timeout) and keep the result for the pages."""
+    from django.utils import timezone
+
+    snapshot = HealthSnapshot(stack_health(timeout), timezone.now())
+    _snapshots.latest = snapshot
+    return snapshot
+
+
+def health_snapshot() -> HealthSnapshot:
+    """The last probe's result, at once (pages never wait on a probe); starts the refresher if needed."""
+    _snapshots.ensure_refreshing(float(settings.SEQUESTER_HEALTH_REFRESH_SECONDS))
+    return _snapshots.latest

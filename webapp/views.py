@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from webapp.health import HealthReport, stack_health
+from webapp.health import HealthReport, health_snapshot, stack_health
 from webapp.home import home_groups
 from webapp.notices import home_notices
 from webapp.search import QUERY_MAX, QUERY_MIN, search_all, search_normalise
@@ -39,7 +39,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
 def home(request: HttpRequest) -> HttpResponse:
     """Each person lands on their work: a group of sections per role they hold, a compact stack line."""
     context = {
-        "health": stack_health(),
+        "health": health_snapshot(),  # the background refresher's latest: the page never waits on a probe
         "notices": home_notices(request.user),
         "groups": home_groups(request.user, timezone.now()),
     }

@@ -17,10 +17,19 @@ from rest_framework.views import APIView
 from approvals.errors import RequestNotFound
 from approvals.models import ApprovalRequest
 from approvals.presenters import request_detail, request_summary
-from approvals.selectors import request_rules, requests_awaiting
+from approvals.selectors import (
+    APPROVAL_SORTS,
+    InvalidApprovalFilter,
+    approval_sort,
+    request_rules,
+    requests_awaiting,
+    requests_filtered,
+    requests_for_listing,
+)
 from approvals.services import decisions, factors, requests
 from webapp.api.actors import actor_from_request
 from webapp.api.schema import results_of
+from webapp.pagination import API_MAX_PAGE_SIZE, api_page
 
 VIEWERS = ("webapp.view_incidents", "webapp.use_key_gate")
 
@@ -72,19 +81,36 @@ class ApprovalListApi(APIView):
         incident = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
 
     @extend_schema(
-        summary="Requests awaiting my decision, most urgent first (?scope=mine: the ones I asked for)",
-        responses=results_of(Summary, "ApprovalList"),
+        summary="Approval requests, a page at a time: awaiting my decision (most urgent first) by default",
+        description=(
+            "?scope=awaiting (default) | mine (the ones I asked for) | all (every request; incident viewers). "
+            "Filters: ?status=, ?action=, ?incident=, ?requested_from=YYYY-MM-DD, ?requested_to=YYYY-MM-DD. "
+            f"Sort (mine, all): ?sort={'|'.join(APPROVAL_SORTS)}. ?page_size= (at most {API_MAX_PAGE_SIZE}); "
+            "the cursor is in next/previous."
+        ),
+        responses=results_of(Summary, "ApprovalList", paginated=True),
         operation_id="approvals_list",
     )
     def get(self, request: Request) -> Response:
-        if request.query_params.get("scope") == "mine":
-            found = ApprovalRequest.objects.filter(requested_by_id=request.user.pk).select_related(
-                "policy", "requested_by"
-            )
-            found = found.order_by("-requested_at")[:200]
+        params = request.query_params
+        scope = params.get("scope", "awaiting") or "awaiting"
+        ordering: tuple[str, ...]
+        if scope == "awaiting":
+            found, ordering = requests_awaiting(request.user), ("expires_at", "id")
+        elif scope == "mine":
+            found = ApprovalRequest.objects.filter(requested_by_id=request.user.pk)
+            ordering = approval_sort(params, "-requested_at")
+        elif scope == "all" and request.user.has_perm("webapp.view_incidents"):
+            found, ordering = ApprovalRequest.objects.all(), approval_sort(params, "-requested_at")
         else:
-            found = requests_awaiting(request.user)[:200]
-        return Response({"results": [request_summary(r) for r in found]})
+            raise InvalidApprovalFilter("scope must be awaiting, mine or all (all: incident viewers)", field="scope")
+        return api_page(
+            request=request,
+            view=self,
+            queryset=requests_for_listing(requests_filtered(found, params)),
+            ordering=ordering,
+            present=lambda rows: [request_summary(r) for r in rows],
+        )
 
     @extend_schema(
         summary="Open an approval request under the current policy for the action",

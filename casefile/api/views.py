@@ -17,6 +17,7 @@ from casefile.models import CaseFileExport
 from casefile.services import casefile_download, casefile_get, casefile_request
 from keyvault.api.permissions import any_of
 from webapp.api.actors import actor_from_request
+from webapp.pagination import API_MAX_PAGE_SIZE, api_page
 
 CanExport = any_of("webapp.export_case_files")
 
@@ -60,7 +61,8 @@ class CaseFileListApi(APIView):
     permission_classes = [CanExport]
 
     @extend_schema(
-        summary="Case-file exports, newest first (?incident=INC-…)",
+        summary="Case-file exports, newest first, a page at a time (?incident=INC-…, ?status=)",
+        description=f"?page_size= (at most {API_MAX_PAGE_SIZE}); the cursor is in next/previous.",
         responses=OpenApiTypes.OBJECT,
         operation_id="case_files_list",
     )
@@ -68,7 +70,15 @@ class CaseFileListApi(APIView):
         exports = CaseFileExport.objects.select_related("incident", "requested_by")
         if incident := request.query_params.get("incident"):
             exports = exports.filter(incident__reference=incident)
-        return Response({"results": [export_summary(e) for e in exports[:200]]})
+        if wanted := request.query_params.get("status"):
+            exports = exports.filter(status=wanted)
+        return api_page(
+            request=request,
+            view=self,
+            queryset=exports,
+            ordering=("-requested_at", "-id"),
+            present=lambda rows: [export_summary(e) for e in rows],
+        )
 
 
 class CaseFileApi(APIView):

@@ -8,6 +8,7 @@ urlpatterns = [
     path("incidents/", views.IncidentListApi.as_view(), name="incidents"),
     path("incidents/<str:reference>/", views.IncidentDetailApi.as_view(), name="incident-detail"),
     path("incidents/<str:reference>/keys", views.IncidentKeysApi.as_view(), name="incident-keys"),
+    path("incidents/<str:reference>/timeline", views.IncidentTimelineApi.as_view(), name="incident-timeline"),
     path("incidents/<str:reference>/awareness", views.IncidentAwarenessApi.as_view(), name="incident-awareness"),
     path("incidents/<str:reference>/severity", views.IncidentSeverityApi.as_view(), name="incident-severity"),
     path("incidents/<str:reference>/notes", views.IncidentNoteApi.as_view(), name="incident-notes"),

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -16,8 +16,8 @@ from rest_framework.views import APIView
 
 from audit.actors import Actor
 from incidents.cloudevents import parse
-from incidents.models import Incident
-from incidents.presenters import incident_detail, incident_summary
+from incidents.presenters import incident_detail, incident_summary, incident_timeline_events, timeline_event
+from incidents.selectors import INCIDENT_SORTS, IncidentFilters, incident_filters_parse, incidents_find
 from incidents.senders import Sender
 from incidents.services import incidents as incident_services
 from incidents.services import ownership
@@ -27,6 +27,7 @@ from keyvault.api.permissions import any_of
 from webapp.api.actors import actor_from_request, client_ip
 from webapp.api.parsers import BoundedJSONParser, CloudEventParser
 from webapp.api.schema import ErrorOutput
+from webapp.pagination import API_MAX_PAGE_SIZE, api_page
 
 CanReport = any_of("webapp.report_signals")
 CanView = any_of("webapp.view_incidents")
@@ -89,19 +90,11 @@ class WebhookApi(APIView):
         return _signal_response(signal_receive(event=event, via=f"webhook:{name}", actor=actor, sender=sender))
 
 
-def _incidents(request: Request) -> QuerySet[Incident]:
-    found = Incident.objects.select_related("commander").order_by("-opened_at")
-    state = request.query_params.get("status")
-    if state in Incident.Status.values:
-        found = found.filter(status=state)
-    severity = request.query_params.get("severity")
-    if severity:
-        found = found.filter(severity=severity)
+def _incident_filters(request: Request) -> IncidentFilters:
+    filters = incident_filters_parse(request.query_params, strict=True)
     if request.query_params.get("mine") in ("1", "true"):
-        found = found.filter(commander_id=request.user.pk)
-    if request.query_params.get("unassigned") in ("1", "true"):
-        found = found.filter(commander__isnull=True)
-    return found
+        filters = replace(filters, commander_id=request.user.pk)
+    return filters
 
 
 class IncidentListApi(APIView):
@@ -109,22 +102,56 @@ class IncidentListApi(APIView):
 
     @extend_schema(
         operation_id="incidents_list",
-        summary="Incidents (?status=open|closed, ?severity=, ?mine=1, ?unassigned=1: waiting for a commander)",
+        summary="Incidents, one page at a time (cursor in next/previous)",
+        description=(
+            "Filters: ?status=open|closed, ?severity=, ?step=, ?opened_from=YYYY-MM-DD, ?opened_to=YYYY-MM-DD "
+            "(inclusive), ?key=<key id or alias>, ?party=<party name notified>, ?commander=<username>, ?mine=1, "
+            "?unassigned=1 (open, waiting for a commander). "
+            f"Sort: ?sort={'|'.join(INCIDENT_SORTS)}. Page size: ?page_size= (at most {API_MAX_PAGE_SIZE})."
+        ),
         responses={200: OpenApiTypes.OBJECT},
     )
     def get(self, request: Request) -> Response:
-        return Response({"results": [incident_summary(i) for i in _incidents(request)[:500]]})
+        filters = _incident_filters(request)
+        return api_page(
+            request=request,
+            view=self,
+            queryset=incidents_find(filters),
+            ordering=filters.ordering,
+            present=lambda rows: [incident_summary(i) for i in rows],
+        )
 
 
 class IncidentDetailApi(APIView):
     permission_classes = [CanView]
 
     @extend_schema(
-        summary="One incident: keys, blast radius, step, approvals, rewrap progress",
+        summary="One incident: keys, blast radius, step, approvals, rewrap progress, the newest timeline events",
+        description="The older timeline: GET …/timeline (paginated); timeline_older_than says whether there is more.",
         responses={200: OpenApiTypes.OBJECT},
     )
     def get(self, request: Request, reference: str) -> Response:
         return Response(incident_detail(incident_services.incident_get(reference)))
+
+
+class IncidentTimelineApi(APIView):
+    permission_classes = [CanView]
+
+    @extend_schema(
+        operation_id="incident_timeline",
+        summary="An incident's timeline (its audit events), newest first, a page at a time",
+        description=f"?page_size= (at most {API_MAX_PAGE_SIZE}); the cursor is in next/previous.",
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    def get(self, request: Request, reference: str) -> Response:
+        incident = incident_services.incident_get(reference)
+        return api_page(
+            request=request,
+            view=self,
+            queryset=incident_timeline_events(incident.reference),
+            ordering=("-seq",),
+            present=lambda rows: [timeline_event(e) for e in rows],
+        )
 
 
 class AddKeysInput(serializers.Serializer[Any]):

@@ -7,6 +7,7 @@ from typing import Any
 from uuid import UUID
 
 from django.contrib.auth import get_user_model
+from django.db.models import QuerySet
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -44,6 +45,7 @@ from keyvault.types import Principal, UseContext, caller_for_user
 from webapp.api.actors import actor_from_request
 from webapp.api.fields import IdField
 from webapp.api.schema import results_of
+from webapp.pagination import API_MAX_PAGE_SIZE, api_page
 
 
 def principal(request: Request) -> Principal:
@@ -108,6 +110,25 @@ def _key_response(key: ManagedKey, *, code: int = status.HTTP_200_OK, usage: boo
 
 
 # --- inventory ---------------------------------------------------------------------------------
+def _uuid_param(value: str | None, name: str) -> UUID | None:
+    if not value:
+        return None
+    try:
+        return UUID(value)
+    except ValueError:
+        raise InvalidKeyRequest(f"{name} must be a key id (UUID)") from None
+
+
+def _keys_page(request: Request, view: APIView, keys: QuerySet[ManagedKey]) -> Response:
+    return api_page(
+        request=request,
+        view=view,
+        queryset=keys,
+        ordering=selectors.KEY_ORDERING,
+        present=lambda rows: list(KeyOutput(rows, many=True).data),  # type: ignore[arg-type]
+    )
+
+
 class KeyListCreateApi(APIView):
     class CreateInput(serializers.Serializer[Any]):
         alias = serializers.SlugField(max_length=100)
@@ -125,14 +146,23 @@ class KeyListCreateApi(APIView):
         return [CanCreateKeys()] if self.request.method == "POST" else [CanReadInventory()]
 
     @extend_schema(
-        summary="The active inventory (never suspended, compromised or destroyed keys)",
-        responses=results_of(KeyOutput, "KeyList"),
+        summary="The active inventory (never suspended, compromised or destroyed keys), a page at a time",
+        description=(
+            "Filters: ?state=, ?alias= (exact), ?alias_prefix=, ?parent=<KEK id> (the keys it wrapped). "
+            f"Ordered by alias; ?page_size= (at most {API_MAX_PAGE_SIZE}); the cursor is in next/previous."
+        ),
+        responses=results_of(KeyOutput, "KeyList", paginated=True),
         operation_id="keys_list",
     )
     def get(self, request: Request) -> Response:
-        state = request.query_params.get("state")
-        keys = selectors.keys_inventory(state=state, alias=request.query_params.get("alias"))
-        return Response({"results": KeyOutput(keys[:1000], many=True).data})  # type: ignore[arg-type]
+        params = request.query_params
+        keys = selectors.keys_inventory(
+            state=params.get("state"),
+            alias=params.get("alias"),
+            alias_prefix=params.get("alias_prefix"),
+            parent=_uuid_param(params.get("parent"), "parent"),
+        )
+        return _keys_page(request, self, keys)
 
     @extend_schema(
         summary="Create a key (local backend by default; active unless activate=false)",
@@ -172,11 +202,11 @@ class KeyQuarantineApi(APIView):
 
     @extend_schema(
         summary="Suspended and compromised keys (incident-response roles only)",
-        responses=results_of(KeyOutput, "QuarantinedKeyList"),
+        responses=results_of(KeyOutput, "QuarantinedKeyList", paginated=True),
         operation_id="keys_quarantine_list",
     )
     def get(self, request: Request) -> Response:
-        return Response({"results": KeyOutput(selectors.keys_quarantine()[:1000], many=True).data})  # type: ignore[arg-type]
+        return _keys_page(request, self, selectors.keys_quarantine())
 
 
 class KeyDetailApi(APIView):

@@ -17,6 +17,7 @@ from notifications.models import Notification, Party
 from notifications.selectors import notifications_of
 from notifications.services.messages import notification_preview, notifications_approve
 from webapp.api.actors import actor_from_request
+from webapp.pagination import API_MAX_PAGE_SIZE, api_page
 
 CanView = any_of("webapp.view_incidents")
 CanRespond = any_of("webapp.respond_to_incidents")
@@ -89,26 +90,35 @@ class IncidentNotificationsApproveApi(APIView):
 class PartyListApi(APIView):
     permission_classes = [CanRespond]
 
-    @extend_schema(summary="The party registry", responses=OpenApiTypes.OBJECT, operation_id="parties_list")
+    @extend_schema(
+        summary="The party registry, by name, a page at a time (?role=, ?kind=)",
+        description=f"?page_size= (at most {API_MAX_PAGE_SIZE}); the cursor is in next/previous.",
+        responses=OpenApiTypes.OBJECT,
+        operation_id="parties_list",
+    )
     def get(self, request: Request) -> Response:
         parties = Party.objects.prefetch_related("channels", "keys", "systems", "data_assets")
-        return Response(
-            {
-                "results": [
-                    {
-                        "name": p.name,
-                        "kind": p.kind,
-                        "role": p.role,
-                        "ack_sla_minutes": p.ack_sla_minutes,
-                        "reminders": p.reminders,
-                        "every_incident": p.every_incident,
-                        "active": p.active,
-                        "channels": sorted({c.kind for c in p.channels.all() if c.active}),
-                        "keys": [str(k.id) for k in p.keys.all()],
-                        "systems": [s.name for s in p.systems.all()],
-                        "data_assets": [a.name for a in p.data_assets.all()],
-                    }
-                    for p in parties
-                ]
-            }
-        )
+        if role := request.query_params.get("role"):
+            parties = parties.filter(role=role)
+        if kind := request.query_params.get("kind"):
+            parties = parties.filter(kind=kind)
+        return api_page(request=request, view=self, queryset=parties, ordering=("name", "id"), present=_parties_json)
+
+
+def _parties_json(parties: list[Party]) -> list[dict[str, Any]]:
+    return [
+        {
+            "name": p.name,
+            "kind": p.kind,
+            "role": p.role,
+            "ack_sla_minutes": p.ack_sla_minutes,
+            "reminders": p.reminders,
+            "every_incident": p.every_incident,
+            "active": p.active,
+            "channels": sorted({c.kind for c in p.channels.all() if c.active}),
+            "keys": [str(k.id) for k in p.keys.all()],
+            "systems": [s.name for s in p.systems.all()],
+            "data_assets": [a.name for a in p.data_assets.all()],
+        }
+        for p in parties
+    ]

@@ -144,6 +144,7 @@ MATRIX: tuple[Route, ...] = (
     route("api/v1/incidents/", GET=VIEW_INCIDENTS),
     route("api/v1/incidents/<str:reference>/", GET=VIEW_INCIDENTS),
     route("api/v1/incidents/<str:reference>/keys", POST=COMMAND),
+    route("api/v1/incidents/<str:reference>/timeline", GET=VIEW_INCIDENTS),
     route("api/v1/incidents/<str:reference>/awareness", POST=COMMAND),
     route("api/v1/incidents/<str:reference>/severity", POST=COMMAND),
     route("api/v1/incidents/<str:reference>/notes", POST=COMMAND | RESPOND),

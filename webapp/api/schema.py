@@ -62,6 +62,11 @@ class SequesterAutoSchema(AutoSchema):
         return responses
 
 
-def results_of(item: type[serializers.Serializer[Any]], name: str) -> Any:
-    """A list answer as the API returns it: ``{"results": [item, …]}`` (an object, so it can grow)."""
-    return inline_serializer(name=name, fields={"results": item(many=True)})
+def results_of(item: type[serializers.Serializer[Any]], name: str, *, paginated: bool = False) -> Any:
+    """A list answer as the API returns it: ``{"results": [item, …]}`` (an object, so it can grow); a
+    paginated one also has ``next`` and ``previous`` (the URLs of the neighbouring pages, or null)."""
+    fields: dict[str, Any] = {"results": item(many=True)}
+    if paginated:
+        fields["next"] = serializers.URLField(allow_null=True, help_text="The next page (null: this is the last)")
+        fields["previous"] = serializers.URLField(allow_null=True, help_text="The previous page (null: the first)")
+    return inline_serializer(name=name, fields=fields)

@@ -343,6 +343,9 @@ USE_TZ = True
 
 # --- Health checks ----------------------------------------------------------------------------
 SEQUESTER_HEALTH_TIMEOUT_SECONDS = env_int("SEQUESTER_HEALTH_TIMEOUT_MS", 1500, minimum=50, maximum=30000) / 1000
+# Pages never probe: they show the stack's health as a background thread of each web process last found it,
+# every this many seconds (0: no thread; /healthz always probes live).
+SEQUESTER_HEALTH_REFRESH_SECONDS = env_int("SEQUESTER_HEALTH_REFRESH_SECONDS", 15, minimum=0, maximum=3600)
 
 # --- Logging ----------------------------------------------------------------------------------
 LOG_FORMAT = env_choice("SEQUESTER_LOG_FORMAT", "console", ("console", "json"))

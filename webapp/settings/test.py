@@ -61,5 +61,6 @@ CELERY_RESULT_BACKEND = celery_url(REDIS_URL)
 os.environ.setdefault("SEQUESTER_CELERY_QUEUE", f"sequester-test-{uuid.uuid4().hex[:12]}")
 CELERY_TASK_DEFAULT_QUEUE = os.environ["SEQUESTER_CELERY_QUEUE"]
 SEQUESTER_HEALTH_TIMEOUT_SECONDS = 1.0
+SEQUESTER_HEALTH_REFRESH_SECONDS = 0  # no background probing thread: tests refresh the snapshot themselves
 # The tests' webhook receivers listen on loopback (the SSRF tests take this allowance away again).
 SEQUESTER_WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.0/8", "::1/128"]
