@@ -15,6 +15,7 @@ from django.utils import timezone
 from audit.actors import Actor
 from audit.chain import GENESIS_HASH, event_hash, timestamp
 from audit.models import AuditEvent
+from audit.offline_verifier import CONTENT_FIELDS
 
 # pg_advisory_xact_lock key that serialises appends to the chain (held until the caller commits).
 _CHAIN_LOCK = 0x5E0E_57E2
@@ -40,23 +41,7 @@ class EventDraft:
     data: Mapping[str, Any] | None = None
 
 
-_EVENT_FIELDS = (
-    "seq",
-    "occurred_at",
-    "actor",
-    "actor_type",
-    "action",
-    "subject_type",
-    "subject_id",
-    "reason",
-    "incident",
-    "affected_system",
-    "source_ip",
-    "user_agent",
-    "data",
-    "prev_hash",
-    "hash",
-)
+_EVENT_FIELDS = (*CONTENT_FIELDS, "prev_hash", "hash")  # the chained content, then its links
 
 
 def _document(seq: int, prev_hash: str, occurred_at: str, actor: Actor, draft: EventDraft) -> dict[str, Any]:
