@@ -17,7 +17,6 @@ from incidents.services import incidents as incident_services
 from incidents.services.closure import closure_open_items
 from ir_workflows.client import temporal_client
 from ir_workflows.incident.types import IncidentResult
-from ir_workflows.incident.workflows import KeyCompromiseIncidentWorkflow
 from ir_workflows.models import TemporalOutbox
 from ir_workflows.outbox import DeliveryRetry, outbox_deliver
 from keyvault.errors import KeyNotFound
@@ -148,7 +147,5 @@ def test_temporal_down_at_signal_time(temporal_address, people, app, service_tok
 
 async def _result(address: str, workflow_id: str) -> IncidentResult:
     client = await temporal_client(address=address)
-    result: IncidentResult = await client.get_workflow_handle_for(
-        KeyCompromiseIncidentWorkflow.run, workflow_id
-    ).result()
+    result: IncidentResult = await client.get_workflow_handle(workflow_id, result_type=IncidentResult).result()
     return result
