@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import select
 import shutil
 import subprocess
 import tempfile
@@ -71,12 +72,45 @@ class OpenIdProvider:
         return OidcConfig(**values)
 
 
+READY_SECONDS = 60  # a start that says nothing for this long is tried again once, on another port
+
+
+def _ready_line(process: subprocess.Popen[bytes]) -> str:
+    """The provider's first line, or "" if it said nothing within READY_SECONDS (never blocks for ever)."""
+    assert process.stdout is not None
+    readable, _, _ = select.select([process.stdout], [], [], READY_SECONDS)
+    return process.stdout.readline().decode() if readable else ""
+
+
 @contextmanager
 def openid_provider(redirect_uri: str, *, post_logout_uri: str = "", **env: str) -> Iterator[OpenIdProvider]:
-    port = free_port()
     folder = Path(tempfile.mkdtemp(prefix="sqr-oidc-"))
     accounts = folder / "accounts.json"
     accounts.write_text("{}", encoding="utf-8")
+    process, line = _start(redirect_uri, post_logout_uri, accounts, env)
+    if not line.startswith("listening "):
+        stop(process)
+        process, line = _start(redirect_uri, post_logout_uri, accounts, env)
+    try:
+        if not line.startswith("listening "):
+            raise RuntimeError(f"the OpenID provider did not start (exit {process.poll()}): {line!r}")
+        issuer = line.split()[1]
+        wait_until(
+            lambda: requests.get(f"{issuer}/.well-known/openid-configuration", timeout=2).ok,
+            timeout=10,
+            what="the OpenID provider",
+            process=process,
+        )
+        yield OpenIdProvider(issuer=issuer, accounts_file=accounts, redirect_uri=redirect_uri)
+    finally:
+        stop(process)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _start(
+    redirect_uri: str, post_logout_uri: str, accounts: Path, env: dict[str, str]
+) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
     process = subprocess.Popen(
         [node_binary(), str(NODE_DIR / "oidc-provider.mjs")],
         env={
@@ -93,22 +127,7 @@ def openid_provider(redirect_uri: str, *, post_logout_uri: str = "", **env: str)
         stderr=subprocess.DEVNULL,
         cwd=NODE_DIR,
     )
-    try:
-        assert process.stdout is not None
-        line = process.stdout.readline().decode()  # "listening <issuer>" once it accepts connections
-        if not line.startswith("listening "):
-            raise RuntimeError(f"the OpenID provider did not start (exit {process.poll()}): {line!r}")
-        issuer = line.split()[1]
-        wait_until(
-            lambda: requests.get(f"{issuer}/.well-known/openid-configuration", timeout=2).ok,
-            timeout=10,
-            what="the OpenID provider",
-            process=process,
-        )
-        yield OpenIdProvider(issuer=issuer, accounts_file=accounts, redirect_uri=redirect_uri)
-    finally:
-        stop(process)
-        shutil.rmtree(folder, ignore_errors=True)
+    return process, _ready_line(process)  # "listening <issuer>" once it accepts connections
 
 
 _FORM = re.compile(r"<form[^>]*action=\"([^\"]+)\"[^>]*>(.*?)</form>", re.S)

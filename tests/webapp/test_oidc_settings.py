@@ -26,6 +26,11 @@ def test_check_deploy_is_clean_with_a_provider_configured():
     assert result.returncode == 0, result.stderr + result.stdout
 
 
+def _start_up() -> None:
+    """What settings and WebappConfig.ready() do with the environment."""
+    role_map_validate(oidc_config_from_env(require_https=True), (role.slug for role in HUMAN_ROLES))
+
+
 @pytest.mark.parametrize(
     ("change", "named"),
     [
@@ -44,11 +49,6 @@ def test_check_deploy_is_clean_with_a_provider_configured():
         ({"SEQUESTER_OIDC_ISSUER": ""}, "but SEQUESTER_OIDC_ISSUER is not"),
     ],
 )
-def _start_up() -> None:
-    """What settings and WebappConfig.ready() do with the environment."""
-    role_map_validate(oidc_config_from_env(require_https=True), (role.slug for role in HUMAN_ROLES))
-
-
 def test_a_bad_variable_is_refused_naming_it(change, named, monkeypatch):
     for name, value in {**OIDC_ENV, **change}.items():
         monkeypatch.setenv(name, value)
