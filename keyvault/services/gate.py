@@ -419,6 +419,18 @@ def _encrypt_then_check(key_id: UUID, plaintexts: list[bytes], aads: list[bytes]
     current = _current.get(key_id)
     if current is None or connection.vendor != "postgresql" or not connection.get_autocommit():
         return None
+    sealed = _seal_then_confirm(key_id, current, plaintexts, aads, wrap=wrap)
+    if sealed is not None:
+        tally.add(key_id, encrypted=len(sealed))
+    return sealed
+
+
+def _seal_then_confirm(
+    key_id: UUID, current: _Current, plaintexts: list[bytes], aads: list[bytes], *, wrap: bool
+) -> list[bytes] | None:
+    """Seal under the version this process used last, then check the key in one statement (``FOR SHARE``:
+    waits for a state change being committed). None, and the version forgotten, unless the key is still
+    active with that version: the sealed items are then never released."""
     with backend_errors():
         backend = backend_for(current.backend)
     sealed = _seal(backend, current.ref, plaintexts, aads, exception=False, wrap=wrap)
@@ -428,7 +440,6 @@ def _encrypt_then_check(key_id: UUID, plaintexts: list[bytes], aads: list[bytes]
     if row is None or row[0] != S.ACTIVE.value or (row[1], row[2]) != (current.ref.version, current.generation):
         _current.pop(key_id, None)
         return None
-    tally.add(key_id, encrypted=len(sealed))
     return sealed
 
 
@@ -809,14 +820,8 @@ def _rewrap_then_check(
         plaintexts = _open(key_backend(snapshot.key), ref, [blobs[p] for p in positions], [aads[p] for p in positions])
         for position, plaintext in zip(positions, plaintexts, strict=True):
             opened[position] = plaintext
-    with backend_errors():
-        backend = backend_for(current.backend)
-    sealed = _seal(backend, current.ref, opened, aads, exception=False, wrap=False)
-    with connection.cursor() as cursor:
-        cursor.execute(_PG_CHECK, [target_id])
-        row = cursor.fetchone()
-    if row is None or row[0] != S.ACTIVE.value or (row[1], row[2]) != (current.ref.version, current.generation):
-        _current.pop(target_id, None)
+    sealed = _seal_then_confirm(target_id, current, opened, aads, wrap=False)
+    if sealed is None:
         return None
     for group in groups:
         tally.add(group.key_id, decrypted=len(group.positions))
